@@ -1,0 +1,45 @@
+"""The command line: one command per stage, plus `run` (the whole cycle) and `demo`.
+
+Every command is a thin layer over `fullcycle.Project`. A `FullcycleError` is printed as one line
+and exits 2; `--debug` shows the traceback instead."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from fullcycle.cli._app import app, console
+from fullcycle.cli import cycle as _cycle  # noqa: F401 - registers the commands
+from fullcycle.errors import FullcycleError
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        app(args=argv, standalone_mode=False, prog_name="fullcycle")
+    except FullcycleError as exc:
+        if debug:
+            raise
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
+        console.print("[yellow]aborted[/]")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # click's usage errors, and bugs
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if debug:
+            raise
+        console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                      "Run again with --debug for the traceback, and please report it.",
+                      highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

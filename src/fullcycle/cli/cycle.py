@@ -1,0 +1,209 @@
+"""The cycle's commands: init, train, predict, serve, monitor, run, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fullcycle.cli._app import ModelRef, Workspace, app, console
+from fullcycle.cli._show import TrainDisplay, frame_table, metrics_table
+from fullcycle.config import Config
+from fullcycle.errors import ConfigError
+
+Data = Annotated[str, typer.Argument(help="data: a CSV/TSV/Parquet file")]
+Target = Annotated[str | None, typer.Option("--target", "-t", help="column to predict")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="fullcycle.yaml to use")]
+
+
+def resolve_config(config: Path | None, workspace: Path) -> Config:
+    """--config, else the workspace's saved config, else defaults."""
+    if config is not None:
+        return Config.load(config)
+    saved = workspace / "fullcycle.yaml"
+    return Config.load(saved) if saved.exists() else Config()
+
+
+def _project(config: Config, workspace: Path):  # noqa: ANN202 - lazy import keeps --help fast
+    from fullcycle.project import Project
+
+    return Project(config, workspace)
+
+
+@app.command()
+def init(
+    data: Data,
+    target: Annotated[str, typer.Option("--target", "-t", help="column to predict")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="config file to write")] = Path(
+        "fullcycle.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Look at DATA and write a commented fullcycle.yaml."""
+    from fullcycle.init import write_config
+
+    if output.exists() and not force:
+        raise ConfigError(f"{output} exists; pass --force to overwrite it")
+    summary = write_config(data, target, output)
+    console.print(f"wrote [bold]{output}[/]: {summary}")
+
+
+@app.command()
+def train(
+    data: Annotated[str | None, typer.Argument(help="data file; default: data.source")] = None,
+    target: Target = None,
+    time_budget: Annotated[float | None, typer.Option("--time-budget", "-b",
+                                                      help="seconds for model search")] = None,
+    max_trials: Annotated[int | None, typer.Option(
+        "--max-trials", help="deterministic mode: stop after N candidates")] = None,
+    workspace: Workspace = Path("workspace"),
+    config: ConfigOpt = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed")] = None,
+) -> None:
+    """Train, compare and register the best model for DATA."""
+    cfg = resolve_config(config, workspace)
+    if data:
+        cfg.data.source = data
+    if target:
+        cfg.data.target = target
+    if time_budget is not None:
+        cfg.train.time_budget = time_budget
+    if max_trials is not None:
+        cfg.train.max_trials = max_trials
+    if seed is not None:
+        cfg.seed = seed
+    if not cfg.data.target:
+        raise ConfigError("no target column; pass --target COL or set data.target in the config")
+    report = _train(_project(cfg, workspace), cfg)
+    console.print(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
+
+
+def _train(project, cfg: Config):  # noqa: ANN001, ANN202
+    from fullcycle.evaluate.metrics import get_metric
+
+    with console.status("reading data"):
+        dataset = project.load_data()
+    for line in dataset.cleaning + dataset.schema.warnings:
+        console.print(f"[yellow]note:[/] {line}")
+    metric = cfg.problem.metric or "score"
+    greater = get_metric(metric).greater_is_better if cfg.problem.metric else True
+    with TrainDisplay(metric, cfg.train.time_budget, greater) as display:
+        report = project.train(dataset, on_candidate=display)
+    console.print(frame_table(report.leaderboard, title="leaderboard (cross-validated)", max_rows=10))
+    console.print(metrics_table(report.test_metrics, "test set"))
+    _verdict(report.verdict)
+    return report
+
+
+def _verdict(verdict: dict) -> None:
+    for item in verdict.get("criteria", []):
+        mark = "[green]PASS[/]" if item["passed"] else "[red]FAIL[/]"
+        value = "not measured" if item["value"] is None else f"{item['value']:.4f}"
+        console.print(f"success: {item['metric']} {item['rule']}: {value} {mark}")
+
+
+@app.command()
+def predict(
+    input: Annotated[Path, typer.Option("--input", "-i", help="rows to score (CSV/TSV/Parquet)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write (CSV/Parquet)")],
+    workspace: Workspace = Path("workspace"),
+    model: ModelRef = "champion",
+) -> None:
+    """Score a file with a registered model: a `prediction` column, and `proba_<class>` columns
+    for classification."""
+    project = _project(resolve_config(None, workspace), workspace)
+    result = project.predict(input, output, model_ref=model)
+    console.print(f"wrote {len(result)} predictions to [bold]{output}[/]")
+
+
+@app.command()
+def serve(
+    workspace: Workspace = Path("workspace"),
+    model: ModelRef = "champion",
+    host: Annotated[str | None, typer.Option("--host", help="interface to bind")] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", help="TCP port")] = None,
+) -> None:
+    """Serve a model over HTTP: POST /predict, GET /health."""
+    import uvicorn
+
+    from fullcycle.serve.app import create_app
+
+    cfg = resolve_config(None, workspace)
+    project = _project(cfg, workspace)
+    loaded = project.load_model(model)
+    app_ = create_app(loaded, max_rows=cfg.serve.max_rows)
+    bind_host, bind_port = host or cfg.serve.host, port or cfg.serve.port
+    console.print(f"serving model version {loaded.version_label} on http://{bind_host}:{bind_port}")
+    uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning")
+
+
+@app.command()
+def monitor(
+    input: Annotated[Path, typer.Option("--input", "-i", help="recent rows to compare")],
+    workspace: Workspace = Path("workspace"),
+    model: ModelRef = "champion",
+) -> None:
+    """Compare recent data with the model's reference profile; exit 1 when drift is found."""
+    project = _project(resolve_config(None, workspace), workspace)
+    result = project.monitor(input, model_ref=model)
+    _drift_summary(result)
+    if result["dataset_drift"]:
+        raise typer.Exit(1)
+
+
+def _drift_summary(result: dict) -> None:
+    import pandas as pd
+
+    table = pd.DataFrame(result["features"]).sort_values("psi", ascending=False)
+    console.print(frame_table(table, title=f"drift vs training ({result['rows']} rows)"))
+    share = result["drift_share"]
+    flag = "[red]DRIFT[/]" if result["dataset_drift"] else "[green]no dataset drift[/]"
+    console.print(f"drifted features: {len(result['drifted_features'])} ({share:.0%}) {flag}; "
+                  f"report: {result['path']}")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="fullcycle.yaml")],
+    data: Annotated[str | None, typer.Option("--data", "-d", help="data source; overrides "
+                                             "data.source")] = None,
+    workspace: Workspace = Path("workspace"),
+    time_budget: Annotated[float | None, typer.Option("--time-budget", "-b")] = None,
+) -> None:
+    """The whole cycle from a config: train, evaluate, register, batch-predict, check drift."""
+    cfg = Config.load(config)
+    if data:
+        cfg.data.source = data
+    if time_budget is not None:
+        cfg.train.time_budget = time_budget
+    _cycle(_project(cfg, workspace), cfg)
+
+
+def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
+    report = _train(project, cfg)
+    outputs = project.after_training(report)
+    _drift_summary(outputs["drift"])
+    console.print(f"predictions: [bold]{outputs['predictions']}[/]")
+    return outputs
+
+
+@app.command()
+def demo(
+    workspace: Workspace = Path("fullcycle-demo"),
+    time_budget: Annotated[float, typer.Option("--time-budget", "-b")] = 30.0,
+) -> None:
+    """The whole cycle on the bundled Telco churn data, ending with a live prediction."""
+    from fullcycle.demo import demo_config, sample_live_prediction
+
+    cfg = demo_config(time_budget)
+    project = _project(cfg, workspace)
+    outputs = _cycle(project, cfg)
+    with console.status("starting the prediction server for a sample request"):
+        request, answer = sample_live_prediction(project)
+    console.print("[bold]sample real-time prediction[/] (POST /predict):")
+    console.print_json(data={"request": request, "response": answer})
+    ws = project.workspace
+    console.print(f"\n[bold]workspace[/] {ws.root}")
+    for name, path in outputs["paths"].items():
+        console.print(f"  {name:<12} {path}")
+    console.print(f"  {'mlflow':<12} mlflow ui --backend-store-uri {ws.tracking_uri}")

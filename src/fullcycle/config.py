@@ -1,0 +1,168 @@
+"""The one typed config tree behind `fullcycle.yaml`.
+
+Every section forbids unknown keys, so a typo is an error that names the key, where it is, and
+the valid keys at that place."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from fullcycle.errors import ConfigError, did_you_mean
+
+CRITERION = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9.eE+-]+)\s*$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    source: str | None = Field(None, description="file path or glob, SQLAlchemy URL, or http(s) URL")
+    table: str | None = Field(None, description="table to read when source is a database URL")
+    query: str | None = Field(None, description="SQL query to run when source is a database URL")
+    params: dict[str, Any] = Field(default_factory=dict, description="bound SQL query parameters")
+    target: str | None = Field(None, description="column to predict")
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="override inferred column roles: numeric, categorical, boolean, datetime, "
+        "text, identifier, ignore",
+    )
+    drop_duplicates: bool = Field(True, description="drop exact duplicate rows before training")
+
+
+class ProblemConfig(Section):
+    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    metric: str | None = Field(None, description="metric to optimise; default depends on task")
+    positive_class: str | None = Field(None, description="class treated as positive (binary)")
+    success: dict[str, str] = Field(
+        default_factory=dict, description='criteria checked at the end, e.g. {roc_auc: ">= 0.8"}'
+    )
+
+    @field_validator("success")
+    @classmethod
+    def _criteria_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for metric, rule in value.items():
+            if not CRITERION.match(str(rule)):
+                raise ValueError(
+                    f"success criterion for {metric!r} is {rule!r}; write it as an operator and a "
+                    "number, e.g. '>= 0.80'"
+                )
+        return {k: str(v) for k, v in value.items()}
+
+
+class SplitConfig(Section):
+    test_size: float = Field(0.2, gt=0.0, lt=0.9, description="share of rows held out for test")
+    strategy: Literal["auto", "random", "stratified", "group", "time"] = "auto"
+    group_column: str | None = None
+    time_column: str | None = None
+    cv_folds: int = Field(5, ge=2, le=20)
+
+
+class TrainConfig(Section):
+    time_budget: float = Field(60.0, gt=0, description="wall-clock seconds for model search")
+    max_trials: int | None = Field(
+        None, ge=1, description="deterministic mode: stop after this many candidates, ignore time"
+    )
+    families: list[str] = Field(
+        default_factory=lambda: ["linear", "random_forest", "lightgbm"],
+        description="model families to search",
+    )
+    ensemble: bool = Field(True, description="greedy ensemble selection over candidates")
+
+
+class RegistryConfig(Section):
+    tracking_uri: str | None = Field(None, description="MLflow URI; default: SQLite in workspace")
+    model_name: str | None = Field(None, description="registered model name; default: project")
+
+
+class ServeConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_keys_env: str = Field("FULLCYCLE_API_KEYS", description="env var with comma-separated keys")
+    max_rows: int = Field(10_000, ge=1, description="rows accepted in one request")
+    max_body_bytes: int = Field(10_000_000, ge=1024)
+    log_url: str | None = Field(None, description="prediction log database; default SQLite")
+    reload_seconds: float = Field(0.0, ge=0, description="poll the champion alias; 0 = off")
+
+
+class MonitorConfig(Section):
+    psi_threshold: float = Field(0.2, gt=0, description="PSI at or above this flags a feature")
+    drift_share: float = Field(0.3, gt=0, le=1, description="share of drifted features = alert")
+    performance_drop: float = Field(0.05, ge=0, description="relative metric drop = alert")
+    promote_margin: float = Field(0.0, ge=0, description="challenger must win by this much")
+
+
+class Config(Section):
+    project: str = Field("fullcycle", pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = 42
+    data: DataConfig = Field(default_factory=DataConfig)
+    problem: ProblemConfig = Field(default_factory=ProblemConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "config") -> Config:
+        try:
+            return cls.model_validate(raw)
+        except PydanticValidationError as exc:
+            raise ConfigError(_explain(exc, where)) from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; create one with `fullcycle init`")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path} must hold a mapping of settings, not {type(raw).__name__}")
+        config = cls.from_dict(raw, where=str(path))
+        # A relative data source is relative to the config file, not to the current directory.
+        src = config.data.source
+        if src and "://" not in src and not Path(src).is_absolute():
+            candidate = path.parent / src
+            if candidate.exists() or any(candidate.parent.glob(candidate.name)):
+                config.data.source = str(candidate)
+        return config
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _section_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None or not isinstance(field.annotation, type):
+            return model
+        if issubclass(field.annotation, BaseModel):
+            model = field.annotation
+        else:
+            return model
+    return model
+
+
+def _explain(exc: PydanticValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            section = _section_at(loc[:-1])
+            valid = section.model_fields.keys() if section else []
+            lines.append(f"{where}: unknown key {key!r}.{did_you_mean(str(loc[-1]), valid)}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {key}: {msg} (got {err.get('input')!r})")
+    return "\n".join(lines)

@@ -1,0 +1,245 @@
+"""Column roles and the data contract.
+
+`infer_schema` looks at a raw frame and decides each column's role; `coerce_frame` turns raw
+input (numbers stored as text, blanks, disguised missing markers) into the types the roles say.
+The same `Schema` is saved inside every model and is what serving validates against."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from fullcycle.errors import ConfigError, DataError, did_you_mean
+
+Role = Literal[
+    "numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant", "ignore"
+]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+FEATURE_ROLES = ("numeric", "categorical", "boolean", "datetime", "text")
+MISSING_MARKERS = frozenset({"", " ", "?", "na", "n/a", "nan", "null", "none", "-", "--"})
+TRUE_WORDS = frozenset({"true", "yes", "y", "t"})
+FALSE_WORDS = frozenset({"false", "no", "n", "f"})
+
+
+@dataclass
+class ColumnSpec:
+    name: str
+    role: str
+    dtype: str
+    missing_rate: float = 0.0
+    categories: list[str] | None = None  # categorical: values seen in training (top ones)
+    minimum: float | None = None
+    maximum: float | None = None
+    note: str | None = None  # why the role was chosen, when it is not obvious
+
+    @property
+    def is_feature(self) -> bool:
+        return self.role in FEATURE_ROLES
+
+
+@dataclass
+class Schema:
+    columns: list[ColumnSpec]
+    target: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def features(self) -> list[ColumnSpec]:
+        return [c for c in self.columns if c.is_feature and c.name != self.target]
+
+    def by_role(self, role: str) -> list[str]:
+        return [c.name for c in self.features if c.role == role]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "columns": [asdict(c) for c in self.columns],
+                "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Schema:
+        return cls(columns=[ColumnSpec(**c) for c in raw["columns"]], target=raw.get("target"),
+                   warnings=list(raw.get("warnings", [])))
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip()
+
+
+def normalise_missing(series: pd.Series) -> pd.Series:
+    """Disguised missing markers ('', ' ', '?', 'NA', 'null', ...) become real missing values."""
+    if series.dtype.kind in "biufcmM":
+        return series
+    text = _as_text(series)
+    return series.where(~text.str.lower().isin(MISSING_MARKERS).fillna(False), np.nan)
+
+
+def to_numeric(series: pd.Series) -> pd.Series:
+    if series.dtype.kind in "biuf":
+        return series.astype("float64")
+    if series.dtype.kind == "b":
+        return series.astype("float64")
+    text = _as_text(normalise_missing(series)).str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def to_boolean(series: pd.Series) -> pd.Series:
+    if series.dtype.kind in "biuf":
+        return series.astype("float64")
+    text = _as_text(normalise_missing(series)).str.lower()
+    out = pd.Series(np.nan, index=series.index, dtype="float64")
+    out[text.isin(TRUE_WORDS | {"1", "1.0"}).fillna(False).to_numpy(bool)] = 1.0
+    out[text.isin(FALSE_WORDS | {"0", "0.0"}).fillna(False).to_numpy(bool)] = 0.0
+    return out
+
+
+def to_datetime(series: pd.Series) -> pd.Series:
+    if series.dtype.kind == "M":
+        return series
+    return pd.to_datetime(normalise_missing(series), errors="coerce", format="mixed")
+
+
+def to_category_text(series: pd.Series) -> pd.Series:
+    """Categorical values as strings (numbers too), missing kept missing."""
+    clean = normalise_missing(series)
+    if clean.dtype.kind == "f":
+        # 1.0 and 1 are the same category whether they came from a CSV or JSON.
+        as_int = clean.dropna()
+        if len(as_int) and (as_int == np.round(as_int)).all():
+            clean = clean.astype("Int64")
+    return clean.astype("string").astype(object).where(clean.notna(), np.nan)
+
+
+def _looks_like(series: pd.Series) -> str:
+    """Role of a non-target column from its values."""
+    n = int(series.notna().sum())
+    if n == 0:
+        return "constant"
+    nunique = int(series.nunique(dropna=True))
+    if nunique <= 1:
+        return "constant"
+    kind = series.dtype.kind
+    if kind == "b":
+        return "boolean"
+    if kind == "M":
+        return "datetime"
+    if kind in "iuf":
+        values = series.dropna()
+        if kind in "iu" and nunique == n and n >= 50 and _is_sequential(values):
+            return "identifier"
+        if nunique == 2 and set(values.unique()) <= {0, 1}:
+            return "boolean"
+        return "numeric"
+    text = _as_text(series).dropna()
+    lower = text.str.lower()
+    if nunique == 2 and set(lower.unique()) <= (TRUE_WORDS | FALSE_WORDS):
+        return "boolean"
+    numeric = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    if numeric.notna().mean() >= 0.95:
+        return "numeric"
+    sample = text.head(500)
+    if sample.str.contains(r"\d", regex=True).mean() > 0.9 and sample.str.len().between(6, 30).all():
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        if parsed.notna().mean() >= 0.95:
+            return "datetime"
+    if n >= 50 and nunique / n > 0.95:
+        words = text.head(500).str.count(" ").mean()
+        return "text" if words >= 3 else "identifier"
+    if n >= 50 and nunique / n > 0.5 and text.str.count(" ").mean() >= 3:
+        return "text"
+    return "categorical"
+
+
+def _is_sequential(values: pd.Series) -> bool:
+    ordered = np.sort(values.to_numpy())
+    steps = np.diff(ordered)
+    return bool(len(steps) and (steps == steps[0]).mean() > 0.9)
+
+
+def infer_schema(
+    frame: pd.DataFrame, target: str | None = None, overrides: dict[str, str] | None = None
+) -> Schema:
+    """Decide each column's role; overrides from the config win."""
+    overrides = dict(overrides or {})
+    for name, role in overrides.items():
+        if name not in frame.columns:
+            raise ConfigError(
+                f"data.roles names column {name!r}, which is not in the data."
+                + did_you_mean(name, map(str, frame.columns))
+            )
+        if role not in ROLES:
+            raise ConfigError(f"data.roles.{name}: unknown role {role!r}." + did_you_mean(role, ROLES))
+    columns: list[ColumnSpec] = []
+    warnings: list[str] = []
+    for name in frame.columns:
+        raw = frame[name]
+        clean = normalise_missing(raw)
+        disguised = int(clean.isna().sum() - raw.isna().sum())
+        role = overrides.get(name) or ("target" if name == target else _looks_like(clean))
+        spec = ColumnSpec(name=str(name), role=role, dtype=str(raw.dtype),
+                          missing_rate=float(clean.isna().mean()) if len(clean) else 0.0)
+        if disguised:
+            warnings.append(f"{name}: {disguised} disguised missing values (blank/'?'/'NA') "
+                            "treated as missing")
+        if role == "numeric" and raw.dtype.kind not in "biuf":
+            spec.note = "numbers stored as text"
+            warnings.append(f"{name}: numbers stored as text; converted to numeric")
+        if role == "identifier":
+            spec.note = "unique per row; excluded from features"
+            warnings.append(f"{name}: looks like an identifier (unique per row); not used as a feature")
+        if role == "constant":
+            warnings.append(f"{name}: constant or all missing; not used as a feature")
+        _fill_contract(spec, clean)
+        columns.append(spec)
+    if target is not None:
+        for spec in columns:
+            if spec.name == target:
+                spec.role = "target"
+    return Schema(columns=columns, target=target, warnings=warnings)
+
+
+def _fill_contract(spec: ColumnSpec, clean: pd.Series) -> None:
+    if spec.role == "numeric":
+        values = to_numeric(clean).dropna()
+        if len(values):
+            spec.minimum, spec.maximum = float(values.min()), float(values.max())
+    elif spec.role in ("categorical", "boolean"):
+        counts = to_category_text(clean).value_counts()
+        spec.categories = [str(v) for v in counts.index[:1000]]
+
+
+def coerce_frame(frame: pd.DataFrame, schema: Schema, *, require_all: bool = True) -> pd.DataFrame:
+    """Raw input -> typed feature frame, in the schema's column order.
+
+    Missing feature columns are an error when `require_all`; otherwise they are filled missing."""
+    features = schema.features
+    absent = [c.name for c in features if c.name not in frame.columns]
+    if absent and require_all:
+        raise DataError(
+            f"input is missing {len(absent)} column(s) the model needs: {', '.join(absent[:10])}"
+            + (" ..." if len(absent) > 10 else "") + ". Add them (empty values are allowed)."
+        )
+    out: dict[str, pd.Series] = {}
+    empty = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    for spec in features:
+        col = frame[spec.name] if spec.name in frame.columns else empty
+        if spec.role == "numeric":
+            out[spec.name] = to_numeric(col)
+        elif spec.role == "boolean":
+            out[spec.name] = to_boolean(col)
+        elif spec.role == "datetime":
+            out[spec.name] = to_datetime(col)
+        else:
+            out[spec.name] = to_category_text(col)
+    return pd.DataFrame(out, index=frame.index)
