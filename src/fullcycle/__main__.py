@@ -1,0 +1,3 @@
+from fullcycle.cli import main
+
+main()
