@@ -5,13 +5,20 @@ and exits 2; `--debug` shows the traceback instead."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 import typer
 
 from fullcycle.cli._app import app, console
-from fullcycle.cli import cycle as _cycle  # noqa: F401 - registers the commands
 from fullcycle.errors import FullcycleError
+
+# Each public module of this package registers its commands on `app` when imported: a stage
+# adds a command by adding a module, without touching this file.
+for _info in pkgutil.iter_modules(__path__):
+    if not _info.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_info.name}")
 
 __all__ = ["app", "main"]
 
