@@ -73,6 +73,9 @@ class Project:
              "verdict": outcome.verdict, "data_fingerprint": dataset.fingerprint,
              "cleaning": dataset.cleaning, "schema_warnings": dataset.schema.warnings},
             indent=2, default=str))
+        from fullcycle.evaluate.holdout import save_holdout
+
+        save_holdout(dataset.frame.iloc[outcome.test_index], ws.reports)  # for `fullcycle evaluate`
         model_dir = outcome.model.save(ws.models / f"{self.config.project}-latest")
         version = self.registry.register(
             model_dir,
