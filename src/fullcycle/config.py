@@ -98,6 +98,17 @@ class MonitorConfig(Section):
     promote_margin: float = Field(0.0, ge=0, description="challenger must win by this much")
 
 
+class EvaluateConfig(Section):
+    sensitive_columns: list[str] = Field(
+        default_factory=list, description="columns whose groups get a fairness table in the report")
+    intended_use: str | None = Field(None, description="model card: what the model is for")
+    limitations: list[str] = Field(default_factory=list, description="model card: known limits")
+    bootstrap: int = Field(200, ge=0, le=10_000, description="resamples for 95% intervals")
+    cv: bool = Field(True, description="cross-validate the full metric suite on training rows")
+    learning_curve: bool = Field(True, description="refit on growing shares of training rows")
+    shap_rows: int = Field(300, ge=10, description="rows sampled for SHAP plots")
+
+
 class Config(Section):
     project: str = Field("fullcycle", pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = 42
@@ -108,6 +119,7 @@ class Config(Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "config") -> Config:
