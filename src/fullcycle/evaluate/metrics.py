@@ -20,7 +20,8 @@ class Metric:
     needs: str  # "label", "proba" or "value"
     tasks: tuple[str, ...]
 
-    def __call__(self, y_true: np.ndarray, pred: np.ndarray, labels: np.ndarray | None = None) -> float:
+    def __call__(self, y_true: np.ndarray, pred: np.ndarray,
+                 labels: np.ndarray | None = None) -> float:
         return float(self.func(y_true, pred, labels))
 
     def better(self, a: float, b: float) -> bool:
@@ -69,6 +70,20 @@ def _recall(y, p, labels):
 @_register("f1", True, "label", CLS)
 def _f1(y, p, labels):
     return skm.f1_score(y, p, average=_avg(labels), pos_label=_pos(labels), zero_division=0)
+
+
+def _averaged(kind: str, average: str) -> Callable[..., float]:
+    func = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[kind]
+
+    def score(y, p, labels):
+        return func(y, p, average=average, labels=labels, zero_division=0)
+
+    return score
+
+
+for _kind in ("precision", "recall", "f1"):
+    for _average in ("macro", "weighted"):
+        _register(f"{_kind}_{_average}", True, "label", CLS)(_averaged(_kind, _average))
 
 
 @_register("mcc", True, "label", CLS)
@@ -154,7 +169,8 @@ def get_metric(name: str, task: str | None = None) -> Metric:
         raise ConfigError(f"unknown metric {name!r}." + did_you_mean(name, METRICS))
     if task is not None and task not in metric.tasks:
         valid = [m for m, v in METRICS.items() if task in v.tasks]
-        raise ConfigError(f"metric {name!r} does not apply to a {task} task. Valid: {', '.join(valid)}.")
+        raise ConfigError(f"metric {name!r} does not apply to a {task} task. "
+                          f"Valid: {', '.join(valid)}.")
     return metric
 
 
