@@ -70,10 +70,26 @@ class TrainConfig(Section):
         None, ge=1, description="deterministic mode: stop after this many candidates, ignore time"
     )
     families: list[str] = Field(
-        default_factory=lambda: ["linear", "random_forest", "lightgbm"],
+        default_factory=lambda: ["linear", "lightgbm", "xgboost", "catboost", "extra_trees",
+                                 "random_forest", "knn", "mlp"],
         description="model families to search",
     )
     ensemble: bool = Field(True, description="greedy ensemble selection over candidates")
+    stacking: bool = Field(False, description="also try a linear stacker over the top candidates")
+    max_predict_ms_per_row: float | None = Field(
+        None, gt=0, description="cap on the final model's prediction cost; keeps ensembles small")
+    class_weight: Literal["none", "balanced"] = Field(
+        "none", description="balanced: weight classes inversely to their frequency")
+    calibration: Literal["auto", "none", "sigmoid", "isotonic", "temperature"] = Field(
+        "auto", description="probability calibration on out-of-fold predictions; auto keeps it "
+        "only if it lowers cross-validated log loss")
+    threshold: Literal["auto", "none", "f1", "cost"] = Field(
+        "auto", description="binary decision threshold tuned on out-of-fold predictions; auto = "
+        "cost when cost_matrix is set, else none (0.5)")
+    cost_matrix: list[list[float]] | None = Field(
+        None, description="binary costs [[TN, FP], [FN, TP]] (rows: true class negative/positive)")
+    adaptive_folds: bool = Field(
+        True, description="use 3 CV folds above 20,000 training rows so the budget buys trials")
 
 
 class RegistryConfig(Section):
@@ -109,6 +125,39 @@ class EvaluateConfig(Section):
     shap_rows: int = Field(300, ge=10, description="rows sampled for SHAP plots")
 
 
+class FeaturesConfig(Section):
+    """Preprocessing and feature engineering; `auto` means chosen per column from the data."""
+
+    impute: Literal["auto", "median", "mean", "mode", "constant", "iterative"] = Field(
+        "auto", description="numeric missing values; auto picks per column")
+    missing_indicators: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: add a flag column where missingness is informative")
+    outliers: Literal["none", "iqr", "zscore", "isolation_forest"] = "none"
+    outlier_action: Literal["clip", "flag", "drop"] = Field(
+        "clip", description="drop removes rows from training only, never at prediction")
+    one_hot_max: int = Field(15, ge=2, description="one-hot at or below this many categories")
+    native_max: int = Field(64, ge=2, description="native categorical (LightGBM...) up to this")
+    rare_min_count: int = Field(10, ge=1, description="rarer categories are grouped as __rare__")
+    target_encoding_folds: int = Field(5, ge=2, le=20)
+    target_smoothing: float = Field(10.0, ge=0)
+    scaler: Literal["standard", "robust", "quantile"] = "standard"
+    log_skewed: bool = Field(True, description="log1p skewed non-negative features (linear)")
+    skew_threshold: float = Field(1.0, gt=0)
+    target_transform: Literal["auto", "log", "none"] = Field(
+        "auto", description="regression: log1p a skewed non-negative target, inverse at predict")
+    text: Literal["tfidf", "hashing"] = "tfidf"
+    text_max_features: int = Field(100, ge=1, le=5000)
+    datetime_elapsed: bool = Field(True, description="days since the training start")
+    generate: bool = Field(False, description="search ratios/differences/group means/counts; "
+                           "keep a kind only when it improves the out-of-fold score")
+    drop_correlated: float | None = Field(0.98, gt=0, le=1, description="|r| above which one "
+                                          "of two features is dropped; null = keep")
+    select: Literal["none", "mutual_info", "importance"] = "none"
+    select_k: int | float = Field(0.8, gt=0, description="features kept: a count or a share")
+    pca: int | float | None = Field(None, gt=0, description="PCA components (count or variance "
+                                    "share) for linear/tree families")
+
+
 class Config(Section):
     project: str = Field("fullcycle", pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = 42
@@ -120,6 +169,7 @@ class Config(Section):
     serve: ServeConfig = Field(default_factory=ServeConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "config") -> Config:
