@@ -22,6 +22,35 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class HttpConfig(Section):
+    """How to read an http(s) source: a JSON API returning records, or an HTML page's tables."""
+
+    format: Literal["auto", "json", "html"] = Field(
+        "auto", description="auto: by the answer's Content-Type")
+    records_path: str | None = Field(
+        None, description="dotted key holding the list of records, e.g. data.items; default: the "
+        "answer itself, or its only list-valued key")
+    pagination: Literal["none", "page", "offset", "cursor", "next_link"] = "none"
+    page_param: str = Field("page", description="query parameter carrying the page number")
+    first_page: int = Field(1, ge=0)
+    offset_param: str = Field("offset", description="query parameter carrying the offset")
+    size_param: str | None = Field(None, description="query parameter carrying the page size")
+    page_size: int = Field(100, ge=1)
+    cursor_param: str = Field("cursor", description="query parameter carrying the cursor")
+    cursor_path: str = Field("next_cursor", description="dotted key of the next cursor")
+    next_path: str = Field("next", description="dotted key of the next page URL (a Link: "
+                           "rel=next header works too)")
+    max_pages: int = Field(10_000, ge=1)
+    headers_env: dict[str, str] = Field(
+        default_factory=dict, description="header name -> environment variable holding its value, "
+        "e.g. {Authorization: API_TOKEN}")
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for each answer")
+    retries: int = Field(3, ge=0, description="retries on 429, 5xx, timeouts and connection errors")
+    backoff: float = Field(0.5, ge=0, description="first retry delay in seconds; doubles each time")
+    table_index: int = Field(0, ge=0, description="HTML: which table (0 = first matching)")
+    table_match: str | None = Field(None, description="HTML: only tables containing this text")
+
+
 class DataConfig(Section):
     source: str | None = Field(None, description="file path or glob, SQLAlchemy URL, or http(s) URL")
     table: str | None = Field(None, description="table to read when source is a database URL")
@@ -34,6 +63,15 @@ class DataConfig(Section):
         "text, identifier, ignore",
     )
     drop_duplicates: bool = Field(True, description="drop exact duplicate rows before training")
+    drop_missing_target: bool = Field(True, description="drop rows whose target is missing")
+    drop_constant: bool = Field(True, description="exclude constant and all-missing columns")
+    exclude_identifiers: bool = Field(True, description="exclude identifier-like columns")
+    leakage_check: bool = Field(True, description="report features that alone predict the target "
+                                "almost perfectly")
+    encoding: str = Field("auto", description="text encoding; auto: UTF-8, else Windows-1252")
+    delimiter: str | None = Field(None, description="field separator; default: detected")
+    sheet: str | int = Field(0, description="Excel sheet name or index")
+    http: HttpConfig = Field(default_factory=HttpConfig)
 
 
 class ProblemConfig(Section):
