@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from fullcycle.cli._app import app, console
+from fullcycle.cli._app import app, console, err_console
 from fullcycle.errors import FullcycleError
 
 # Each public module of this package registers its commands on `app` when imported: a stage
@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> None:
     except FullcycleError as exc:
         if debug:
             raise
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
-        console.print("[yellow]aborted[/]")
+        err_console.print("[yellow]aborted[/]")
         raise SystemExit(130) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(exc.exit_code) from None
         if debug:
             raise
-        console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
                       "Run again with --debug for the traceback, and please report it.",
                       highlight=False, soft_wrap=True)
         raise SystemExit(1) from None

@@ -14,6 +14,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console(stderr=False)
+err_console = Console(stderr=True)
 
 Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="project folder (created if "
                                          "missing): config, MLflow store, models, reports")]
