@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.live import Live
 from rich.table import Table
 
 from fullcycle.cli._app import console
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 20) -> Table:
