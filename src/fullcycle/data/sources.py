@@ -1,109 +1,168 @@
 """Reading raw tables from where users keep them.
 
-Each source kind is registered by a key; `read_source` picks one from the location string.
-Everything that can go wrong while reading ends as a `SourceError`/`DataError` that names the
-source and says what to do."""
+Each source kind (files, SQL databases, HTTP JSON APIs and web pages) is registered by key with
+a test that recognises its locations; `read_source` picks the first kind that matches, or the one
+named by `kind=`. Every kind can also be read in chunks (`iter_source`), which is what the
+streamed commands use. Everything that can go wrong ends as a `SourceError`/`DataError` that
+names the source (passwords masked) and says what to do."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from fullcycle.errors import DataError, SourceError
+from fullcycle.config import DataConfig
+from fullcycle.data.files import FILE_READERS, iter_files, numbers_where_clean, read_files
+from fullcycle.errors import DataError, SourceError, did_you_mean
 
-Reader = Callable[[Path], pd.DataFrame]
-FILE_READERS: dict[str, Reader] = {}
-
-
-def file_reader(*suffixes: str) -> Callable[[Reader], Reader]:
-    def register(func: Reader) -> Reader:
-        for suffix in suffixes:
-            FILE_READERS[suffix] = func
-        return func
-
-    return register
+__all__ = ["FILE_READERS", "SOURCE_KINDS", "ReadOptions", "SourceKind", "check_table",
+           "get_source_kind", "iter_source", "numbers_where_clean", "read_source", "source_kind"]
 
 
-def _sniff_delimiter(path: Path) -> str:
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        head = handle.read(64_000)
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a reader needs besides the location: table/query for databases, the data config
+    (encoding, delimiter, sheet, http) for the rest."""
+
+    table: str | None = None
+    query: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    config: DataConfig = field(default_factory=DataConfig)
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    key: str
+    description: str
+    matches: Callable[[str], bool]
+    read: Callable[[str, ReadOptions], pd.DataFrame]
+    chunks: Callable[[str, ReadOptions, int], Iterator[pd.DataFrame]]
+
+
+SOURCE_KINDS: dict[str, SourceKind] = {}
+
+
+def register_source(kind: SourceKind) -> SourceKind:
+    SOURCE_KINDS[kind.key] = kind
+    return kind
+
+
+def get_source_kind(key: str) -> SourceKind:
     try:
-        return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return "\t" if path.suffix.lower() == ".tsv" else ","
+        return SOURCE_KINDS[key]
+    except KeyError:
+        raise SourceError(f"unknown source kind {key!r}."
+                          + did_you_mean(key, SOURCE_KINDS)) from None
 
 
-@file_reader(".csv", ".tsv", ".txt")
-def read_delimited(path: Path) -> pd.DataFrame:
-    _refuse_binary(path)
-    try:
-        # Read every column as text first: schema inference decides the types, so '007' or
-        # ' ' are seen as they were written.
-        frame = pd.read_csv(path, sep=_sniff_delimiter(path), dtype=str, keep_default_na=False,
-                            na_values=[], encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); re-save it as UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; it needs a header row and data rows") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: not a well-formed table ({exc}); check the delimiter and "
-                        "that every row has the same number of fields") from None
-    return numbers_where_clean(frame)
+def source_kind(location: str) -> SourceKind:
+    """The first registered kind whose test accepts the location (files accept the rest)."""
+    for kind in SOURCE_KINDS.values():
+        if kind.matches(location):
+            return kind
+    return SOURCE_KINDS["file"]
 
 
-def numbers_where_clean(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns whose every non-empty value is a number become numeric. Anything less clean
-    (a ' ' among numbers, '1,234') stays text for schema inference to judge and report."""
-    for name in frame.columns:
-        col = frame[name]
-        if col.dtype.kind not in "OUS" and str(col.dtype) != "str" and str(col.dtype) != "string":
-            continue
-        filled = col[col != ""]
-        if not len(filled):
-            continue
-        parsed = pd.to_numeric(filled, errors="coerce")
-        if parsed.notna().all():
-            frame[name] = pd.to_numeric(col.where(col != "", None), errors="coerce")
-    return frame
+def _is_http(location: str) -> bool:
+    return location.lower().startswith(("http://", "https://"))
 
 
-@file_reader(".parquet", ".pq")
-def read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises many types for a bad file
-        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+def _is_sql(location: str) -> bool:
+    head = location.split("://", 1)[0] if "://" in location else ""
+    plain = head.replace("+", "").replace("-", "")
+    return bool(head) and not _is_http(location) and plain.isalnum()
 
 
-def _refuse_binary(path: Path) -> None:
-    with open(path, "rb") as handle:
-        head = handle.read(8192)
-    if b"\x00" in head:
-        raise DataError(f"{path}: binary content, not a text table; give a CSV, TSV or Parquet file")
+def _read_sql(location: str, opts: ReadOptions) -> pd.DataFrame:
+    from fullcycle.data.sql import read_sql
+
+    return read_sql(location, opts.table, opts.query, opts.params)
+
+
+def _iter_sql(location: str, opts: ReadOptions, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    from fullcycle.data.sql import iter_sql
+
+    return iter_sql(location, opts.table, opts.query, opts.params, chunk_rows)
+
+
+def _read_http(location: str, opts: ReadOptions) -> pd.DataFrame:
+    from fullcycle.data.http import read_http
+
+    return read_http(location, opts.config.http)
+
+
+def _iter_http(location: str, opts: ReadOptions, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    from fullcycle.data.http import iter_http
+
+    return iter_http(location, opts.config.http)
+
+
+register_source(SourceKind("http", "http(s) URL: a JSON API returning records, or an HTML page "
+                           "with tables", _is_http, _read_http, _iter_http))
+register_source(SourceKind("sql", "SQLAlchemy database URL with a table or a query", _is_sql,
+                           _read_sql, _iter_sql))
+register_source(SourceKind(
+    "file", "a file, folder or glob: CSV/TSV, Parquet, JSON, JSON Lines, Excel, HTML; "
+    ".gz/.bz2/.xz/.zip compressed", lambda loc: True,
+    lambda loc, opts: read_files(loc, opts.config),
+    lambda loc, opts, n: iter_files(loc, opts.config, n)))
+
+
+def _options(table: str | None, query: str | None, params: dict | None,
+             config: DataConfig | None) -> ReadOptions:
+    return ReadOptions(table=table, query=query, params=dict(params or {}),
+                       config=config or DataConfig())
 
 
 def read_source(location: str, *, table: str | None = None, query: str | None = None,
-                params: dict | None = None) -> pd.DataFrame:
-    """Read a table from a file path (CSV/TSV/Parquet)."""
-    path = Path(location)
-    if not path.exists():
-        raise SourceError(f"data source {location!r} does not exist; check the path")
-    if path.is_dir():
-        raise SourceError(f"data source {location!r} is a folder; name a file")
-    reader = FILE_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise SourceError(f"{location}: unknown file type {path.suffix!r}; "
-                          f"supported: {', '.join(sorted(FILE_READERS))}")
-    frame = reader(path)
-    if frame.shape[1] == 0 or len(frame) == 0:
-        raise DataError(f"{location}: no data rows; the table needs a header row and data rows")
-    if frame.shape[1] == 1 and path.suffix.lower() in (".csv", ".tsv", ".txt") and len(frame) > 1:
-        raise DataError(f"{location}: only one column was found; this does not look like a "
-                        "delimited table (expected ',', ';', tab or '|' between fields)")
-    dupes = frame.columns[frame.columns.duplicated()].tolist()
+                params: dict | None = None, config: DataConfig | None = None,
+                kind: str | None = None) -> pd.DataFrame:
+    """Read a whole table from a file/folder/glob, a database URL (with `table` or `query`),
+    or an http(s) URL. `config` carries the reading options of `data:` in fullcycle.yaml."""
+    from fullcycle.data.sql import mask_url
+
+    chosen = get_source_kind(kind) if kind else source_kind(location)
+    frame = chosen.read(location, _options(table, query, params, config))
+    return check_table(frame, mask_url(location))
+
+
+def iter_source(location: str, *, table: str | None = None, query: str | None = None,
+                params: dict | None = None, config: DataConfig | None = None,
+                chunk_rows: int = 100_000, kind: str | None = None) -> Iterator[pd.DataFrame]:
+    """The same table as `read_source`, as chunks of about `chunk_rows` rows. Files are read
+    raw (CSV cells as text); consumers convert what they need."""
+    from fullcycle.data.sql import mask_url
+
+    chosen = get_source_kind(kind) if kind else source_kind(location)
+    where = mask_url(location)
+    seen = 0
+    columns: list[str] | None = None
+    for chunk in chosen.chunks(location, _options(table, query, params, config), chunk_rows):
+        if columns is None:
+            _check_columns(chunk, where)
+            columns = list(chunk.columns)
+        seen += len(chunk)
+        yield chunk
+    if not seen:
+        raise DataError(f"{where}: no data rows; the table needs a header row and data rows")
+
+
+def _check_columns(frame: pd.DataFrame, where: str) -> None:
+    if frame.shape[1] == 0:
+        raise DataError(f"{where}: no columns; the table needs a header row and data rows")
+    names = pd.Index(map(str, frame.columns))
+    dupes = sorted(set(names[names.duplicated()]))
     if dupes:
-        raise DataError(f"{location}: duplicate column names {dupes}; rename them")
+        raise DataError(f"{where}: duplicate column names {dupes}; rename them so each is unique")
+
+
+def check_table(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Refuse what no stage can use: no columns, no rows, duplicate names."""
+    _check_columns(frame, where)
+    if len(frame) == 0:
+        raise DataError(f"{where}: no data rows; the table needs a header row and data rows")
+    frame.columns = [str(c) for c in frame.columns]
     return frame
