@@ -1,107 +1,214 @@
-"""Data drift: live data compared with a model's reference profile.
+"""Data drift: a window of live data compared with a model's monitoring reference.
 
-Numeric features: PSI on the reference's quantile bins and the Kolmogorov-Smirnov distance
-against the reference quantile function. Categorical features: PSI and Jensen-Shannon distance on
-category shares. PSI is the effect size that decides; p-values flag everything on large samples."""
+Numeric features: PSI on the reference's decile bins, the Kolmogorov-Smirnov statistic (with
+its asymptotic p-value, as `scipy.stats.ks_2samp(method="asymp")`) and the Wasserstein distance,
+also divided by the reference standard deviation so one threshold fits every scale.
+Categorical features: PSI, the Jensen-Shannon distance (base 2) and the chi-square test of the
+2 x k table reference-vs-window, with Cramér's V as its effect size.
+
+Effect sizes decide (PSI, normalised Wasserstein, Jensen-Shannon, optionally KS or Cramér's V):
+p-values are reported but flag everything on large windows. Everything is computed on the whole
+window, vectorised per column; nothing is sampled."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from fullcycle.data.schema import Schema, coerce_frame
-from fullcycle.explore.profile import OTHER
+from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, Window
+from fullcycle.monitor.reference import run_ends
 
 EPS = 1e-4
 
 
-@dataclass
-class FeatureDrift:
-    feature: str
-    kind: str
-    psi: float
-    distance: float  # KS statistic (numeric) or Jensen-Shannon distance (categorical)
-    reference_missing: float
-    current_missing: float
-    drifted: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
-    """Population stability index between two share vectors over the same bins."""
-    e = np.clip(np.asarray(expected, dtype=float), EPS, None)
-    a = np.clip(np.asarray(actual, dtype=float), EPS, None)
+    """Population stability index between two count (or share) vectors over the same bins."""
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(actual, dtype=float)
+    e = np.clip(e / max(e.sum(), 1e-12), EPS, None)
+    a = np.clip(a / max(a.sum(), 1e-12), EPS, None)
     e, a = e / e.sum(), a / a.sum()
     return float(np.sum((a - e) * np.log(a / e)))
 
 
 def js_distance(p: np.ndarray, q: np.ndarray) -> float:
-    from scipy.spatial.distance import jensenshannon
-
-    return float(jensenshannon(p, q, base=2))
-
-
-def numeric_drift(ref: dict[str, Any], values: np.ndarray) -> tuple[float, float]:
-    present = values[~np.isnan(values)]
-    if not len(present) or "bin_edges" not in ref:
-        return 0.0, 0.0
-    edges = np.asarray(ref["bin_edges"])
-    inner = edges[1:-1]
-    idx = np.searchsorted(inner, present, side="right")
-    actual = np.bincount(idx, minlength=len(edges) - 1) / len(present)
-    expected = np.asarray(ref["bin_share"])
-    if len(expected) != len(actual):  # degenerate reference (one bin)
-        return 0.0, 0.0
-    # KS distance against the reference CDF, interpolated from its stored quantiles.
-    qs = np.asarray(ref["quantiles"])
-    probs = np.linspace(0, 1, len(qs))
-    grid = np.sort(present)
-    ecdf_live = np.arange(1, len(grid) + 1) / len(grid)
-    ref_cdf = np.interp(grid, qs, probs, left=0.0, right=1.0)
-    ks = float(np.max(np.abs(ecdf_live - ref_cdf)))
-    return psi(expected, actual), ks
+    """Jensen-Shannon distance in bits (scipy.spatial.distance.jensenshannon, base=2)."""
+    p = np.asarray(p, dtype=float) / np.sum(p)
+    q = np.asarray(q, dtype=float) / np.sum(q)
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl_p = np.where(p > 0, p * np.log2(p / m), 0.0).sum()
+        kl_q = np.where(q > 0, q * np.log2(q / m), 0.0).sum()
+    return float(np.sqrt(max((kl_p + kl_q) / 2, 0.0)))
 
 
-def categorical_drift(ref: dict[str, Any], values: pd.Series) -> tuple[float, float]:
-    present = values.dropna().astype(str)
-    if not len(present):
-        return 0.0, 0.0
-    shares: dict[str, float] = ref["shares"]
-    known = [k for k in shares if k != OTHER]
-    live = present.where(present.isin(known), OTHER).value_counts(normalize=True)
-    cats = known + [OTHER]
-    expected = np.array([shares.get(c, 0.0) for c in cats])
-    actual = np.array([float(live.get(c, 0.0)) for c in cats])
-    return psi(expected, actual), js_distance(expected + EPS, actual + EPS)
+def chi_square(expected_counts: np.ndarray,
+               actual_counts: np.ndarray) -> tuple[float, float, float]:
+    """Chi-square test of homogeneity on the 2 x k table (no continuity correction):
+    statistic, p-value and Cramér's V."""
+    from scipy.stats import chi2
+
+    table = np.vstack([expected_counts, actual_counts]).astype(float)
+    table = table[:, table.sum(axis=0) > 0]
+    total = table.sum()
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 0.0, 1.0, 0.0
+    exp = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+    stat = float(((table - exp) ** 2 / exp).sum())
+    return stat, float(chi2.sf(stat, table.shape[1] - 1)), float(np.sqrt(stat / total))
 
 
-def detect_drift(frame: pd.DataFrame, schema: Schema, reference: dict[str, Any], *,
-                 psi_threshold: float = 0.2, drift_share: float = 0.3) -> dict[str, Any]:
-    """Per-feature drift and the dataset-level verdict."""
-    typed = coerce_frame(frame, schema, require_all=False)
-    results: list[FeatureDrift] = []
-    for name, ref in reference["columns"].items():
-        if name not in typed.columns:
+# --- numeric: the reference CDF ----------------------------------------------------------------
+def reference_cdf(sketch: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points u with the reference CDF's left and right limits there. Between two points the CDF
+    goes linearly from the right limit at one to the left limit at the next (for an exact
+    sketch these are equal: a step function)."""
+    if "values" in sketch:
+        u = np.asarray(sketch["values"], dtype=float)
+        cum = np.cumsum(sketch["counts"], dtype=float) / max(sum(sketch["counts"]), 1)
+        return u, np.r_[0.0, cum[:-1]], cum
+    q = np.asarray(sketch["quantiles"], dtype=float)
+    probs = np.asarray(sketch.get("probs") or np.linspace(0.0, 1.0, len(q)), dtype=float)
+    ends = run_ends(q)
+    starts = np.r_[0, ends[:-1] + 1]
+    right = probs[ends]
+    left = probs[starts]
+    left[0] = 0.0
+    return q[ends], left, right
+
+
+def _cdf_at(u: np.ndarray, left: np.ndarray, right: np.ndarray,
+            x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference CDF at points x: (left limit, right limit)."""
+    j = np.searchsorted(u, x, side="right") - 1
+    jc = np.clip(j, 0, len(u) - 1)
+    on = (j >= 0) & (u[jc] == x)
+    nxt = np.clip(j + 1, 0, len(u) - 1)
+    span = np.where(nxt > jc, u[nxt] - u[jc], 1.0)
+    frac = np.clip((x - u[jc]) / span, 0.0, 1.0)
+    between = right[jc] + (left[nxt] - right[jc]) * frac
+    between = np.where(j < 0, 0.0, np.where(j >= len(u) - 1, 1.0, between))
+    return np.where(on, left[jc], between), np.where(on, right[jc], between)
+
+
+def _segment_integral(d1: np.ndarray, d2: np.ndarray, width: np.ndarray) -> float:
+    """Integral of |d| where d runs linearly from d1 to d2 over each segment."""
+    same = d1 * d2 >= 0
+    denom = np.where(same, 1.0, np.abs(d2 - d1))
+    crossing = (d1 ** 2 + d2 ** 2) / (2 * denom)
+    return float(np.sum(width * np.where(same, np.abs(d1 + d2) / 2, crossing)))
+
+
+def numeric_stats(sketch: dict[str, Any], values: np.ndarray) -> dict[str, float]:
+    """PSI, KS (+ p-value) and Wasserstein of sorted present `values` against a sketch."""
+    from scipy.stats import kstwo
+
+    n, m = len(values), int(sketch.get("present", 0))
+    if not n or not m or not ("values" in sketch or "quantiles" in sketch):
+        return {"psi": 0.0, "ks": 0.0, "ks_pvalue": 1.0, "wasserstein": 0.0,
+                "wasserstein_norm": 0.0}
+    inner = np.asarray(sketch["bin_edges"], dtype=float)
+    cuts = np.searchsorted(values, inner, side="right")
+    p = psi(sketch["bin_counts"], np.diff(np.r_[0, cuts, n]))
+    u, ref_left, ref_right = reference_cdf(sketch)
+    grid = np.concatenate([values[run_ends(values)], u])
+    grid.sort(kind="stable")  # two sorted runs: a linear merge
+    grid = grid[run_ends(grid)]
+    cur_right = np.searchsorted(values, grid, side="right") / n
+    cur_left = np.searchsorted(values, grid, side="left") / n
+    fl, fr = _cdf_at(u, ref_left, ref_right, grid)
+    ks = float(max(np.max(np.abs(cur_right - fr)), np.max(np.abs(cur_left - fl))))
+    # Between grid points the window's CDF is flat and the reference's linear (or flat).
+    wass = _segment_integral(cur_right[:-1] - fr[:-1], cur_right[:-1] - fl[1:], np.diff(grid))
+    en = m * n / (m + n)
+    pvalue = float(np.clip(kstwo.sf(ks, np.round(en)), 0.0, 1.0))
+    std = float(sketch.get("std") or 0.0)
+    return {"psi": p, "ks": ks, "ks_pvalue": pvalue, "wasserstein": wass,
+            "wasserstein_norm": wass / max(std, 1e-3)}
+
+
+def category_counts(sketch: dict[str, Any], column: CategoricalColumn) -> tuple[
+        list[str], np.ndarray, np.ndarray]:
+    """Aligned (labels, reference counts, window counts): the reference's categories, then the
+    rest of the reference (`__other__`), then values the reference never saw (`__new__`)."""
+    import pandas as pd
+
+    cats = list(sketch.get("categories", []))
+    idx = pd.Index(cats).get_indexer(column.labels) if cats else np.full(len(column.labels), -1)
+    seen = idx >= 0
+    cur = np.bincount(idx[seen], weights=column.counts[seen], minlength=len(cats))
+    unseen = float(column.counts[~seen].sum())
+    other = int(sketch.get("other", 0))
+    ref = np.r_[np.asarray(sketch.get("counts", []), dtype=float), other, 0.0]
+    live = np.r_[cur, unseen if other else 0.0, 0.0 if other else unseen]
+    return cats + ["__other__", "__new__"], ref, live
+
+
+def categorical_stats(sketch: dict[str, Any], column: CategoricalColumn) -> dict[str, float]:
+    if not column.counts.sum() or not sketch.get("present"):
+        return {"psi": 0.0, "jensenshannon": 0.0, "chi2": 0.0, "chi2_pvalue": 1.0,
+                "cramers_v": 0.0}
+    _, ref, live = category_counts(sketch, column)
+    keep = (ref + live) > 0
+    ref, live = ref[keep], live[keep]
+    stat, pvalue, v = chi_square(ref, live)
+    return {"psi": psi(ref, live), "jensenshannon": js_distance(ref, live), "chi2": stat,
+            "chi2_pvalue": pvalue, "cramers_v": v}
+
+
+# --- the verdict ---------------------------------------------------------------------------------
+def _reasons(kind: str, stats: dict[str, float], cfg: Any) -> list[str]:
+    rules = {"psi": cfg.psi_threshold}
+    if kind == "numeric":
+        rules |= {"wasserstein_norm": cfg.wasserstein_threshold, "ks": cfg.ks_threshold}
+    else:
+        rules |= {"jensenshannon": cfg.js_threshold, "cramers_v": cfg.cramers_v_threshold}
+    return [k for k, limit in rules.items() if limit is not None and stats[k] >= limit]
+
+
+def feature_drift(name: str, sketch: dict[str, Any], column: NumericColumn | CategoricalColumn,
+                  cfg: Any) -> dict[str, Any]:
+    if isinstance(column, NumericColumn):
+        stats = numeric_stats(sketch, column.values)
+    else:
+        stats = categorical_stats(sketch, column)
+    ref_missing = sketch["missing"] / max(sketch["rows"], 1)
+    cur_missing = column.missing / max(column.rows, 1)
+    present = column.rows - column.missing - column.invalid
+    reasons = _reasons(sketch["kind"], stats, cfg) if present >= cfg.min_rows else []
+    if column.rows >= cfg.min_rows and cur_missing - ref_missing >= cfg.missing_jump:
+        reasons.append("missing_rate")
+    return {"feature": name, "kind": sketch["kind"], "rows": column.rows, "present": present,
+            **{k: round(float(v), 6) for k, v in stats.items()},
+            "reference_missing": round(ref_missing, 6), "current_missing": round(cur_missing, 6),
+            "drifted": bool(reasons), "reasons": reasons,
+            "judged": bool(present >= cfg.min_rows)}
+
+
+def detect_drift(window: Window, reference: dict[str, Any], cfg: Any) -> dict[str, Any]:
+    """Per-feature drift of a window and the dataset-level verdict (`cfg`: MonitorConfig)."""
+    features = []
+    for name, sketch in reference["features"].items():
+        column = window.columns.get(name)
+        if column is None or sketch.get("kind") != column.kind:
             continue
-        col = typed[name]
-        if ref["kind"] == "numeric":
-            values = col.to_numpy(dtype="float64") if col.dtype.kind != "M" else \
-                (col.astype("int64").where(col.notna()) / 86_400e9).to_numpy(dtype="float64")
-            p, dist = numeric_drift(ref, values)
-        else:
-            p, dist = categorical_drift(ref, col)
-        cur_missing = float(col.isna().mean()) if len(col) else 0.0
-        missing_jump = cur_missing - ref["missing_rate"] > 0.1
-        results.append(FeatureDrift(name, ref["kind"], round(p, 6), round(dist, 6),
-                                    ref["missing_rate"], cur_missing,
-                                    bool(p >= psi_threshold or missing_jump)))
-    drifted = [r.feature for r in results if r.drifted]
-    share = len(drifted) / len(results) if results else 0.0
-    return {"rows": int(len(frame)), "features": [r.to_dict() for r in results],
-            "drifted_features": drifted, "drift_share": share,
-            "dataset_drift": bool(share >= drift_share), "psi_threshold": psi_threshold}
+        features.append(feature_drift(name, sketch, column, cfg))
+    drifted = [f["feature"] for f in features if f["drifted"]]
+    share = len(drifted) / len(features) if features else 0.0
+    return {"rows": window.rows, "features": features, "drifted_features": drifted,
+            "drift_share": share, "dataset_drift": bool(features and share >= cfg.drift_share),
+            "thresholds": {k: getattr(cfg, k) for k in (
+                "psi_threshold", "wasserstein_threshold", "js_threshold", "ks_threshold",
+                "cramers_v_threshold", "missing_jump", "drift_share", "min_rows")}}
+
+
+def prediction_drift(sketch: dict[str, Any] | None, scores: np.ndarray | None,
+                     cfg: Any) -> dict[str, Any] | None:
+    """Drift of the model's output (positive-class probability or predicted value)."""
+    if not sketch or scores is None or not len(scores):
+        return None
+    values = np.asarray(scores, dtype=float)
+    column = NumericColumn("prediction", len(values), int(np.isnan(values).sum()), 0,
+                           np.sort(values[~np.isnan(values)]))
+    return feature_drift("prediction", sketch, column, cfg)
