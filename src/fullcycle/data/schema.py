@@ -6,6 +6,7 @@ The same `Schema` is saved inside every model and is what serving validates agai
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     note: str | None = None  # why the role was chosen, when it is not obvious
+    format: str | None = None  # datetime: the layout found, e.g. %d/%m/%Y
 
     @property
     def is_feature(self) -> bool:
@@ -104,10 +106,40 @@ def to_boolean(series: pd.Series) -> pd.Series:
     return out
 
 
-def to_datetime(series: pd.Series) -> pd.Series:
+# Common date layouts, tried in order; the first that parses (almost) every sampled value wins.
+# Month-first comes before day-first when both parse everything (all days <= 12): say so.
+DATE_FORMATS = ("ISO8601", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y",
+                "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S",
+                "%b %d, %Y", "%d %b %Y", "%B %d, %Y", "%d %B %Y", "%m/%d/%y", "%d/%m/%y")
+ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|code)$|^id[_\s-]|Id$|ID$")
+
+
+def to_datetime(series: pd.Series, fmt: str | None = None) -> pd.Series:
+    """Datetimes; `fmt` is the layout schema inference found (None: guess per value)."""
     if series.dtype.kind == "M":
         return series
-    return pd.to_datetime(normalise_missing(series), errors="coerce", format="mixed")
+    clean = normalise_missing(series)
+    try:
+        return pd.to_datetime(clean, errors="coerce", format=fmt or "mixed")
+    except (ValueError, TypeError):  # mixed time zones and the like: parse as UTC
+        return pd.to_datetime(clean, errors="coerce", format=fmt or "mixed", utc=True)
+
+
+def date_format(text: pd.Series) -> str | None:
+    """The first common layout that parses >= 95% of the (non-missing, stripped) values."""
+    sample = text.head(500)
+    if not len(sample) or not sample.str.contains(r"\d", regex=True).all():
+        return None
+    if not sample.str.len().between(6, 35).all():
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            parsed = pd.to_datetime(sample, errors="coerce", format=fmt)
+        except (ValueError, TypeError):
+            continue
+        if parsed.notna().mean() >= 0.95:
+            return fmt
+    return None
 
 
 def to_category_text(series: pd.Series) -> pd.Series:
@@ -121,44 +153,82 @@ def to_category_text(series: pd.Series) -> pd.Series:
     return clean.astype("string").astype(object).where(clean.notna(), np.nan)
 
 
-def _looks_like(series: pd.Series) -> str:
-    """Role of a non-target column from its values."""
-    n = int(series.notna().sum())
-    if n == 0:
-        return "constant"
-    nunique = int(series.nunique(dropna=True))
-    if nunique <= 1:
-        return "constant"
-    kind = series.dtype.kind
-    if kind == "b":
-        return "boolean"
-    if kind == "M":
-        return "datetime"
-    if kind in "iuf":
-        values = series.dropna()
-        if kind in "iu" and nunique == n and n >= 50 and _is_sequential(values):
-            return "identifier"
-        if nunique == 2 and set(values.unique()) <= {0, 1}:
-            return "boolean"
-        return "numeric"
+@dataclass
+class Guess:
+    """A column's inferred role, what else it could be, and why."""
+
+    role: str
+    fallback: str = "categorical"  # the role when a cleaning switch keeps the column
+    note: str | None = None
+    warning: str | None = None
+    format: str | None = None
+
+
+def _numeric_guess(series: pd.Series, name: str, n: int, nunique: int) -> Guess:
+    values = series.dropna()
+    if series.dtype.kind == "b":
+        return Guess("boolean")
+    ints = series.dtype.kind in "iu" or bool((values == np.round(values)).all())
+    if ints and nunique == n and n >= 50 and (_is_sequential(values) or ID_NAME.search(name)):
+        return Guess("identifier", "numeric", "unique per row; excluded from features",
+                     f"{name}: looks like an identifier (unique per row); not used as a feature")
+    if nunique == 2 and set(values.unique()) <= {0, 1}:
+        return Guess("boolean")
+    return Guess("numeric")
+
+
+def _text_guess(series: pd.Series, name: str, n: int, nunique: int) -> Guess:
     text = _as_text(series).dropna()
     lower = text.str.lower()
     if nunique == 2 and set(lower.unique()) <= (TRUE_WORDS | FALSE_WORDS):
-        return "boolean"
+        return Guess("boolean")
     numeric = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    if numeric.notna().mean() >= 0.95:
-        return "numeric"
-    sample = text.head(500)
-    if sample.str.contains(r"\d", regex=True).mean() > 0.9 and sample.str.len().between(6, 30).all():
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-        if parsed.notna().mean() >= 0.95:
-            return "datetime"
+    share = float(numeric.notna().mean())
+    if share >= 0.95:
+        bad = text[numeric.isna()]
+        warning = f"{name}: numbers stored as text; converted to numeric"
+        if len(bad):
+            examples = ", ".join(repr(v) for v in bad.unique()[:3])
+            warning += f" ({len(bad)} non-numeric values such as {examples} become missing)"
+        return Guess("numeric", note="numbers stored as text", warning=warning)
+    fmt = date_format(text)
+    if fmt:
+        return Guess("datetime", note=f"dates as {fmt}", format=fmt)
     if n >= 50 and nunique / n > 0.95:
-        words = text.head(500).str.count(" ").mean()
-        return "text" if words >= 3 else "identifier"
+        if text.head(500).str.count(" ").mean() >= 3:
+            return Guess("text")
+        return Guess("identifier", "categorical", "unique per row; excluded from features",
+                     f"{name}: looks like an identifier (unique per row); not used as a feature")
     if n >= 50 and nunique / n > 0.5 and text.str.count(" ").mean() >= 3:
-        return "text"
-    return "categorical"
+        return Guess("text")
+    if share >= 0.2:
+        return Guess("categorical", note="mixed numbers and text",
+                     warning=f"{name}: mixed types ({share:.0%} numbers, {1 - share:.0%} text); "
+                     "treated as categorical; set data.roles to change it")
+    return Guess("categorical")
+
+
+def guess_role(series: pd.Series, name: str = "") -> Guess:
+    """Role of a non-target column from its values (disguised missing already normalised)."""
+    n = int(series.notna().sum())
+    if n == 0:
+        return Guess("constant", note="all missing",
+                     warning=f"{name}: all missing; not used as a feature")
+    nunique = int(series.nunique(dropna=True))
+    kind = series.dtype.kind
+    fallback = "numeric" if kind in "iufb" else "categorical"
+    if nunique <= 1:
+        return Guess("constant", fallback, note="one value",
+                     warning=f"{name}: constant (one value); not used as a feature")
+    if kind == "M":
+        return Guess("datetime")
+    if kind in "iufb":
+        return _numeric_guess(series, name, n, nunique)
+    return _text_guess(series, name, n, nunique)
+
+
+def _looks_like(series: pd.Series) -> str:
+    return guess_role(series).role
 
 
 def _is_sequential(values: pd.Series) -> bool:
@@ -167,45 +237,48 @@ def _is_sequential(values: pd.Series) -> bool:
     return bool(len(steps) and (steps == steps[0]).mean() > 0.9)
 
 
-def infer_schema(
-    frame: pd.DataFrame, target: str | None = None, overrides: dict[str, str] | None = None
-) -> Schema:
-    """Decide each column's role; overrides from the config win."""
-    overrides = dict(overrides or {})
+def _check_overrides(frame: pd.DataFrame, overrides: dict[str, str]) -> None:
     for name, role in overrides.items():
         if name not in frame.columns:
-            raise ConfigError(
-                f"data.roles names column {name!r}, which is not in the data."
-                + did_you_mean(name, map(str, frame.columns))
-            )
+            raise ConfigError(f"data.roles names column {name!r}, which is not in the data."
+                              + did_you_mean(name, map(str, frame.columns)))
         if role not in ROLES:
-            raise ConfigError(f"data.roles.{name}: unknown role {role!r}." + did_you_mean(role, ROLES))
+            raise ConfigError(f"data.roles.{name}: unknown role {role!r}."
+                              + did_you_mean(role, ROLES))
+
+
+def infer_schema(
+    frame: pd.DataFrame, target: str | None = None, overrides: dict[str, str] | None = None,
+    *, exclude_identifiers: bool = True, drop_constant: bool = True,
+) -> Schema:
+    """Decide each column's role; overrides from the config win. With `exclude_identifiers` or
+    `drop_constant` off, such columns keep their underlying role and stay features."""
+    overrides = dict(overrides or {})
+    _check_overrides(frame, overrides)
     columns: list[ColumnSpec] = []
     warnings: list[str] = []
     for name in frame.columns:
         raw = frame[name]
         clean = normalise_missing(raw)
         disguised = int(clean.isna().sum() - raw.isna().sum())
-        role = overrides.get(name) or ("target" if name == target else _looks_like(clean))
-        spec = ColumnSpec(name=str(name), role=role, dtype=str(raw.dtype),
-                          missing_rate=float(clean.isna().mean()) if len(clean) else 0.0)
         if disguised:
             warnings.append(f"{name}: {disguised} disguised missing values (blank/'?'/'NA') "
                             "treated as missing")
-        if role == "numeric" and raw.dtype.kind not in "biuf":
-            spec.note = "numbers stored as text"
-            warnings.append(f"{name}: numbers stored as text; converted to numeric")
-        if role == "identifier":
-            spec.note = "unique per row; excluded from features"
-            warnings.append(f"{name}: looks like an identifier (unique per row); not used as a feature")
-        if role == "constant":
-            warnings.append(f"{name}: constant or all missing; not used as a feature")
+        guess = Guess("target") if name == target else guess_role(clean, str(name))
+        keep = ((guess.role == "identifier" and not exclude_identifiers)
+                or (guess.role == "constant" and not drop_constant))
+        if keep:
+            guess = Guess(guess.fallback, note=f"{guess.note}; kept as a feature by the config")
+        role = overrides.get(name) or guess.role
+        spec = ColumnSpec(name=str(name), role=role, dtype=str(raw.dtype),
+                          missing_rate=float(clean.isna().mean()) if len(clean) else 0.0,
+                          note=guess.note, format=guess.format if role == "datetime" else None)
+        if name in overrides:
+            spec.note = f"role set by data.roles (inferred: {guess.role})"
+        elif guess.warning:
+            warnings.append(guess.warning)
         _fill_contract(spec, clean)
         columns.append(spec)
-    if target is not None:
-        for spec in columns:
-            if spec.name == target:
-                spec.role = "target"
     return Schema(columns=columns, target=target, warnings=warnings)
 
 
@@ -239,7 +312,7 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema, *, require_all: bool = Tru
         elif spec.role == "boolean":
             out[spec.name] = to_boolean(col)
         elif spec.role == "datetime":
-            out[spec.name] = to_datetime(col)
+            out[spec.name] = to_datetime(col, spec.format)
         else:
             out[spec.name] = to_category_text(col)
     return pd.DataFrame(out, index=frame.index)
