@@ -53,9 +53,31 @@ class Project:
         location = source or data.source
         if not location:
             raise ConfigError("no data source; give DATA on the command line or set data.source")
-        return Dataset.read(location, target=data.target, roles=data.roles, table=data.table,
-                            query=data.query, params=data.params,
-                            drop_duplicates=data.drop_duplicates)
+        dataset = Dataset.read(location, target=data.target, roles=data.roles, table=data.table,
+                               query=data.query, params=data.params, config=data)
+        from fullcycle.data.sql import mask_url
+
+        if data.source and mask_url(data.source) != data.source:
+            # A literal password must not reach the saved config, MLflow or the model metadata;
+            # ${VAR} references stay (they are not secrets).
+            data.source = mask_url(data.source)
+        return dataset
+
+    def validate(self, data: str | Path | pd.DataFrame, model_ref: str = "champion", *,
+                 table: str | None = None, query: str | None = None,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> list[Any]:
+        """Every data-contract violation of `data` against a model's schema (streamed for
+        sources: only one chunk is in memory at a time)."""
+        from fullcycle.data.contract import check_frame
+        from fullcycle.data.stream import validate_source
+
+        schema = self.load_model(model_ref).schema
+        if isinstance(data, pd.DataFrame):
+            return check_frame(data, schema)
+        violations, _ = validate_source(str(data), schema, config=self.config.data, table=table,
+                                        query=query, params=self.config.data.params,
+                                        on_progress=on_progress)
+        return violations
 
     def train(self, dataset: Dataset | None = None, *,
               on_candidate: Callable[..., None] | None = None) -> TrainReport:

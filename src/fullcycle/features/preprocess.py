@@ -1,8 +1,16 @@
-"""The preprocessing pipeline: raw rows in, a numeric matrix out, fitted on training folds only.
+"""The preprocessing pipeline: raw rows in, a feature frame out, fitted on training folds only.
 
 `SchemaCoercer` applies the data contract (types, disguised missing values) so that serving
-sees exactly what training saw; `build_preprocessor` adds imputation, encoding and scaling as the
-model family needs."""
+sees exactly what training saw; `build_preprocessor` adds, per column role and model family,
+outlier handling, imputation, encoding, transforms, scaling, generated features and selection.
+Every step is a scikit-learn transformer, so the whole thing clones, pickles, and reports
+`get_feature_names_out`. Family kinds:
+
+- ``linear``: impute (+ missing flags), log skewed, scale; one-hot / out-of-fold target encoding.
+- ``tree``: impute (+ flags); one-hot / target encoding; no scaling.
+- ``native``: NaN left for the model; categories as pandas ``category`` columns (LightGBM,
+  XGBoost with ``enable_categorical``, CatBoost with ``cat_features``), target encoding above
+  ``native_max`` levels."""
 
 from __future__ import annotations
 
@@ -12,11 +20,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
 
+from fullcycle.config import FeaturesConfig
 from fullcycle.data.schema import Schema, coerce_frame
+
+FeatureConfig = FeaturesConfig  # the name the rest of the package uses
+FAMILY_KINDS = ("linear", "tree", "native")
 
 
 class SchemaCoercer(TransformerMixin, BaseEstimator):
@@ -42,54 +52,154 @@ class SchemaCoercer(TransformerMixin, BaseEstimator):
 
 
 class DatetimeExpander(TransformerMixin, BaseEstimator):
-    """Datetime columns -> year, month, day of week, hour, and cyclic month/weekday encodings."""
+    """Datetime columns -> year, month, day of week, hour, cyclic month/weekday encodings, and
+    (with `elapsed`) days since the earliest training date, so new dates extrapolate in order."""
 
     PARTS = ("year", "month", "dayofweek", "hour", "month_sin", "month_cos", "dow_sin", "dow_cos")
 
+    def __init__(self, *, elapsed: bool = False) -> None:
+        self.elapsed = elapsed
+
+    @staticmethod
+    def _parse(col: pd.Series) -> pd.Series:
+        dt = pd.to_datetime(col, errors="coerce", format="mixed") if col.dtype.kind != "M" \
+            else col
+        if getattr(dt.dt, "tz", None) is not None:
+            dt = dt.dt.tz_convert(None)
+        return dt
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> DatetimeExpander:
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.origin_ = {}
+        for name in self.feature_names_in_:
+            first = self._parse(X[name]).min()
+            self.origin_[name] = None if pd.isna(first) else pd.Timestamp(first)
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         out = []
         for name in self.feature_names_in_:
-            dt = pd.to_datetime(X[name], errors="coerce")
+            dt = self._parse(X[name])
             month, dow = dt.dt.month.astype("float64"), dt.dt.dayofweek.astype("float64")
             out += [dt.dt.year.astype("float64"), month, dow, dt.dt.hour.astype("float64"),
                     np.sin(2 * np.pi * month / 12), np.cos(2 * np.pi * month / 12),
                     np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)]
+            if self.elapsed:
+                origin = self.origin_.get(name)
+                days = (dt - origin) / pd.Timedelta(days=1) if origin is not None else \
+                    pd.Series(np.nan, index=X.index)
+                out.append(days.astype("float64"))
         if not out:
             return np.empty((len(X), 0))
         return np.column_stack([np.asarray(s, dtype="float64") for s in out])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray([f"{n}_{p}" for n in self.feature_names_in_ for p in self.PARTS],
+        parts = self.PARTS + (("elapsed_days",) if self.elapsed else ())
+        return np.asarray([f"{n}_{p}" for n in self.feature_names_in_ for p in parts],
                           dtype=object)
 
 
-def build_preprocessor(schema: Schema, *, scale: bool) -> Pipeline:
-    """Coerce -> (impute, encode, scale) per role. `scale` for distance/gradient models."""
-    numeric = schema.by_role("numeric") + schema.by_role("boolean")
-    categorical = schema.by_role("categorical")
+def _numeric_branch(kind: str, opts: FeaturesConfig, seed: int, *, log: bool) -> Pipeline:
+    from fullcycle.features.impute import AutoImputer
+    from fullcycle.features.outliers import OutlierHandler
+    from fullcycle.features.scale import SkewLog, make_scaler
+
+    steps: list[tuple[str, Any]] = []
+    if opts.outliers != "none" and opts.outlier_action != "drop":
+        steps.append(("outliers", OutlierHandler(method=opts.outliers,
+                                                 action=opts.outlier_action, seed=seed)))
+    steps.append(("impute", AutoImputer(strategy="native" if kind == "native" else opts.impute,
+                                        indicators=opts.missing_indicators, seed=seed)))
+    if kind == "linear":
+        if log and opts.log_skewed:
+            steps.append(("log", SkewLog(threshold=opts.skew_threshold)))
+        steps.append(("scale", make_scaler(opts.scaler)))
+    return Pipeline(steps)
+
+
+def _branches(schema: Schema, kind: str, opts: FeaturesConfig, seed: int) -> list[tuple]:
+    from fullcycle.features.encode import CategoryEncoder
+    from fullcycle.features.generate import FeatureGenerator
+    from fullcycle.features.text import TextVectorizer
+
+    numeric, boolean = schema.by_role("numeric"), schema.by_role("boolean")
+    categorical, text = schema.by_role("categorical"), schema.by_role("text")
     datetime = schema.by_role("datetime")
-    num_steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=True,
-                                          keep_empty_features=True)]
-    if scale:
-        num_steps.append(StandardScaler())
     parts: list[tuple[str, Any, list[str]]] = []
     if numeric:
-        parts.append(("num", make_pipeline(*num_steps), numeric))
+        parts.append(("num", _numeric_branch(kind, opts, seed, log=True), numeric))
+    if boolean:
+        parts.append(("bool", _numeric_branch(kind, opts.model_copy(update={
+            "outliers": "none", "impute": "mode" if opts.impute == "auto" else opts.impute}),
+            seed, log=False), boolean))
     if categorical:
-        parts.append(("cat", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value="__missing__", keep_empty_features=True),
-            OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5,
-                          max_categories=50, sparse_output=False),
-        ), categorical))
+        parts.append(("cat", CategoryEncoder(
+            kind="native" if kind == "native" else "onehot_te", one_hot_max=opts.one_hot_max,
+            native_max=opts.native_max, rare_min_count=opts.rare_min_count,
+            folds=opts.target_encoding_folds, smoothing=opts.target_smoothing, seed=seed),
+            categorical))
     if datetime:
-        dt_steps: list[Any] = [DatetimeExpander(), SimpleImputer(strategy="median",
-                                                                 keep_empty_features=True)]
-        if scale:
-            dt_steps.append(StandardScaler())
-        parts.append(("dt", make_pipeline(*dt_steps), datetime))
-    columns = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=True)
-    return Pipeline([("coerce", SchemaCoercer(schema=schema.to_dict())), ("columns", columns)])
+        dt_steps: list[tuple[str, Any]] = [("expand", DatetimeExpander(
+            elapsed=opts.datetime_elapsed))]
+        dt_steps += list(_numeric_branch(kind, opts.model_copy(update={"outliers": "none"}),
+                                         seed, log=False).steps)
+        parts.append(("dt", Pipeline(dt_steps), datetime))
+    if text:
+        parts.append(("text", TextVectorizer(method=opts.text,
+                                             max_features=opts.text_max_features), text))
+    if opts.generate and (len(numeric) >= 2 or categorical):
+        parts.append(("gen", FeatureGenerator(numeric=numeric, categorical=categorical,
+                                              fill=kind != "native", seed=seed),
+                      numeric + categorical))
+    return parts
+
+
+def build_preprocessor(schema: Schema, *, scale: bool, family_kind: str | None = None,
+                       options: FeaturesConfig | None = None, seed: int = 0) -> Pipeline:
+    """Coerce -> per-role branches -> selection (-> PCA). `family_kind` defaults to ``linear``
+    when `scale` else ``tree``; `options` defaults to `FeaturesConfig()`."""
+    from fullcycle.features.select import FeatureSelector, SafeNames
+
+    kind = family_kind or ("linear" if scale else "tree")
+    if kind not in FAMILY_KINDS:
+        from fullcycle.errors import ConfigError, did_you_mean
+
+        raise ConfigError(f"unknown family kind {kind!r}." + did_you_mean(kind, FAMILY_KINDS))
+    opts = options or FeaturesConfig()
+    if opts.outliers == "isolation_forest" and opts.outlier_action == "clip":
+        from fullcycle.errors import ConfigError
+
+        raise ConfigError("features.outliers isolation_forest flags whole rows and cannot clip; "
+                          "set features.outlier_action to flag or drop")
+    columns = ColumnTransformer(_branches(schema, kind, opts, seed), remainder="drop",
+                                verbose_feature_names_out=True)
+    steps: list[tuple[str, Any]] = [("coerce", SchemaCoercer(schema=schema.to_dict())),
+                                    ("columns", columns),
+                                    ("select", FeatureSelector(drop_correlated=opts.drop_correlated,
+                                                               select=opts.select,
+                                                               k=opts.select_k, seed=seed))]
+    if opts.pca is not None and kind != "native":
+        from sklearn.decomposition import PCA
+
+        n = int(opts.pca) if opts.pca >= 1 else float(opts.pca)
+        steps.append(("pca", PCA(n_components=n, random_state=seed)))
+    if kind == "native":
+        steps.append(("names", SafeNames()))
+    return Pipeline(steps).set_output(transform="pandas")
+
+
+def wrap_estimator(estimator: Any, *, task: str, options: FeaturesConfig | None = None,
+                   seed: int = 0) -> Any:
+    """The model step as the features options want it: outlier rows dropped from training
+    (`outlier_action: drop`) and, for regression, a skewed target fitted on log1p scale."""
+    from fullcycle.features.outliers import OutlierDropper
+    from fullcycle.features.scale import AutoTargetRegressor
+
+    opts = options or FeaturesConfig()
+    if task == "regression" and opts.target_transform != "none":
+        estimator = AutoTargetRegressor(regressor=estimator, transform=opts.target_transform,
+                                        threshold=opts.skew_threshold)
+    if opts.outliers != "none" and opts.outlier_action == "drop":
+        estimator = OutlierDropper(estimator=estimator, method=opts.outliers, seed=seed)
+    return estimator

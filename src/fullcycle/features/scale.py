@@ -1,0 +1,112 @@
+"""Scaling and transforms for the models that need them, and the regression target transform.
+
+`SkewLog` log1p-transforms skewed non-negative columns (decided at fit); `make_scaler` picks
+standard/robust/quantile; `AutoTargetRegressor` fits a regressor on log1p(y) when the training
+target is skewed and non-negative, and inverts at prediction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
+
+from fullcycle.features.impute import as_frame
+
+SCALERS = ("standard", "robust", "quantile")
+
+
+def skewness(values: np.ndarray) -> float:
+    values = values[~np.isnan(values)]
+    if len(values) < 3 or np.std(values) == 0:
+        return 0.0
+    from scipy.stats import skew
+
+    return float(skew(values))
+
+
+class SkewLog(TransformerMixin, BaseEstimator):
+    """log1p on columns that are non-negative with |skewness| above `threshold` at fit;
+    prediction-time negatives are clipped at 0 first so the transform stays defined."""
+
+    def __init__(self, *, threshold: float = 1.0) -> None:
+        self.threshold = threshold
+
+    def fit(self, X: Any, y: Any = None) -> SkewLog:
+        frame = as_frame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        matrix = frame.to_numpy(dtype="float64")
+        self.skew_ = [skewness(matrix[:, j]) for j in range(matrix.shape[1])]
+        binary = [set(np.unique(matrix[:, j][~np.isnan(matrix[:, j])])) <= {0.0, 1.0}
+                  for j in range(matrix.shape[1])]
+        self.logged_ = [bool(not b and abs(s) > self.threshold
+                             and np.nanmin(matrix[:, j], initial=0.0) >= 0)
+                        for j, (s, b) in enumerate(zip(self.skew_, binary, strict=True))]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        matrix = as_frame(X, self.feature_names_in_).to_numpy(dtype="float64").copy()
+        for j, logged in enumerate(self.logged_):
+            if logged:
+                matrix[:, j] = np.log1p(np.clip(matrix[:, j], 0, None))
+        return matrix
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return self.feature_names_in_
+
+
+def make_scaler(kind: str) -> Any:
+    from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+
+    if kind == "standard":
+        return StandardScaler()
+    if kind == "robust":
+        return RobustScaler()
+    if kind == "quantile":
+        return QuantileTransformer(n_quantiles=200, output_distribution="normal",
+                                   subsample=100_000, random_state=0)
+    raise ValueError(f"scaler {kind!r}; valid: {SCALERS}")
+
+
+class AutoTargetRegressor(RegressorMixin, BaseEstimator):
+    """A regressor trained on a transformed target, predictions mapped back.
+
+    `transform="auto"` uses log1p when the training target is non-negative and its skewness is
+    above `threshold`, else the identity; "log" and "none" force the choice."""
+
+    def __init__(self, *, regressor: Any = None, transform: str = "auto",
+                 threshold: float = 1.0) -> None:
+        self.regressor = regressor
+        self.transform = transform
+        self.threshold = threshold
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> AutoTargetRegressor:
+        if self.regressor is None:
+            raise ValueError("AutoTargetRegressor needs a regressor")
+        y = np.asarray(y, dtype="float64")
+        skew = skewness(y)
+        if self.transform == "auto":
+            self.log_ = bool(y.min(initial=0.0) >= 0 and skew > self.threshold)
+            self.reason_ = (f"target skewness {skew:.2f} > {self.threshold:g}, non-negative: log1p"
+                            if self.log_ else f"target skewness {skew:.2f}: kept as is")
+        elif self.transform in ("log", "none"):
+            if self.transform == "log" and y.min(initial=0.0) < 0:
+                raise ValueError("target_transform log needs a non-negative target")
+            self.log_ = self.transform == "log"
+            self.reason_ = f"configured: {self.transform}"
+        else:
+            raise ValueError(f"transform {self.transform!r}; valid: auto, log, none")
+        self.regressor_ = clone(self.regressor).fit(X, np.log1p(y) if self.log_ else y,
+                                                    **fit_params)
+        if hasattr(self.regressor_, "n_features_in_"):
+            self.n_features_in_ = self.regressor_.n_features_in_
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        pred = np.asarray(self.regressor_.predict(X), dtype="float64")
+        return np.expm1(pred) if self.log_ else pred
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        return self.regressor_.feature_importances_
