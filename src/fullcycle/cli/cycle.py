@@ -59,11 +59,18 @@ def train(
     workspace: Workspace = Path("workspace"),
     config: ConfigOpt = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random seed")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="table to read when DATA is a "
+                                              "database URL")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="SQL to run when DATA is a "
+                                              "database URL")] = None,
 ) -> None:
-    """Train, compare and register the best model for DATA."""
+    """Train, compare and register the best model for DATA (a file, folder or glob, a database
+    URL with --table/--query, or an http(s) URL)."""
     cfg = resolve_config(config, workspace)
     if data:
         cfg.data.source = data
+    if table or query:
+        cfg.data.table, cfg.data.query = table, query
     if target:
         cfg.data.target = target
     if time_budget is not None:
