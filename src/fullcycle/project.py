@@ -63,6 +63,15 @@ class Project:
             data.source = mask_url(data.source)
         return dataset
 
+    def explore(self, dataset: Dataset | pd.DataFrame | None = None, *,
+                progress: Callable[[str, int, int], None] | None = None) -> Path:
+        """The EDA report, <workspace>/reports/eda.html, of `dataset` or of the raw data source."""
+        from fullcycle.explore.report import explore_source
+
+        path = self.workspace.reports / "eda.html"
+        explore_source(self.config, path, dataset, progress=progress)
+        return path
+
     def validate(self, data: str | Path | pd.DataFrame, model_ref: str = "champion", *,
                  table: str | None = None, query: str | None = None,
                  on_progress: Callable[[int, int | None], None] | None = None) -> list[Any]:

@@ -343,3 +343,30 @@ def _method(a: Analysis) -> str:
              "in every model as the reference for drift monitoring.</p>"
              f'<div class="grid2">{_table(rows)}{_table(timing)}</div>')
     return _section("method", "How this was computed", inner, False)
+
+
+def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
+                   progress: Progress | None = None) -> Analysis:
+    """The report of a project's data: `dataset` (a Dataset or DataFrame) when given, else the
+    raw table read from `config.data` (before any cleaning, so duplicates and rows without a
+    target are seen and counted)."""
+    data = config.data
+    if dataset is None:
+        from fullcycle.data.sources import read_source
+
+        if not data.source:
+            from fullcycle.errors import ConfigError
+
+            raise ConfigError("no data source; give DATA on the command line or set data.source")
+        frame = read_source(data.source, table=data.table, query=data.query, params=data.params,
+                            config=data)
+        source = data.source
+    elif isinstance(dataset, pd.DataFrame):
+        frame, source = dataset, "<frame>"
+    else:
+        frame, source = dataset.frame, dataset.source
+    from fullcycle.data.sql import mask_url
+
+    return build_report(frame, output, data.target, source=mask_url(str(source)),
+                        roles=data.roles, problem=config.problem, seed=config.seed,
+                        progress=progress)
