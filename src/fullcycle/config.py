@@ -150,6 +150,23 @@ class MonitorConfig(Section):
     drift_share: float = Field(0.3, gt=0, le=1, description="share of drifted features = alert")
     performance_drop: float = Field(0.05, ge=0, description="relative metric drop = alert")
     promote_margin: float = Field(0.0, ge=0, description="challenger must win by this much")
+    wasserstein_threshold: float | None = Field(
+        0.1, gt=0, description="Wasserstein distance / reference std flagging a numeric feature")
+    js_threshold: float | None = Field(
+        0.1, gt=0, description="Jensen-Shannon distance (bits) flagging a categorical feature")
+    ks_threshold: float | None = Field(None, gt=0, description="KS statistic flagging; off=None")
+    cramers_v_threshold: float | None = Field(None, gt=0, description="chi-square Cramér's V")
+    missing_jump: float = Field(0.1, gt=0, le=1, description="missing-rate rise = alert")
+    min_rows: int = Field(30, ge=1, description="fewer present values: drift not judged")
+    quality_share: float = Field(
+        0.01, ge=0, le=1, description="share of rows out of range / unseen / invalid = alert")
+    performance_window: str = Field("1D", description="time window for live metrics (pandas "
+                                    "frequency, e.g. 1h, 1D, 7D)")
+    min_labels: int = Field(30, ge=1, description="labelled rows a window needs to be judged")
+    holdout_share: float = Field(
+        0.3, gt=0, lt=1, description="retrain: newest share of labelled rows held out to compare")
+    retrain_on: list[Literal["drift", "quality", "performance"]] = Field(
+        default_factory=list, description="alerts that make `fullcycle monitor` retrain")
 
 
 class EvaluateConfig(Section):

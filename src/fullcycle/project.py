@@ -107,6 +107,11 @@ class Project:
         from fullcycle.evaluate.holdout import save_holdout
 
         save_holdout(dataset.frame.iloc[outcome.test_index], ws.reports)  # for `fullcycle evaluate`
+        from fullcycle.monitor.reference import attach_reference
+
+        # Exact drift sketches of the training rows (and of the model's test-set output).
+        attach_reference(outcome.model, dataset.frame.iloc[outcome.train_index],
+                         dataset.frame.iloc[outcome.test_index])
         model_dir = outcome.model.save(ws.models / f"{self.config.project}-latest")
         version = self.registry.register(
             model_dir,
@@ -152,19 +157,14 @@ class Project:
             _write_output(result, Path(output))
         return result
 
-    def monitor(self, data: str | Path | pd.DataFrame, model_ref: str = "champion") -> dict[str, Any]:
-        from fullcycle.monitor.drift import detect_drift
+    def monitor(self, data: str | Path | pd.DataFrame | None = None, model_ref: str = "champion",
+                since: str | None = None) -> dict[str, Any]:
+        """Drift, quality, performance and traffic of recent data (a file or frame, else the
+        prediction log) against the model's reference; writes reports/monitoring.{json,html}.
+        The result's top level is the drift verdict; `alerts` and `exit_code` summarise."""
+        from fullcycle.monitor.check import monitor_project
 
-        model = self.load_model(model_ref)
-        frame = data if isinstance(data, pd.DataFrame) else _read_input(data)
-        cfg = self.config.monitor
-        result = detect_drift(frame, model.schema, model.reference,
-                              psi_threshold=cfg.psi_threshold, drift_share=cfg.drift_share)
-        result["model_version"] = model.version_label
-        path = self.workspace.reports / "drift.json"
-        path.write_text(json.dumps(result, indent=2))
-        result["path"] = str(path)
-        return result
+        return monitor_project(self, data, model_ref=model_ref, since=since)
 
     # --- plumbing ---------------------------------------------------------------------------
     @property

@@ -144,29 +144,10 @@ def serve(
     uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning")
 
 
-@app.command()
-def monitor(
-    input: Annotated[Path, typer.Option("--input", "-i", help="recent rows to compare")],
-    workspace: Workspace = Path("workspace"),
-    model: ModelRef = "champion",
-) -> None:
-    """Compare recent data with the model's reference profile; exit 1 when drift is found."""
-    project = _project(resolve_config(None, workspace), workspace)
-    result = project.monitor(input, model_ref=model)
-    _drift_summary(result)
-    if result["dataset_drift"]:
-        raise typer.Exit(1)
-
-
 def _drift_summary(result: dict) -> None:
-    import pandas as pd
+    from fullcycle.cli.monitor import print_summary  # `fullcycle monitor` lives in cli/monitor.py
 
-    table = pd.DataFrame(result["features"]).sort_values("psi", ascending=False)
-    console.print(frame_table(table, title=f"drift vs training ({result['rows']} rows)"))
-    share = result["drift_share"]
-    flag = "[red]DRIFT[/]" if result["dataset_drift"] else "[green]no dataset drift[/]"
-    console.print(f"drifted features: {len(result['drifted_features'])} ({share:.0%}) {flag}; "
-                  f"report: {result['path']}")
+    print_summary(result)
 
 
 @app.command()

@@ -1,0 +1,144 @@
+"""One monitoring pass: drift, prediction drift, data quality, performance and traffic of a
+window of live data, with the alerts they raise and the exit code the CLI returns.
+
+Exit codes (a bit per kind of alert, so cron or CI can tell them apart):
+0 no alert; 1 data or prediction drift; 4 data quality; 8 performance; sums for several
+(e.g. 13 = all three). 2 stays the CLI's code for a usage or configuration error."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from fullcycle.model import Model
+from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, Window, read_window
+from fullcycle.monitor.drift import (
+    _cdf_at,
+    category_counts,
+    detect_drift,
+    prediction_drift,
+    reference_cdf,
+)
+from fullcycle.monitor.live import LiveData, summary_of_traffic
+from fullcycle.monitor.performance import check_performance
+from fullcycle.monitor.quality import check_quality
+from fullcycle.monitor.reference import reference_of
+
+EXIT_BITS = {"drift": 1, "quality": 4, "performance": 8}
+HIST_BINS = 24
+TOP_BARS = 12
+
+
+def numeric_histogram(sketch: dict[str, Any], values: np.ndarray) -> dict[str, Any] | None:
+    """Reference and live shares on common equal-width bins (over the reference's range,
+    widened to the live range so a shift stays visible)."""
+    if not ("values" in sketch or "quantiles" in sketch):
+        return None
+    lo, hi = float(sketch["min"]), float(sketch["max"])
+    if len(values):
+        lo, hi = min(lo, float(values[0])), max(hi, float(values[-1]))
+    if hi <= lo:
+        hi = lo + 1.0
+    edges = np.linspace(lo, hi, HIST_BINS + 1)
+    u, left, right = reference_cdf(sketch)
+    _, ref_cdf = _cdf_at(u, left, right, edges)
+    ref_cdf[0], ref_cdf[-1] = 0.0, 1.0  # the bins span the whole reference range
+    ref = np.diff(ref_cdf)
+    cur = np.diff(np.searchsorted(values, edges, side="right")).astype(float)
+    cur[0] += np.searchsorted(values, edges[0], side="right")
+    cur = cur / max(len(values), 1)
+    return {"edges": edges.round(10).tolist(), "reference": ref.round(6).tolist(),
+            "current": cur.round(6).tolist()}
+
+
+def categorical_histogram(sketch: dict[str, Any], column: CategoricalColumn) -> dict[str, Any]:
+    labels, ref, cur = category_counts(sketch, column)
+    keep = (ref + cur) > 0
+    labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
+    ref, cur = ref[keep] / max(ref.sum(), 1), cur[keep] / max(cur.sum(), 1)
+    order = np.argsort(-(ref + cur), kind="stable")[:TOP_BARS]
+    return {"labels": [labels[i] for i in order], "reference": ref[order].round(6).tolist(),
+            "current": cur[order].round(6).tolist()}
+
+
+def _histograms(result: dict[str, Any], window: Window, reference: dict[str, Any]) -> None:
+    for feature in result["features"]:
+        sketch = reference["features"][feature["feature"]]
+        col = window.columns[feature["feature"]]
+        if isinstance(col, NumericColumn):
+            feature["histogram"] = numeric_histogram(sketch, col.values)
+        else:
+            feature["histogram"] = categorical_histogram(sketch, col)
+
+
+def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
+    """The full monitoring result of `live` against `model` (`cfg`: MonitorConfig)."""
+    started = time.perf_counter()
+    reference = reference_of(model)
+    window = read_window(live.inputs, model.schema)
+    drift = detect_drift(window, reference, cfg)
+    _histograms(drift, window, reference)
+    pred = prediction_drift(reference.get("prediction"), live.output(), cfg)
+    if pred is not None and reference.get("prediction"):
+        values = live.output()
+        values = np.sort(values[~np.isnan(values)])
+        pred["histogram"] = numeric_histogram(reference["prediction"], values)
+    quality = check_quality(window, model.schema, reference, cfg)
+    performance = check_performance(live, model, cfg)
+    traffic = summary_of_traffic(live, cfg.performance_window)
+    alerts = _alerts(drift, pred, quality, performance, cfg)
+    kinds = sorted({a["kind"] for a in alerts})
+    return {
+        "model_version": model.version_label, "source": live.source, "rows": live.rows,
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "reference_format": reference.get("format", 0),
+        **drift, "prediction_drift": pred, "quality": quality, "performance": performance,
+        "traffic": traffic, "alerts": alerts, "alert_kinds": kinds,
+        "exit_code": sum(EXIT_BITS[k] for k in kinds),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _alerts(drift: dict[str, Any], pred: dict[str, Any] | None, quality: dict[str, Any],
+            performance: dict[str, Any] | None, cfg: Any) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = []
+    if drift["dataset_drift"]:
+        alerts.append({"kind": "drift", "message":
+                       f"{len(drift['drifted_features'])} of {len(drift['features'])} features "
+                       f"drifted ({drift['drift_share']:.0%} >= {cfg.drift_share:.0%}): "
+                       f"{', '.join(drift['drifted_features'][:10])}"})
+    if pred is not None and pred["drifted"]:
+        alerts.append({"kind": "drift", "feature": "prediction", "message":
+                       f"the model's output drifted (PSI {pred['psi']:.3f}, normalised "
+                       f"Wasserstein {pred['wasserstein_norm']:.3f})"})
+    alerts += quality["alerts"]
+    if performance is not None:
+        alerts += performance["alerts"]
+    return alerts
+
+
+def monitor_project(project: Any, data: Any = None, *, model_ref: str = "champion",
+                    since: str | None = None) -> dict[str, Any]:
+    """Monitor a project's model on a file or frame, or on its prediction log; write
+    reports/monitoring.json and reports/monitoring.html into the workspace."""
+    import pandas as pd
+
+    from fullcycle.monitor.live import from_file, from_frame, from_log
+    from fullcycle.monitor.report import write_reports
+
+    model = project.load_model(model_ref)
+    if isinstance(data, pd.DataFrame):
+        live = from_frame(data, model)
+    elif data is not None:
+        live = from_file(data, model)
+    else:
+        live = from_log(log_url(project), model, since=since)
+    result = run_monitoring(model, live, project.config.monitor)
+    result.update(write_reports(result, model, project.workspace.reports))
+    return result
+
+
+def log_url(project: Any) -> str:
+    return project.config.serve.log_url or project.workspace.prediction_log_url
