@@ -154,10 +154,23 @@ def _type_and_describe(frame: pd.DataFrame, schema: Schema, problem: Any,
         columns[spec.name] = col
         steps(f"typing {spec.name}", "typing")
         stats[spec.name] = column_stats(col)
+        if col.role == "boolean":
+            stats[spec.name]["profile"] = _boolean_profile(col)
         stats[spec.name]["stored_as_text"] = spec.note == "numbers stored as text"
         stats[spec.name]["note"] = spec.note
         steps(f"describing {spec.name}", "column statistics")
     return columns, stats
+
+
+def _boolean_profile(col: TypedColumn) -> dict[str, Any]:
+    """Booleans are profiled as 0/1 numbers, as `profile_frame` (the model's reference) does."""
+    from fullcycle.data.schema import to_boolean
+    from fullcycle.explore.profile import numeric_profile_sorted
+
+    assert col.codes is not None and col.labels is not None
+    per_label = np.append(to_boolean(pd.Series(col.labels, dtype=object)).to_numpy(), np.nan)
+    values = per_label[col.codes]  # code -1 picks the appended NaN
+    return numeric_profile_sorted(len(values), np.sort(values[~np.isnan(values)]))
 
 
 def _sample(rng: np.random.Generator, n: int, size: int) -> np.ndarray:

@@ -81,13 +81,22 @@ def type_column(raw: pd.Series, role: str) -> TypedColumn:
     if kind == "numeric":
         col.values = _take(to_numeric(clean).to_numpy(dtype="float64"), codes)
     elif kind == "datetime":
-        stamps = to_datetime(clean)
-        days = (stamps.astype("datetime64[ns]").astype("int64") / DAY_NS).to_numpy(dtype="float64")
-        days[stamps.isna().to_numpy()] = np.nan
-        col.values = _take(days, codes)
+        col.values = _take(_days(to_datetime(clean)), codes)
     else:
         col.codes, col.labels = _recode(codes, to_category_text(clean))
     return col
+
+
+def _days(stamps: pd.Series) -> np.ndarray:
+    """Datetimes as fractional days since 1970-01-01 (UTC for aware ones), NaN where missing."""
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert(None)
+    ok = stamps.notna().to_numpy()
+    days = np.full(len(stamps), np.nan)
+    if ok.any():
+        ns = stamps[ok].astype("datetime64[ns]").astype("int64").to_numpy(dtype="float64")
+        days[ok] = ns / DAY_NS
+    return days
 
 
 def _take(per_unique: np.ndarray, codes: np.ndarray) -> np.ndarray:
