@@ -186,6 +186,14 @@ def _refuse_binary(part: Part, head: bytes) -> None:
                         "Parquet or Excel file")
 
 
+def _first_bad(head: bytes, encoding: str) -> UnicodeDecodeError | None:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < HEAD_BYTES)
+    except UnicodeDecodeError as exc:
+        return exc
+    return None
+
+
 def detect_encoding(part: Part, head: bytes, configured: str) -> str:
     """UTF-8 (BOM allowed) when the head decodes as UTF-8, else Windows-1252 when that decodes;
     `data.encoding` set to anything but auto is used as given."""
@@ -195,22 +203,22 @@ def detect_encoding(part: Part, head: bytes, configured: str) -> str:
         except LookupError:
             raise DataError(f"data.encoding {configured!r} is not a known text encoding; use e.g. "
                             "utf-8, latin-1 or cp1252") from None
+        bad = _first_bad(head, configured)
+        if bad is not None:
+            raise DataError(f"{part.name}: not valid {configured} text (byte "
+                            f"0x{head[bad.start]:02x} at offset {bad.start}); set data.encoding "
+                            "to the file's encoding or re-save it as UTF-8")
         return configured
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
+    first_bad = _first_bad(head, "utf-8")
+    if first_bad is None:
         return "utf-8"
-    except UnicodeDecodeError as exc:
-        first_bad = exc
-    try:
-        head.decode("cp1252")
+    if _first_bad(head, "cp1252") is None:
         return "cp1252"
-    except UnicodeDecodeError:
-        raise DataError(
-            f"{part.name}: not UTF-8 text (byte 0x{head[first_bad.start]:02x} at offset "
-            f"{first_bad.start}) nor Windows-1252; re-save it as UTF-8 or set data.encoding"
-        ) from None
+    raise DataError(f"{part.name}: not UTF-8 text (byte 0x{head[first_bad.start]:02x} at offset "
+                    f"{first_bad.start}) nor Windows-1252; re-save it as UTF-8 or set "
+                    "data.encoding")
 
 
 def _decode_failed(part: Part, encoding: str) -> DataError:
@@ -283,9 +291,9 @@ def _csv_frames(part: Part, dialect: CsvDialect, chunk_rows: int | None) -> Iter
 @file_reader(".csv", ".tsv", ".txt")
 def read_delimited(part: Part, config: DataConfig) -> pd.DataFrame:
     dialect = csv_dialect(part, config)
-    frame = next(_csv_frames(part, dialect, None))
+    frame = numbers_where_clean(next(_csv_frames(part, dialect, None)))
     frame.attrs["notes"] = list(dialect.notes)
-    return numbers_where_clean(frame)
+    return frame
 
 
 @chunk_reader(".csv", ".tsv", ".txt")
@@ -296,17 +304,24 @@ def chunk_delimited(part: Part, config: DataConfig, chunk_rows: int) -> Iterator
 def numbers_where_clean(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns whose every non-empty value is a number become numeric. Anything less clean
     (a ' ' among numbers, '1,234') stays text for schema inference to judge and report."""
+    converted: dict[str, pd.Series] = {}
     for name in frame.columns:
         col = frame[name]
         if col.dtype.kind not in "OUS" and str(col.dtype) not in ("str", "string"):
             continue
-        filled = col[col.notna() & (col != "")]
-        if not len(filled):
+        empty = col.isna() | (col == "")
+        if empty.all():
             continue
-        parsed = pd.to_numeric(filled, errors="coerce")
-        if parsed.notna().all():
-            frame[name] = pd.to_numeric(col.where(col != "", None), errors="coerce")
-    return frame
+        parsed = pd.to_numeric(col.where(~empty, None), errors="coerce")
+        if parsed.notna().sum() == (~empty).sum():
+            converted[name] = parsed
+    if not converted:
+        return frame
+    attrs = dict(frame.attrs)
+    out = pd.DataFrame({name: converted.get(name, frame[name]) for name in frame.columns},
+                       index=frame.index)
+    out.attrs.update(attrs)
+    return out
 
 
 # --- the other formats ---------------------------------------------------------------------------

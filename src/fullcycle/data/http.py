@@ -133,7 +133,7 @@ def records_of(payload: Any, path: str | None, where: str) -> list[dict[str, Any
         kind = {dict: "an object", str: "a string", int: "a number", float: "a number",
                 bool: "a boolean"}.get(type(found), type(found).__name__)
         keys = f" with keys {sorted(found)[:20]}" if isinstance(found, dict) else ""
-        raise DataError(f"{where}: the JSON answer is {kind}{keys}, not a list of records; set "
+        raise DataError(f"{where}: the JSON is {kind}{keys}, not a list of records; set "
                         "data.http.records_path to the key that holds the records")
     bad = next((i for i, r in enumerate(found) if not isinstance(r, dict)), None)
     if bad is not None:
