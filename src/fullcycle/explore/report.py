@@ -105,7 +105,9 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         if v != v:
             return "–"
-        return f"{v:,.0f}" if abs(v) >= 1e5 and v == int(v) else f"{v:,.4g}"
+        if abs(v) >= 1e15 or (v != 0 and abs(v) < 1e-4):
+            return f"{v:.3e}"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
     if isinstance(v, int):
         return f"{v:,}"
     return escape(str(v))

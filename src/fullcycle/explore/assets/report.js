@@ -250,10 +250,18 @@
     title(div, spec);
     DRAW[spec.type](div, spec);
   }
+  // Shown = every enclosing <details> is open (Chromium lays out closed details content, so
+  // offsetParent cannot tell) and no enclosing element is filtered out by the search.
+  function shown(node) {
+    for (var p = node.parentElement; p; p = p.parentElement) {
+      if ((p.tagName === "DETAILS" && !p.open) || p.style.display === "none") return false;
+    }
+    return true;
+  }
   function renderVisible(root) {
     var nodes = root.querySelectorAll(".plot:not([data-done])");
     for (var i = 0; i < nodes.length; i++) {
-      if (nodes[i].offsetParent !== null) draw(nodes[i]);
+      if (shown(nodes[i])) draw(nodes[i]);
     }
   }
 
@@ -280,14 +288,15 @@
   var counter = document.getElementById("search-count");
   var sections = document.querySelectorAll(".col-section");
   search.addEventListener("input", function () {
-    var q = search.value.trim().toLowerCase(), shown = 0;
+    var q = search.value.trim().toLowerCase(), hits = [];
     for (var i = 0; i < sections.length; i++) {
       var hit = !q || sections[i].getAttribute("data-name").indexOf(q) >= 0;
       sections[i].style.display = hit ? "" : "none";
-      if (hit) shown++;
-      if (hit && q && sections.length <= 60) sections[i].open = true;
+      if (hit) hits.push(sections[i]);
     }
-    counter.textContent = q ? shown + " of " + sections.length + " columns" : "";
+    // A narrow search opens what it found (a few columns: cheap to draw).
+    if (q && hits.length <= 5) hits.forEach(function (s) { s.open = true; });
+    counter.textContent = q ? hits.length + " of " + sections.length + " columns" : "";
   });
   function setAll(open) {
     for (var i = 0; i < sections.length; i++) {
