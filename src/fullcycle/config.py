@@ -133,6 +133,9 @@ class TrainConfig(Section):
 class RegistryConfig(Section):
     tracking_uri: str | None = Field(None, description="MLflow URI; default: SQLite in workspace")
     model_name: str | None = Field(None, description="registered model name; default: project")
+    log_data_snapshot: bool = Field(
+        True, description="log the training data as Parquet with each run, so `fullcycle "
+        "reproduce` can retrain; turn off for data too large or too sensitive to copy")
 
 
 class ServeConfig(Section):

@@ -37,6 +37,34 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def folder_digest(folder: Path) -> str:
+    """SHA-256 over every file of a model folder (relative path and content): the value the
+    registry records at registration and checks before every load. It covers `model.json` too,
+    so the schema, problem and metadata cannot be altered unnoticed either."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    if not files:
+        raise ModelError(f"model folder {folder} is empty")
+    for path in files:
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{sha256_file(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def verify_folder(folder: Path, expected_digest: str, where: str = "") -> None:
+    """Raise IntegrityError unless the folder's content digest is the recorded one."""
+    try:
+        actual = folder_digest(folder)
+    except ModelError:
+        actual = "<empty>"
+    if actual != expected_digest:
+        place = f" ({where})" if where else ""
+        raise IntegrityError(
+            f"model artifact {folder}{place} does not match the SHA-256 recorded at registration "
+            f"(expected {expected_digest[:12]}…, found {actual[:12]}…); it was modified or "
+            "truncated and will not be loaded. Delete that copy to fetch it again from the "
+            "registry, or re-register the model from a trusted run.")
+
+
 @dataclass
 class Model:
     pipeline: Any
@@ -87,12 +115,18 @@ class Model:
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """Write the model folder atomically: a temp folder renamed into place."""
+        """Write the model folder atomically: a temp folder renamed into place. Secrets in the
+        metadata (a password in a data-source URL, a key in the config) are masked: a model
+        folder is shipped to servers and logged to the registry."""
+        import shutil
+
         import joblib
 
         folder = Path(folder)
-        tmp = folder.with_name(folder.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
         joblib.dump(self.pipeline, tmp / PIPELINE_FILE, compress=3)
         meta = {
             "format_version": FORMAT_VERSION,
@@ -100,21 +134,28 @@ class Model:
             "problem": self.problem.to_dict(),
             "schema": self.schema.to_dict(),
             "reference": self.reference,
-            "metadata": self.metadata,
+            "metadata": _public_metadata(self.metadata),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1, default=str))
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
         if folder.exists():
-            import shutil
-
-            shutil.rmtree(folder)
+            os.replace(folder, old)  # the new folder appears in one rename, never half-written
         os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, expected_sha256: str | None = None) -> Model:
+    def load(cls, folder: str | Path, expected_sha256: str | None = None, *,
+             expected_digest: str | None = None) -> Model:
+        """Load a model folder; every check runs before anything is unpickled.
+
+        `expected_sha256` is the pickle's SHA-256, `expected_digest` the whole folder's
+        (`folder_digest`), both as recorded by the registry."""
         import joblib
 
         folder = Path(folder)
+        if expected_digest:
+            verify_folder(folder, expected_digest)
         meta = read_metadata(folder)
         pickle_path = folder / PIPELINE_FILE
         if not pickle_path.is_file():
@@ -130,6 +171,20 @@ class Model:
         return cls(pipeline=pipeline, problem=Problem.from_dict(meta["problem"]),
                    schema=Schema.from_dict(meta["schema"]), reference=meta["reference"],
                    metadata=meta.get("metadata", {}))
+
+
+def _public_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata with secrets masked: the config tree by key name, and URL passwords in any
+    top-level text (e.g. data_source). Column-keyed entries (input_example) are left alone."""
+    from fullcycle.provenance import mask_secrets, mask_text
+
+    out = dict(metadata)
+    if isinstance(out.get("config"), dict):
+        out["config"] = mask_secrets(out["config"])
+    for key, value in out.items():
+        if isinstance(value, str):
+            out[key] = mask_text(value)
+    return out
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:

@@ -89,7 +89,8 @@ class Project:
         return violations
 
     def train(self, dataset: Dataset | None = None, *,
-              on_candidate: Callable[..., None] | None = None) -> TrainReport:
+              on_candidate: Callable[..., None] | None = None, alias: str = "champion",
+              reason: str = "trained by fullcycle train") -> TrainReport:
         from fullcycle.automl.train import train_model
 
         dataset = dataset or self.load_data()
@@ -113,17 +114,15 @@ class Project:
         attach_reference(outcome.model, dataset.frame.iloc[outcome.train_index],
                          dataset.frame.iloc[outcome.test_index])
         model_dir = outcome.model.save(ws.models / f"{self.config.project}-latest")
-        version = self.registry.register(
-            model_dir,
-            params={"task": outcome.model.problem.task, "metric": outcome.model.problem.metric,
-                    "best_model": outcome.search.best.name, "seed": self.config.seed,
-                    "data_fingerprint": dataset.fingerprint, "time_budget":
-                    self.config.train.time_budget},
-            metrics={f"test_{k}": v for k, v in outcome.test_metrics.items()}
-            | {f"cv_{outcome.model.problem.metric}": outcome.search.best.score},
-            artifacts=[leaderboard_path, metrics_path, ws.config_path],
-            tags={"data_fingerprint": dataset.fingerprint, "source": "fullcycle train"},
-            alias="champion", reason="trained by fullcycle train")
+        from fullcycle.registry.tracking import build_record
+
+        # Config (secrets masked), problem, data fingerprint/schema/snapshot, code version,
+        # environment, every candidate's CV scores, metrics and reports: see registry/tracking.py.
+        record = build_record(self.config, dataset, outcome,
+                              reports=[leaderboard_path, metrics_path],
+                              snapshot=self.config.registry.log_data_snapshot)
+        version = self.registry.register(model_dir, record, alias=alias,
+                                         reason=reason)
         outcome.model.metadata["version"] = version
         return TrainReport(version=version, leaderboard=outcome.leaderboard,
                            test_metrics=outcome.test_metrics, verdict=outcome.verdict,

@@ -1,5 +1,9 @@
 """The MLflow pyfunc face of a fullcycle Model, so `mlflow.pyfunc.load_model` and
-`mlflow models serve` work on every registered version."""
+`mlflow models serve` work on every registered version.
+
+Models-from-code: MLflow stores this file, not a cloudpickled object. The model folder travels
+as an artifact; its content digest travels in the MLmodel's `model_config`, and is checked here
+before anything is unpickled, exactly as fullcycle's own loader does."""
 
 from __future__ import annotations
 
@@ -7,14 +11,18 @@ import mlflow.pyfunc
 
 
 class FullcyclePyfunc(mlflow.pyfunc.PythonModel):
+    # The signature (from the data contract) does the validation; no type-hint inference.
+    _skip_type_hint_validation = True
+
     def load_context(self, context):  # noqa: ANN001 - MLflow reads these signatures
         from fullcycle.model import Model
 
-        self.model = Model.load(context.artifacts["model"])
+        config = getattr(context, "model_config", None) or {}
+        self.model = Model.load(context.artifacts["model"],
+                                expected_digest=config.get("fullcycle_digest"))
 
     def predict(self, context, model_input, params=None):  # noqa: ANN001
         return self.model.predict(model_input)
 
 
-# Models-from-code: MLflow logs this file instead of a cloudpickled object.
 mlflow.models.set_model(FullcyclePyfunc())

@@ -1,121 +1,211 @@
 """The model registry: MLflow runs, registered versions and aliases.
 
-Registration order makes it atomic for readers: the model folder is complete and hashed before
-MLflow sees it; the version is registered with its SHA-256 as a tag; the alias moves last, so an
-alias never points at a version whose artifact is missing or unverified."""
+Registration is ordered so that a process killed at any point leaves nothing half-done that a
+reader could trust:
+
+1. the model folder is complete and hashed (content digest) before MLflow sees it;
+2. the run logs its record and the pyfunc model; the uploaded copy is downloaded back into the
+   content-addressed cache through a temporary folder and checked against the digest;
+3. only then is the version created, in one call carrying its digest and `fullcycle.state=ready`
+   (a version without that tag is incomplete: listed as such, never loaded);
+4. the alias moves last, after the version verified as loadable.
+
+A run killed before step 3 stays RUNNING in MLflow; the next registration from this host marks it
+FAILED. Partial cache downloads live in `.partial-*` folders that are never read and are cleared."""
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
-import re
 import shutil
+import socket
+import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from fullcycle.errors import ModelError, RegistryError
-from fullcycle.model import META_FILE, Model, read_metadata
+from fullcycle.errors import IntegrityError, ModelError, RegistryError
+from fullcycle.model import Model, folder_digest, read_metadata, verify_folder
+from fullcycle.registry.refs import REF_URI, parse_ref  # noqa: F401 - REF_URI re-exported
+from fullcycle.registry.tracking import RunRecord
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 ALIASES = ("champion", "challenger")
-REF_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
-PIP_REQUIREMENTS = ["fullcycle", "scikit-learn", "lightgbm", "pandas", "numpy", "joblib"]
+STATE, READY = "fullcycle.state", "ready"
+DIGEST, MODEL_PATH = "fullcycle.digest", "fullcycle.model_path"
+PAUSE_ENV = "FULLCYCLE_TEST_PAUSE_AT"  # test hook: see _test_pause
 
 
 class ModelRegistry:
     def __init__(self, tracking_uri: str, artifact_root: Path, model_name: str,
                  cache_dir: Path) -> None:
-        self.tracking_uri, self.artifact_root = tracking_uri, artifact_root
-        self.model_name, self.cache_dir = model_name, cache_dir
+        self.tracking_uri, self.artifact_root = tracking_uri, Path(artifact_root)
+        self.model_name, self.cache_dir = model_name, Path(cache_dir)
         self._client: Any = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.tracking_uri.startswith(("sqlite:", "file:", "/"))
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            import mlflow
             from mlflow import MlflowClient
 
-            logging.getLogger("mlflow").setLevel(logging.WARNING)
-            logging.getLogger("alembic").setLevel(logging.WARNING)
-            mlflow.set_tracking_uri(self.tracking_uri)
-            mlflow.set_registry_uri(self.tracking_uri)
+            for name in ("mlflow", "alembic", "urllib3"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+            seed_sqlite_store(self.tracking_uri, self.artifact_root)
             self._client = MlflowClient(self.tracking_uri, self.tracking_uri)
+        self._activate()
         return self._client
+
+    def _activate(self) -> None:
+        # MLflow's fluent API (log_model) reads process-global URIs: point them at this
+        # registry before each use, so two workspaces in one process do not cross.
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
 
     def experiment_id(self) -> str:
         exp = self.client.get_experiment_by_name(self.model_name)
         if exp is not None:
-            return exp.experiment_id
-        return self.client.create_experiment(self.model_name,
-                                             artifact_location=self.artifact_root.as_uri())
+            return str(exp.experiment_id)
+        # A local store keeps artifacts in the workspace; a server picks its own destination.
+        location = self.artifact_root.as_uri() if self.is_local else None
+        return str(self.client.create_experiment(self.model_name, artifact_location=location))
 
     # --- writing ----------------------------------------------------------------------------
-    def register(self, model_dir: Path, *, params: dict[str, Any], metrics: dict[str, float],
-                 artifacts: list[Path], tags: dict[str, str], alias: str | None = "champion",
-                 reason: str = "trained") -> str:
-        """Log a run for a saved model folder, register it and (optionally) move an alias."""
-        import mlflow
+    def register(self, model_dir: Path, record: RunRecord | None = None, *,
+                 params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
+                 artifacts: list[Path] | tuple[Path, ...] = (), tags: dict[str, str] | None = None,
+                 alias: str | None = "champion", reason: str = "trained") -> str:
+        """Log a run for a saved model folder, register it atomically and (optionally) move an
+        alias to it. Returns the new version number."""
+        from mlflow.entities import RunTag
 
+        record = _merge(record, params, metrics, artifacts, tags)
+        model_dir = Path(model_dir)
+        digest = folder_digest(model_dir)
         meta = read_metadata(model_dir)
-        self.client  # noqa: B018 - sets the tracking URI
-        with mlflow.start_run(experiment_id=self.experiment_id()) as run:
-            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
-            mlflow.set_tags(tags)
-            for path in artifacts:
-                if path.exists():
-                    mlflow.log_artifact(str(path))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # MLflow's type-hint and integer-schema hints
-                info = mlflow.pyfunc.log_model(
-                    name="model", python_model=str(Path(__file__).with_name("pyfunc.py")),
-                    artifacts={"model": str(model_dir)}, pip_requirements=PIP_REQUIREMENTS,
-                    input_example=_input_example(model_dir),
-                )
-        version = self.client.create_model_version(
-            self.model_name, info.model_uri, run_id=run.info.run_id,
-            tags={"sha256": meta["sha256"], "data_fingerprint": str(
-                meta["metadata"].get("data_fingerprint", ""))},
-        ) if self._ensure_registered() else None
-        assert version is not None
-        self._wait_ready(version.version)
+        self.reap()
+        run_id, model_path, source = self._log_run(model_dir, record, digest, meta)
+        try:
+            _test_pause("logged")
+            self._fetch_verified(source, model_path, digest, fresh=True)
+            _test_pause("verified")
+            version = self._create_version(source, run_id, digest, model_path, meta, record)
+        except BaseException:
+            self.client.set_terminated(run_id, "FAILED")
+            raise
+        self.client.set_terminated(run_id, "FINISHED")
+        self.client.log_batch(run_id, tags=[RunTag("fullcycle.model_version", version),
+                                            RunTag(STATE, "registered")])
+        _test_pause("versioned")
         if alias:
-            self.set_alias(alias, version.version, reason=reason)
-        return str(version.version)
+            from fullcycle.registry.promotion import move_alias
 
-    def _ensure_registered(self) -> bool:
+            move_alias(self, alias, version, reason=reason, kind="train")
+        return version
+
+    def set_alias(self, alias: str, version: str, *, reason: str) -> None:
+        """Point `alias` at `version` (verified first), with history; see promotion.py."""
+        from fullcycle.registry.promotion import move_alias
+
+        move_alias(self, alias, str(version), reason=reason, kind="promote")
+
+    def _log_run(self, model_dir: Path, record: RunRecord, digest: str,
+                 meta: dict[str, Any]) -> tuple[str, str, str]:
+        import mlflow
+        from mlflow.entities import Metric, Param, RunTag
+
+        from fullcycle.provenance import pinned_requirements
+        from fullcycle.registry.signature import input_example, model_signature
+
+        client = self.client
+        tags = dict(record.tags) | {STATE: "running", "fullcycle.digest": digest}
+        run = client.create_run(self.experiment_id(), run_name=record.run_name, tags=tags)
+        run_id = run.info.run_id
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, float(v), now, 0) for k, v in record.metrics.items() if v == v]
+        metrics += [Metric(k, float(v), now, step) for k, v, step in record.step_metrics if v == v]
+        params = [Param(k, str(v)[:6000]) for k, v in record.params.items()]
+        for start in range(0, max(len(params), len(metrics), 1), 100):  # MLflow's batch limits
+            client.log_batch(run_id, metrics=metrics[start:start + 100],
+                             params=params[start:start + 100], tags=[] if start else
+                             [RunTag("fullcycle.params", str(len(params)))])
+        with tempfile.TemporaryDirectory(prefix="fc-run-") as tmp:
+            client.log_artifacts(run_id, str(record.write(Path(tmp))))
+        from fullcycle.data.schema import Schema
+        from fullcycle.problem import Problem
+
+        schema, problem = Schema.from_dict(meta["schema"]), Problem.from_dict(meta["problem"])
+        families = {meta.get("metadata", {}).get("family", "")}
+        with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLflow's type-hint hints
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(Path(__file__).with_name("pyfunc.py")),
+                artifacts={"model": str(model_dir)},
+                pip_requirements=pinned_requirements(_family_packages(families)),
+                signature=model_signature(schema, problem),
+                input_example=input_example(schema, meta.get("metadata", {}).get("input_example")),
+                model_config={"fullcycle_digest": digest},
+            )
+            mlflow.end_run("RUNNING")  # the run finishes only once a version exists
+        model_path = f"artifacts/{model_dir.name}"
+        return run_id, model_path, info.model_uri
+
+    def _create_version(self, source: str, run_id: str, digest: str, model_path: str,
+                        meta: dict[str, Any], record: RunRecord) -> str:
         from mlflow.exceptions import MlflowException
 
         try:
             self.client.get_registered_model(self.model_name)
         except MlflowException:
-            self.client.create_registered_model(self.model_name)
-        return True
+            self.client.create_registered_model(
+                self.model_name, description="Registered by fullcycle: one version per training "
+                "run; aliases champion and challenger.")
+        tags = {STATE: READY, DIGEST: digest, MODEL_PATH: model_path, "sha256": meta["sha256"],
+                "data_fingerprint": str(meta["metadata"].get("data_fingerprint", "")),
+                "task": meta["problem"].get("task", ""),
+                "fullcycle.snapshot": record.tags.get("fullcycle.snapshot", "")}
+        # One call: a version either exists complete with its digest, or does not exist.
+        mv = self.client.create_model_version(self.model_name, source, run_id=run_id, tags=tags)
+        version = str(mv.version)
+        self._wait_ready(version)
+        return version
 
-    def _wait_ready(self, version: str, timeout: float = 30.0) -> None:
+    def _wait_ready(self, version: str, timeout: float = 60.0) -> None:
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        while True:
             mv = self.client.get_model_version(self.model_name, version)
             if mv.status == "READY":
                 return
+            if mv.status == "FAILED_REGISTRATION" or time.monotonic() > end:
+                raise RegistryError(f"model version {version} of {self.model_name!r} did not "
+                                    f"become READY (status {mv.status}); train again")
             time.sleep(0.1)
-        raise RegistryError(f"model version {version} did not become READY in {timeout:g} s")
 
-    def set_alias(self, alias: str, version: str, *, reason: str) -> None:
-        previous = self.alias_version(alias)
-        # Verify the artifact before any alias can point at it.
-        self.load(version)
-        self.client.set_model_version_tag(self.model_name, version, f"{alias}_since",
-                                          time.strftime("%Y-%m-%dT%H:%M:%S"))
-        self.client.set_model_version_tag(self.model_name, version, f"{alias}_reason", reason)
-        self.client.set_model_version_tag(self.model_name, version, f"{alias}_by", _user())
-        if previous:
-            self.client.set_model_version_tag(self.model_name, version, f"previous_{alias}",
-                                              previous)
-        self.client.set_registered_model_alias(self.model_name, alias, version)
+    def reap(self) -> list[str]:
+        """Mark runs this host started and then died in (killed mid-registration) as FAILED,
+        and clear partial cache downloads of dead processes. Returns the runs marked."""
+        _clear_partials(self.cache_dir)
+        host = socket.gethostname().replace("'", "")
+        try:
+            runs = self.client.search_runs(
+                [self.experiment_id()], max_results=200,
+                filter_string=f"attributes.status = 'RUNNING' and tags.`fullcycle.host` = '{host}'")
+        except Exception:  # noqa: BLE001 - tidying must never block a registration
+            return []
+        marked = []
+        for run in runs:
+            pid = run.data.tags.get("fullcycle.pid", "")
+            if pid.isdigit() and not _alive(int(pid)):
+                self.client.set_tag(run.info.run_id, STATE, "abandoned")
+                self.client.set_terminated(run.info.run_id, "FAILED")
+                marked.append(run.info.run_id)
+        return marked
 
     # --- reading ----------------------------------------------------------------------------
     def alias_version(self, alias: str) -> str | None:
@@ -126,62 +216,191 @@ class ModelRegistry:
         except MlflowException:
             return None
 
+    def aliases(self) -> dict[str, str]:
+        """alias -> version (search_model_versions does not fill aliases; this does)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            rm = self.client.get_registered_model(self.model_name)
+        except MlflowException:
+            return {}
+        return {a: str(v) for a, v in rm.aliases.items()}
+
     def resolve_version(self, ref: str | int) -> str:
-        """A reference -> version number: 'champion', '3', 'models:/name@alias', 'models:/name/3'."""
-        ref = str(ref)
-        match = REF_URI.match(ref)
-        if match:
-            if match.group("name") != self.model_name:
-                raise ModelError(f"{ref}: this workspace's registered model is {self.model_name!r}")
-            ref = match.group("alias") or match.group("version")
-        if ref.isdigit():
-            return ref
-        version = self.alias_version(ref)
+        """A reference -> version number: champion, 3, models:/NAME@ALIAS, models:/NAME/3."""
+        parsed = parse_ref(ref, allow_path=False)
+        if parsed.name is not None and parsed.name != self.model_name:
+            raise ModelError(f"{parsed.text}: this workspace's registered model is "
+                             f"{self.model_name!r}, not {parsed.name!r}")
+        if parsed.version is not None:
+            return parsed.version
+        assert parsed.alias is not None
+        version = self.alias_version(parsed.alias)
         if version is None:
-            raise ModelError(f"no model version has the alias {ref!r} in registered model "
-                             f"{self.model_name!r}; train one with `fullcycle train`, or use a "
-                             "version number")
+            known = ", ".join(sorted(self.aliases())) or "none yet"
+            raise ModelError(f"no model version has the alias {parsed.alias!r} in registered "
+                             f"model {self.model_name!r} (aliases: {known}); train one with "
+                             "`fullcycle train`, or give a version number")
         return version
 
-    def load(self, ref: str | int) -> Model:
-        """Load a registered version through the checked cache."""
-        import mlflow.artifacts
-
-        version = self.resolve_version(ref)
+    def model_version(self, version: str) -> Any:
         try:
-            mv = self.client.get_model_version(self.model_name, version)
-        except Exception:
+            return self.client.get_model_version(self.model_name, version)
+        except Exception:  # noqa: BLE001 - MLflow raises several types for "not found"
             raise ModelError(f"model version {version} of {self.model_name!r} does not exist; "
                              "see `fullcycle models list`") from None
-        expected = mv.tags.get("sha256")
-        if not expected:
-            raise ModelError(f"model version {version} has no recorded SHA-256; it was not "
-                             "registered by fullcycle and will not be loaded")
-        target = self.cache_dir / f"{self.model_name}-v{version}"
-        if not (target / META_FILE).exists():
-            tmp = self.cache_dir / f".{self.model_name}-v{version}.{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{self.model_name}/{version}",
-                                                dst_path=str(tmp), tracking_uri=self.tracking_uri)
-            inner = next(p.parent for p in tmp.rglob(META_FILE))
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(inner, target)
-            shutil.rmtree(tmp, ignore_errors=True)
-        model = Model.load(target, expected_sha256=expected)
-        model.metadata["version"] = version
+
+    def checked_version(self, ref: str | int) -> Any:
+        """The model version for a reference, refused unless fullcycle registered it whole."""
+        version = self.resolve_version(ref)
+        mv = self.model_version(version)
+        if mv.tags.get(STATE) != READY or not mv.tags.get(DIGEST):
+            raise ModelError(f"model version {version} of {self.model_name!r} is incomplete (no "
+                             "verified fullcycle artifact recorded); it will not be loaded. Use "
+                             "another version (`fullcycle models list`).")
+        if mv.status != "READY":
+            raise ModelError(f"model version {version} is {mv.status}, not READY")
+        return mv
+
+    def load(self, ref: str | int) -> Model:
+        """Load a registered version through the verified, content-addressed cache."""
+        mv = self.checked_version(ref)
+        digest = mv.tags[DIGEST]
+        folder = self._fetch_verified(mv.source, mv.tags.get(MODEL_PATH, ""), digest,
+                                      version=str(mv.version))
+        model = Model.load(folder, expected_sha256=mv.tags.get("sha256"))
+        model.metadata["version"] = str(mv.version)
         return model
 
+    def _fetch_verified(self, source: str, model_path: str, digest: str,
+                        version: str | None = None, fresh: bool = False) -> Path:
+        """The model folder in the cache, downloaded and verified on first use; a cached copy
+        that no longer matches its digest is refused, never re-trusted. `fresh` checks the
+        store's copy even when the cache has one (registration verifies its own upload)."""
+        target = self.cache_dir / digest
+        if target.is_dir() and not fresh:
+            verify_folder(target, digest, where="download cache")
+            return target
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".partial-{os.getpid()}-", dir=self.cache_dir))
+        try:
+            folder = self._download(source, model_path, partial, version)
+            verify_folder(folder, digest, where="MLflow artifact store")
+            if not target.is_dir():
+                try:
+                    os.replace(folder, target)
+                except OSError:
+                    if not target.is_dir():  # another process won the rename with its copy
+                        raise
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+        return target
 
-def _user() -> str:
+    def _download(self, source: str, model_path: str, dest: Path, version: str | None) -> Path:
+        import mlflow.artifacts
+
+        if not model_path:
+            raise ModelError(f"model version {version} records no artifact path; re-register it")
+        uri = source
+        if version is not None:
+            uri = self.client.get_model_version_download_uri(self.model_name, version)
+        elif source.startswith("models:/"):
+            uri = self.client.get_logged_model(source.removeprefix("models:/")).artifact_location
+        try:
+            out = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{uri.rstrip('/')}/{model_path}", dst_path=str(dest),
+                tracking_uri=self.tracking_uri)
+        except Exception as exc:  # noqa: BLE001 - MLflow raises OSError, MlflowException, ...
+            raise IntegrityError(f"the artifact of model version {version or '(new)'} cannot be "
+                                 f"read from the MLflow artifact store ({uri}): {exc}. It is "
+                                 "missing or damaged; use another version.") from None
+        return Path(out)
+
+
+def seed_sqlite_store(tracking_uri: str, artifact_root: Path) -> bool:
+    """Create a workspace's SQLite store by copying a migrated empty store.
+
+    MLflow builds a new SQLite store by running its ~50 schema migrations, which takes 5-15 s;
+    doing it once per machine and MLflow version (in ~/.cache/fullcycle) makes every new
+    workspace's first `train` that much faster. Returns whether a copy was made."""
+    import sqlite3
+
+    import mlflow
+
+    if not tracking_uri.startswith("sqlite:///"):
+        return False
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    if db.exists():
+        return False
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    template = cache_home / "fullcycle" / f"mlflow-{mlflow.__version__}-empty.db"
     try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+        if not template.exists():
+            template.parent.mkdir(parents=True, exist_ok=True)
+            building = template.with_name(f".{template.name}.{os.getpid()}")
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            store = SqlAlchemyStore(f"sqlite:///{building}", str(template.parent / "mlruns"))
+            store.engine.dispose()
+            os.replace(building, template)
+        db.parent.mkdir(parents=True, exist_ok=True)
+        partial = db.with_name(f".{db.name}.{os.getpid()}")
+        shutil.copyfile(template, partial)
+        with sqlite3.connect(partial) as conn:  # the Default experiment's artifacts: here
+            conn.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                         ((artifact_root / "0").as_uri(),))
+        conn.close()
+        os.replace(partial, db)
+    except (OSError, sqlite3.Error, ImportError):
+        return False  # MLflow creates the store itself, only slower
+    return True
 
 
-def _input_example(model_dir: Path) -> Any:
-    import pandas as pd
+def _merge(record: RunRecord | None, params: dict[str, Any] | None,
+           metrics: dict[str, float] | None, artifacts: Any, tags: dict[str, str] | None,
+           ) -> RunRecord:
+    record = record or RunRecord(run_name="fullcycle")
+    record.params.update({k: str(v) for k, v in (params or {}).items()})
+    record.metrics.update({k: float(v) for k, v in (metrics or {}).items()})
+    record.tags.update(tags or {})
+    record.tags.setdefault("fullcycle.host", socket.gethostname())
+    record.tags.setdefault("fullcycle.pid", str(os.getpid()))
+    for path in artifacts:
+        if Path(path).is_file():
+            record.files.setdefault(f"reports/{Path(path).name}", Path(path))
+    return record
 
-    meta = read_metadata(model_dir)
-    example = meta["metadata"].get("input_example")
-    return pd.DataFrame.from_records([example]) if example else None
+
+def _family_packages(families: set[str]) -> tuple[str, ...]:
+    wanted = {"lightgbm": ("lightgbm",), "xgboost": ("xgboost-cpu", "xgboost"),
+              "catboost": ("catboost",)}
+    return tuple(p for fam in families for p in wanted.get(fam, ()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clear_partials(cache: Path) -> None:
+    if not cache.is_dir():
+        return
+    for path in cache.glob(".partial-*"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _test_pause(stage: str) -> None:
+    """Test hook for the kill test: with FULLCYCLE_TEST_PAUSE_AT=<stage>:<marker file>, write the
+    marker and sleep at that stage of registration so the test can SIGKILL the process there."""
+    spec = os.environ.get(PAUSE_ENV, "")
+    if not spec.startswith(f"{stage}:"):
+        return
+    Path(spec.split(":", 1)[1]).write_text(str(os.getpid()))
+    time.sleep(120)
