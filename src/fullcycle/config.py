@@ -146,6 +146,11 @@ class ServeConfig(Section):
     max_body_bytes: int = Field(10_000_000, ge=1024)
     log_url: str | None = Field(None, description="prediction log database; default SQLite")
     reload_seconds: float = Field(0.0, ge=0, description="poll the champion alias; 0 = off")
+    api_keys_file: str | None = Field(None, description="file with one API key per line")
+    max_upload_bytes: int = Field(200_000_000, ge=1024, description="cap for POST /predict/file")
+    cors_origins: list[str] = Field(default_factory=list, description="CORS origins; [] = off")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    log_predictions: bool = Field(True, description="write every prediction to the log")
 
 
 class MonitorConfig(Section):

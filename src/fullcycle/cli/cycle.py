@@ -115,33 +115,22 @@ def predict(
     output: Annotated[Path, typer.Option("--output", "-o", help="where to write (CSV/Parquet)")],
     workspace: Workspace = Path("workspace"),
     model: ModelRef = "champion",
+    id_column: Annotated[str | None, typer.Option("--id-column", help="input column copied to "
+                                                  "the output")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="rows per chunk (memory "
+                                            "bound)")] = 100_000,
 ) -> None:
-    """Score a file with a registered model: a `prediction` column, and `proba_<class>` columns
-    for classification."""
-    project = _project(resolve_config(None, workspace), workspace)
-    result = project.predict(input, output, model_ref=model)
-    console.print(f"wrote {len(result)} predictions to [bold]{output}[/]")
+    """Score a file with a registered model, streamed in chunks: a `prediction` column, and
+    `proba_<class>` columns for classification."""
+    from fullcycle.deploy.batch import run_batch
 
-
-@app.command()
-def serve(
-    workspace: Workspace = Path("workspace"),
-    model: ModelRef = "champion",
-    host: Annotated[str | None, typer.Option("--host", help="interface to bind")] = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", help="TCP port")] = None,
-) -> None:
-    """Serve a model over HTTP: POST /predict, GET /health."""
-    import uvicorn
-
-    from fullcycle.serve.app import create_app
-
-    cfg = resolve_config(None, workspace)
-    project = _project(cfg, workspace)
-    loaded = project.load_model(model)
-    app_ = create_app(loaded, max_rows=cfg.serve.max_rows)
-    bind_host, bind_port = host or cfg.serve.host, port or cfg.serve.port
-    console.print(f"serving model version {loaded.version_label} on http://{bind_host}:{bind_port}")
-    uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning")
+    report = run_batch(workspace, input, output, model_ref=model, id_column=id_column,
+                       chunk_rows=chunk_rows)
+    console.print(f"wrote {report.rows:,} predictions to [bold]{output}[/] "
+                  f"({report.rows_per_second:,.0f} rows/s)")
+    for column, count in report.unseen.most_common(10):
+        console.print(f"[yellow]note:[/] {column}: {count:,} rows with a category not seen in "
+                      "training")
 
 
 def _drift_summary(result: dict) -> None:

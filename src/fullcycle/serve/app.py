@@ -1,81 +1,425 @@
-"""The FastAPI app over one model.
+"""The FastAPI prediction server.
 
-`POST /predict` takes one JSON record or a list of records and answers
-`{"model_version", "predictions": [{"id", "prediction", "probabilities"?}]}`."""
+    create_app(model, *, max_rows=...)                # one fixed Model (demo, tests)
+    create_app(source=RegistrySource(ws, "champion"), config=cfg.serve, log_url=...)
+    fullcycle serve --workspace WS [--workers N]      # the CLI (fullcycle.cli.serve)
+
+Routes: POST /predict, POST /predict/file, POST /feedback, POST /admin/reload, GET /health,
+/ready, /metadata, /metrics, /docs. `POST /predict` answers
+`{"model_version", "predictions": [{"id", "prediction", "probabilities"?}], "warnings"?}`.
+
+Extending the app (other stages add routes in one small edit):
+
+- `app.state.models` is the `ModelHolder`; `app.state.models.current` is the `Served` bundle of
+  the model in use (`.model`, `.validator`, `.version`). Read it ONCE per request and use that
+  object to the end: a hot swap replaces it between requests, never inside one.
+- `app.state.predlog` is the `PredictionLog` (or None when logging is off); its `.url` is what
+  `fullcycle.serve.predlog.read_log(url, since=None)` reads (inputs expanded, feedback joined).
+- `app.state.metrics` is the `Metrics` registry (`inc`, `observe`).
+- `app.state.api_keys`; protect a new route with `dependencies=[Depends(require_api_key)]`
+  (`from fullcycle.serve.security import require_api_key`), or `require_admin`.
+- `app.include_router(router)` after `create_app` works as usual; request metrics count it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from fullcycle.config import ServeConfig
 from fullcycle.errors import FullcycleError
 from fullcycle.model import Model
+from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
+from fullcycle.serve.predlog import PredictionLog
+from fullcycle.serve.reload import ModelHolder, ModelSource, Served
+from fullcycle.serve.security import ApiKeys, BodyLimit, require_admin, require_api_key
+from fullcycle.serve.validation import RequestInvalid, problem, record_schema
+
+log = logging.getLogger("fullcycle.serve")
+INLINE_ROWS = 64  # bigger requests are scored on the thread pool, not the event loop
+ROUTES = ("/predict", "/predict/file", "/feedback", "/admin/reload", "/health", "/ready",
+          "/metadata", "/metrics")
 
 
-def _records(payload: Any) -> list[dict[str, Any]]:
-    if isinstance(payload, dict):
-        return [payload]
-    if isinstance(payload, list) and payload and all(isinstance(r, dict) for r in payload):
-        return payload
-    raise _BadRequest([{"loc": ["body"], "msg": "expected a JSON object or a non-empty list of "
-                        "objects (one per record)", "type": "type_error"}])
+class Prediction(BaseModel):
+    id: str = Field(description="prediction id; send it back with POST /feedback")
+    prediction: Any = Field(description="predicted class label or value")
+    probabilities: dict[str, float] | None = Field(None, description="per class (classification)")
 
 
-class _BadRequest(Exception):
-    def __init__(self, detail: list[dict[str, Any]]) -> None:
-        self.detail = detail
+class PredictAnswer(BaseModel):
+    model_version: str
+    predictions: list[Prediction]
+    warnings: list[dict[str, Any]] | None = Field(None, description="unseen categories, values "
+                                                  "outside the training range")
 
 
-def create_app(model: Model, *, max_rows: int = 10_000) -> FastAPI:
-    app = FastAPI(title=f"fullcycle model {model.problem.target}",
-                  description=f"Predicts {model.problem.target!r} ({model.problem.task}).")
-    state: dict[str, Any] = {"model": model}
+class Problem422(BaseModel):
+    detail: list[dict[str, Any]] = Field(description="one entry per problem: loc (field path), "
+                                         "msg (what was expected), type, input")
 
-    @app.exception_handler(_BadRequest)
-    async def _bad(request: Request, exc: _BadRequest) -> JSONResponse:
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64, description="prediction id from POST /predict")
+    label: str | float | int | bool = Field(description="the true label or value")
+
+
+def create_app(model: Model | None = None, *, max_rows: int | None = None,
+               source: ModelSource | None = None, config: ServeConfig | None = None,
+               log_url: str | None = None, api_keys: ApiKeys | None = None) -> FastAPI:
+    """The app over a fixed `model`, or over a `source` it can reload from. Prediction logging
+    needs `log_url` (the CLI passes the workspace's, or serve.log_url)."""
+    cfg = config or ServeConfig()
+    if max_rows is not None:
+        cfg = cfg.model_copy(update={"max_rows": max_rows})
+    source = source or ModelSource(model)
+    metrics = Metrics()
+    holder = ModelHolder(source, Served.prepare(source.load()), metrics)
+    predlog = PredictionLog(log_url) if log_url and cfg.log_predictions else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.start_polling(cfg.reload_seconds)
+        try:
+            yield
+        finally:
+            holder.stop()
+            if predlog is not None:
+                await run_in_threadpool(predlog.close)
+
+    current = holder.current
+    app = FastAPI(title=f"fullcycle: predict {current.model.problem.target!r}",
+                  description=f"{current.model.problem.task} model served by fullcycle. "
+                  "Every prediction is logged with its id; send true labels to POST /feedback.",
+                  version=current.version, lifespan=lifespan)
+    app.state.models, app.state.predlog, app.state.metrics = holder, predlog, metrics
+    app.state.api_keys = api_keys if api_keys is not None else \
+        ApiKeys.load(cfg.api_keys_env, cfg.api_keys_file)
+    app.state.config = cfg
+    _register_gauges(metrics, holder, predlog)
+    _errors(app)
+    _info_routes(app)
+    _predict_route(app, cfg)
+    _file_route(app)
+    _feedback_routes(app)
+    _typed_openapi(app, cfg)
+    if cfg.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=cfg.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes, upload_limit=cfg.max_upload_bytes)
+    return app
+
+
+def _register_gauges(metrics: Metrics, holder: ModelHolder, predlog: PredictionLog | None) -> None:
+    metrics.gauge("fullcycle_model_info", "model version in use (value 1)",
+                  lambda: {(("fast_path", str(holder.current.fast is not None).lower()),
+                            ("version", holder.current.version)): 1})
+    if predlog is not None:
+        metrics.gauge("fullcycle_prediction_log_rows", "prediction log rows by state",
+                      lambda: {(("state", "written"),): predlog.written,
+                               (("state", "failed"),): predlog.failed})
+        metrics.gauge("fullcycle_prediction_log_pending_requests", "requests queued for the "
+                      "log writer", lambda: {(): predlog.pending})
+
+
+class RequestMetrics:
+    """Pure ASGI middleware (no BaseHTTPMiddleware overhead): count and time every request."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        path = scope["path"]
+        route = path if path in ROUTES else "other"
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            self.metrics.inc("fullcycle_requests_total", route=route, status=str(status))
+            self.metrics.observe("fullcycle_request_duration_seconds",
+                                 time.perf_counter() - start, route=route)
+            if status >= 400:
+                self.metrics.inc("fullcycle_errors_total", route=route, status=str(status))
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestInvalid)
+    async def _invalid(request: Request, exc: RequestInvalid) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=422)
 
     @app.exception_handler(FullcycleError)
     async def _known(request: Request, exc: FullcycleError) -> JSONResponse:
-        return JSONResponse({"detail": [{"loc": ["body"], "msg": str(exc),
-                                         "type": type(exc).__name__}]},
-                            status_code=exc.http_status)
+        detail = getattr(exc, "violations", None) or [problem(["body"], str(exc),
+                                                              type(exc).__name__)]
+        return JSONResponse({"detail": detail}, status_code=exc.http_status)
 
-    @app.get("/health")
+
+def _info_routes(app: FastAPI) -> None:
+    holder: ModelHolder = app.state.models
+
+    @app.get("/health", tags=["operations"], summary="Liveness")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/predict")
-    async def predict(request: Request) -> dict[str, Any]:
-        try:
-            payload = await request.json()
-        except ValueError:
-            raise _BadRequest([{"loc": ["body"], "msg": "body is not valid JSON",
-                                "type": "json_invalid"}]) from None
-        records = _records(payload)
-        if len(records) > max_rows:
-            raise _BadRequest([{"loc": ["body"], "msg": f"{len(records)} records; at most "
-                                f"{max_rows} per request", "type": "too_long"}])
-        current: Model = state["model"]
-        scores = current.predict_scores(records)
-        labels = current.labels_from_scores(scores)
-        out = []
-        for i, label in enumerate(labels):
-            row: dict[str, Any] = {"id": uuid.uuid4().hex, "prediction": _plain(label)}
-            if current.problem.is_classification:
-                row["probabilities"] = {c: float(scores[i, j])
-                                        for j, c in enumerate(current.problem.labels)}
-            out.append(row)
-        return {"model_version": current.version_label, "predictions": out}
+    @app.get("/ready", tags=["operations"], summary="Readiness: model loaded and checked",
+             responses={503: {"description": "no checked model"}})
+    def ready() -> JSONResponse:
+        served = holder.current
+        if served is None:
+            return JSONResponse({"status": "not ready"}, status_code=503)
+        return JSONResponse({"status": "ready", "model_version": served.version,
+                             "prediction_path": served.note})
 
-    return app
+    @app.get("/metadata", tags=["operations"], summary="Model version, contract, metrics")
+    def metadata() -> dict[str, Any]:
+        return _metadata(holder)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(app.state.metrics.render(),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _metadata(holder: ModelHolder) -> dict[str, Any]:
+    served = holder.current
+    model, meta = served.model, served.model.metadata
+    return {
+        "model_version": served.version, "follows_alias": holder.source.follows,
+        "loaded_at": served.loaded_at, "prediction_path": served.note,
+        "last_reload_error": holder.last_error,
+        "problem": model.problem.to_dict(), "schema": model.schema.to_dict(),
+        "metrics": meta.get("test_metrics", {}), "data_fingerprint": meta.get("data_fingerprint"),
+        "trained_at": meta.get("trained_at"), "family": meta.get("family"),
+        "best_candidate": meta.get("best_candidate"), "input_example": meta.get("input_example"),
+    }
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise RequestInvalid([problem(["body"], "body is not valid JSON (UTF-8)",
+                                      "json_invalid")]) from None
+
+
+def _answer(served: Served, scores: np.ndarray, request_id: str) -> tuple[list[str], Any, list]:
+    labels = served.model.labels_from_scores(scores)
+    ids = [f"{request_id}-{i}" for i in range(len(labels))]
+    classes = served.model.problem.labels if served.model.problem.is_classification else None
+    out = []
+    for i, label in enumerate(labels):
+        row: dict[str, Any] = {"id": ids[i], "prediction": _plain(label)}
+        if classes is not None:
+            row["probabilities"] = dict(zip(classes, scores[i].tolist(), strict=True))
+        out.append(row)
+    return ids, labels, out
+
+
+def _predict_route(app: FastAPI, cfg: ServeConfig) -> None:
+    holder: ModelHolder = app.state.models
+    metrics: Metrics = app.state.metrics
+
+    @app.post("/predict", tags=["predict"], dependencies=[Depends(require_api_key)],
+              summary="Predict one record or a list of records",
+              responses={200: {"model": PredictAnswer}, 422: {"model": Problem422},
+                         401: {"description": "API key required"},
+                         413: {"description": "body too large"}},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/PredictRequest"}}}}})
+    async def predict(request: Request) -> Response:
+        start = time.perf_counter()
+        served = holder.current  # one model for the whole request, even during a swap
+        payload = parse_json(await request.body())
+        rows, warnings = served.validator.records(payload, cfg.max_rows)
+        if len(rows) > INLINE_ROWS:
+            scores = await run_in_threadpool(served.scores, rows)
+        else:
+            scores = served.scores(rows)
+        request_id = uuid.uuid4().hex
+        ids, labels, out = _answer(served, scores, request_id)
+        answer: dict[str, Any] = {"model_version": served.version, "predictions": out}
+        if warnings:
+            answer["warnings"] = warnings[:100]
+        latency_ms = (time.perf_counter() - start) * 1000
+        predlog = app.state.predlog
+        if predlog is not None:
+            records = payload if isinstance(payload, list) else [payload]
+            proba = scores if served.model.problem.is_classification else None
+            predlog.record(ids, records, labels, proba, served.model.problem.labels,
+                           version=served.version, latency_ms=latency_ms, request_id=request_id)
+        _count_predictions(metrics, served, scores, labels, warnings)
+        return Response(json.dumps(answer), media_type="application/json")
+
+
+def _count_predictions(metrics: Metrics, served: Served, scores: np.ndarray, labels: Any,
+                       warnings: list[dict[str, Any]]) -> None:
+    problem_ = served.model.problem
+    if problem_.is_classification:
+        values, counts = np.unique(np.asarray(labels, dtype=object).astype(str),
+                                   return_counts=True)
+        for value, count in zip(values, counts, strict=True):
+            metrics.inc("fullcycle_predictions_total", float(count), version=served.version,
+                        prediction=str(value))
+        if scores.shape[1] == 2:
+            metrics.observe_many("fullcycle_prediction_value", scores[:, 1], VALUE_BUCKETS,
+                                 version=served.version)
+    else:
+        metrics.inc("fullcycle_predictions_total", float(len(scores)), version=served.version,
+                    prediction="value")
+        metrics.observe_many("fullcycle_prediction_value", scores, _value_buckets(served),
+                             version=served.version)
+    for warning in warnings:
+        name = ("fullcycle_unseen_categories_total" if warning["type"] == "unseen_category"
+                else "fullcycle_out_of_range_total")
+        metrics.inc(name, column=str(warning["loc"][-1]))
+
+
+def _value_buckets(served: Served) -> tuple[float, ...]:
+    ref = served.model.metadata.get("prediction_reference") or {}
+    quantiles = ref.get("quantiles") if isinstance(ref, dict) else None
+    if isinstance(quantiles, dict) and quantiles:
+        return tuple(sorted({float(v) for v in quantiles.values() if v == v}))
+    return (0.0, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6)
+
+
+def _file_route(app: FastAPI) -> None:
+    holder: ModelHolder = app.state.models
+
+    @app.post("/predict/file", tags=["predict"], dependencies=[Depends(require_api_key)],
+              summary="Score a CSV or Parquet upload; answers the scored file, streamed",
+              responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+                               "description": "input id column (if named) + prediction + "
+                               "proba_<class> columns; the prediction id of row i (0-based) is "
+                               "`<X-Request-Id>-<i>`"},
+                         422: {"model": Problem422}})
+    async def predict_file(
+        file: UploadFile = File(description="CSV or Parquet file with the model's columns"),  # noqa: B008
+        output: str | None = Query(None, pattern="^(csv|parquet)$",
+                                   description="answer format; default: same as the upload"),
+        id_column: str | None = Query(None, max_length=200,
+                                      description="input column copied to the answer"),
+    ) -> StreamingResponse:
+        from fullcycle.deploy.batch import score_upload
+
+        served = holder.current
+        kind, request_id, parts = await run_in_threadpool(
+            score_upload, served, file.file, file.filename, output, id_column, app.state.predlog)
+        media = "text/csv" if kind == "csv" else "application/vnd.apache.parquet"
+        return StreamingResponse(parts, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="predictions.{kind}"',
+            "X-Model-Version": served.version, "X-Request-Id": request_id})
+
+
+def _feedback_routes(app: FastAPI) -> None:
+    holder: ModelHolder = app.state.models
+
+    @app.post("/feedback", tags=["predict"], dependencies=[Depends(require_api_key)],
+              summary="Record the true label of a prediction",
+              responses={404: {"description": "unknown prediction id"},
+                         503: {"description": "prediction log is off"}})
+    async def feedback(item: Feedback) -> dict[str, Any]:
+        predlog: PredictionLog | None = app.state.predlog
+        if predlog is None:
+            raise HTTPException(503, detail=[problem(["body"], "prediction logging is off "
+                                                     "(serve.log_predictions)", "unavailable")])
+        if not await run_in_threadpool(predlog.add_feedback, item.id, item.label):
+            raise HTTPException(404, detail=[problem(["body", "id"], "no logged prediction has "
+                                                     "this id", "not_found", item.id)])
+        return {"id": item.id, "recorded": True}
+
+    @app.post("/admin/reload", tags=["operations"], dependencies=[Depends(require_admin)],
+              summary="Swap to the version the followed alias points at now",
+              responses={409: {"description": "the new version failed its checks"}})
+    async def admin_reload() -> dict[str, Any]:
+        try:
+            return await run_in_threadpool(holder.reload)
+        except Exception as exc:  # noqa: BLE001 - the old model keeps serving
+            raise HTTPException(409, detail=[problem(["model"], f"reload failed, still serving "
+                                                     f"{holder.current.version}: {exc}",
+                                                     "reload_failed")]) from None
+
+
+def _typed_openapi(app: FastAPI, cfg: ServeConfig) -> None:
+    """Inject the request schema generated from the current model's contract."""
+    holder: ModelHolder = app.state.models
+    cache: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        served = holder.current
+        if cache.get("version") == served.version:
+            return cache["schema"]
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=served.version,
+                           description=app.description, routes=app.routes)
+        record = record_schema(served.model.schema, served.model.metadata.get("input_example"))
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Record"] = record
+        schemas["PredictRequest"] = {
+            "oneOf": [{"$ref": "#/components/schemas/Record"},
+                      {"type": "array", "items": {"$ref": "#/components/schemas/Record"},
+                       "minItems": 1, "maxItems": cfg.max_rows}],
+            "example": record.get("example")}
+        cache.update(version=served.version, schema=spec)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def serve_app(workspace: str, ref: str = "champion", config: Any = None) -> FastAPI:
+    """The app the CLI serves: a registry reference of a workspace (aliases followed), the
+    prediction log at serve.log_url or the workspace's SQLite file."""
+    from fullcycle.serve.reload import RegistrySource
+
+    source = RegistrySource(workspace, ref, config)
+    project = source.project
+    cfg = project.config.serve
+    log_url = cfg.log_url or project.workspace.prediction_log_url
+    return create_app(source=source, config=cfg, log_url=log_url)
+
+
+def app_from_env() -> FastAPI:
+    """Import-string factory for `uvicorn --factory` / several workers: reads
+    FULLCYCLE_SERVE_WORKSPACE, FULLCYCLE_SERVE_MODEL and FULLCYCLE_SERVE_CONFIG (a JSON
+    dump of the serve section, as the CLI resolved it)."""
+    import os
+
+    from fullcycle.config import Config
+    from fullcycle.project import Project
+
+    workspace = os.environ["FULLCYCLE_SERVE_WORKSPACE"]
+    config = Project.open(workspace).config if "FULLCYCLE_SERVE_CONFIG" not in os.environ \
+        else Config.from_dict(json.loads(os.environ["FULLCYCLE_SERVE_CONFIG"]), where="serve env")
+    return serve_app(workspace, os.environ.get("FULLCYCLE_SERVE_MODEL", "champion"), config)
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,1 @@
+"""Deployment beyond the HTTP server: streamed batch scoring and deployable packages."""

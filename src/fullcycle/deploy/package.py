@@ -1,0 +1,214 @@
+"""`fullcycle package REF OUT`: a folder that serves one model anywhere, without the workspace.
+
+    OUT/
+      model/            the model folder (model.json + pipeline.joblib, SHA-256 checked on load)
+      src/fullcycle/    fullcycle's own code, as installed here
+      pyproject.toml    makes OUT pip-installable; its dependencies are requirements.txt
+      requirements.txt  exact versions (this environment's) of the serving closure
+      fullcycle.yaml    the serve settings (port, caps, API key variable, log location)
+      start.sh          `fullcycle serve` on the packaged model; PORT/HOST/WORKERS from the env
+      Dockerfile        python:3.X-slim + `pip install .` + start.sh
+      README.md         how to run, call, secure and monitor it
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from fullcycle.errors import ConfigError
+
+# What the server imports at run time; the model's own libraries are added from the pipeline.
+SERVING = ["numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
+           "joblib", "fastapi", "starlette", "uvicorn", "httptools", "uvloop", "python-multipart",
+           "sqlalchemy", "pydantic", "pyyaml", "typer", "rich", "httpx"]
+MODEL_LIBS = {"lightgbm": "lightgbm", "xgboost": "xgboost-cpu", "catboost": "catboost"}
+
+
+def _model_libraries(pipeline: Any) -> set[str]:
+    """Distribution names of the libraries whose objects are inside the fitted pipeline."""
+    found: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(obj: Any, depth: int = 0) -> None:
+        if id(obj) in seen or depth > 6:
+            return
+        seen.add(id(obj))
+        root = type(obj).__module__.split(".")[0]
+        if root in MODEL_LIBS:
+            found.add(MODEL_LIBS[root])
+        values = obj.values() if isinstance(obj, dict) else obj if isinstance(
+            obj, list | tuple) else getattr(obj, "__dict__", {}).values()
+        for value in values:
+            if not isinstance(value, str | bytes | int | float) and value is not None:
+                walk(value, depth + 1)
+
+    walk(pipeline)
+    return found
+
+
+def _closure(names: list[str]) -> dict[str, str]:
+    """name -> installed version for `names` and everything they require (extras ignored)."""
+    pinned: dict[str, str] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in pinned:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        pinned[key] = dist.version
+        for req in dist.requires or []:
+            if "extra ==" in req:
+                continue
+            marker_ok = ";" not in req or _marker_ok(req.split(";", 1)[1])
+            if marker_ok:
+                todo.append(re.split(r"[\s<>=!~\[;(]", req.strip(), maxsplit=1)[0])
+    pinned.pop("fullcycle", None)
+    return dict(sorted(pinned.items()))
+
+
+def _marker_ok(marker: str) -> bool:
+    try:
+        from packaging.markers import Marker
+
+        return Marker(marker).evaluate()
+    except Exception:  # noqa: BLE001 - unknown marker syntax: keep the requirement
+        return True
+
+
+def package_model(workspace: str | Path, ref: str, out: str | Path) -> dict[str, Any]:
+    from fullcycle.config import Config
+    from fullcycle.project import Project
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not empty; give a new folder")
+    ws = Path(workspace)
+    project = Project.open(ws) if (ws / "fullcycle.yaml").exists() else Project(Config(), ws)
+    model = project.load_model(ref)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model")
+    code = Path(__file__).resolve().parents[1]
+    shutil.copytree(code, out / "src" / "fullcycle",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "datasets"))
+    libs = sorted(_model_libraries(model.pipeline))
+    pins = _closure(SERVING + libs + (["psycopg", "psycopg-binary"] if (
+        project.config.serve.log_url or "").startswith("postgresql") else []))
+    (out / "requirements.txt").write_text(
+        "# Exact versions of the environment that packaged this model (serving closure).\n"
+        + "".join(f"{name}=={version}\n" for name, version in pins.items()))
+    serve_cfg = project.config.serve.model_dump(mode="json")
+    serve_cfg.update(host="0.0.0.0", log_url=None)
+    config = {"project": project.config.project, "serve": serve_cfg}
+    (out / "fullcycle.yaml").write_text(_yaml(config))
+    version = _version()
+    (out / "pyproject.toml").write_text(PYPROJECT.format(version=version, deps=json.dumps(
+        [f"{n}=={v}" for n, v in pins.items()])))
+    start = out / "start.sh"
+    start.write_text(START)
+    start.chmod(0o755)
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    (out / "Dockerfile").write_text(DOCKERFILE.format(py=py))
+    (out / "README.md").write_text(README.format(version=model.version_label, py=py,
+                                                 target=model.problem.target,
+                                                 task=model.problem.task,
+                                                 example=json.dumps(
+                                                     model.metadata.get("input_example") or {})))
+    return {"version": model.version_label, "requirements": len(pins), "path": str(out)}
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("fullcycle")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "fullcycle"
+version = "{version}"
+requires-python = ">=3.11"
+dependencies = {deps}
+
+[project.scripts]
+fullcycle = "fullcycle.cli:main"
+
+[tool.setuptools.packages.find]
+where = ["src"]
+
+[tool.setuptools.package-data]
+fullcycle = ["py.typed", "**/*.html", "**/*.js", "**/*.css"]
+"""
+
+START = """#!/bin/sh
+# Serve the packaged model. Settings: fullcycle.yaml; overrides from the environment.
+HERE="$(cd "$(dirname "$0")" && pwd)"
+STATE="${FULLCYCLE_STATE:-$HERE}"   # where the prediction log (predictions.db) goes
+mkdir -p "$STATE"
+[ -f "$STATE/fullcycle.yaml" ] || cp "$HERE/fullcycle.yaml" "$STATE/fullcycle.yaml"
+exec fullcycle serve --workspace "$STATE" --model "$HERE/model" \\
+  --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" --workers "${WORKERS:-1}" "$@"
+"""
+
+DOCKERFILE = """FROM python:{py}-slim
+WORKDIR /app
+COPY . /app
+RUN pip install --no-cache-dir /app
+ENV FULLCYCLE_STATE=/data PORT=8000
+VOLUME /data
+EXPOSE 8000
+CMD ["/app/start.sh"]
+"""
+
+README = """# Model {version}: predicts `{target}` ({task})
+
+A self-contained deployment written by `fullcycle package`.
+
+## Run
+
+    pip install .            # installs fullcycle + the exact versions in requirements.txt
+    ./start.sh               # http://0.0.0.0:8000 (PORT, HOST, WORKERS, FULLCYCLE_STATE)
+
+or with Docker (Python {py}):
+
+    docker build -t model-{version} .
+    docker run -p 8000:8000 -v $PWD/state:/data model-{version}
+
+## Call
+
+    curl -s localhost:8000/predict -H 'content-type: application/json' -d '{example}'
+
+Interactive docs with the typed input schema: http://localhost:8000/docs. Health: `/health`,
+readiness: `/ready`, Prometheus: `/metrics`, model card: `/metadata`.
+
+## Secure
+
+Set `FULLCYCLE_API_KEYS=key1,key2` (keys of 16+ characters) and prediction routes require
+`Authorization: Bearer <key>` or `X-API-Key: <key>`. Request size and rows per request are
+capped in `fullcycle.yaml` (`serve.max_body_bytes`, `serve.max_rows`).
+
+## Monitor
+
+Every prediction is logged to `$FULLCYCLE_STATE/predictions.db` (SQLite), or to PostgreSQL when
+`serve.log_url` is set in fullcycle.yaml. True labels go to `POST /feedback`
+(`{{"id": "<prediction id>", "label": ...}}`).
+"""

@@ -1,0 +1,279 @@
+"""The prediction log: every prediction the server (or a batch run) makes, and the true labels
+that arrive later as feedback.
+
+Written off the request path: a request puts one tuple on a queue (no I/O, no JSON); a
+background thread drains the queue in batches of up to `batch_size` requests and inserts them in
+one transaction. `close()` drains everything before returning, so a graceful shutdown (SIGTERM ->
+uvicorn finishes in-flight requests -> lifespan shutdown -> close) loses no row.
+
+SQLite (WAL, `synchronous=NORMAL`, 30 s busy timeout, so several worker processes can share the
+file) by default; any SQLAlchemy URL, PostgreSQL in production (`serve.log_url`).
+
+Tables (read them with `read_log`):
+
+    predictions(
+        id            TEXT PRIMARY KEY,   -- the prediction id returned to the client
+        ts            DOUBLE PRECISION,   -- Unix seconds (UTC) when the request was answered
+        model_version TEXT,               -- the registry version that made the prediction
+        inputs        TEXT,               -- JSON object: the record as the client sent it
+        prediction    TEXT,               -- JSON: the predicted label or value
+        probabilities TEXT NULL,          -- JSON object class -> probability (classification)
+        latency_ms    DOUBLE PRECISION,   -- server time of the whole request this row was in
+        request_id    TEXT,               -- rows of one request share it
+        source        TEXT                -- 'http' (POST /predict) or 'file' (POST /predict/file)
+    )
+    feedback(
+        prediction_id TEXT PRIMARY KEY,   -- predictions.id; the latest label sent wins
+        label         TEXT,               -- JSON: the true label or value
+        ts            DOUBLE PRECISION
+    )
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fullcycle.errors import ConfigError
+
+log = logging.getLogger("fullcycle.serve")
+_STOP = object()
+
+
+def _engine(url: str) -> Any:
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # noqa: BLE001 - bad URL or missing driver
+        raise ConfigError(f"serve.log_url {url!r} is not a usable database URL ({exc})") from None
+
+
+def _tables(metadata: Any) -> tuple[Any, Any]:
+    import sqlalchemy as sa
+
+    predictions = sa.Table(
+        "predictions", metadata,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("ts", sa.Float(53), nullable=False, index=True),
+        sa.Column("model_version", sa.String(64), nullable=False),
+        sa.Column("inputs", sa.Text, nullable=False),
+        sa.Column("prediction", sa.Text, nullable=False),
+        sa.Column("probabilities", sa.Text),
+        sa.Column("latency_ms", sa.Float(53), nullable=False),
+        sa.Column("request_id", sa.String(64), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+    )
+    feedback = sa.Table(
+        "feedback", metadata,
+        sa.Column("prediction_id", sa.String(64), primary_key=True),
+        sa.Column("label", sa.Text, nullable=False),
+        sa.Column("ts", sa.Float(53), nullable=False),
+    )
+    return predictions, feedback
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class PredictionLog:
+    """`log.record(...)` from the request path; `log.close()` at shutdown."""
+
+    def __init__(self, url: str, *, batch_size: int = 512, flush_seconds: float = 0.2) -> None:
+        import sqlalchemy as sa
+
+        self.url = url
+        self.engine = _engine(url)
+        self.metadata = sa.MetaData()
+        self.predictions, self.feedback = _tables(self.metadata)
+        self.metadata.create_all(self.engine)
+        self.batch_size, self.flush_seconds = batch_size, flush_seconds
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.written = 0  # rows committed
+        self.failed = 0  # rows lost to database errors (logged)
+        self.pending = 0  # requests queued, not yet committed
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    # --- request path ------------------------------------------------------------------------
+    def record(self, ids: Sequence[str], records: Sequence[Any], predictions: Sequence[Any],
+               probabilities: np.ndarray | None, labels: Sequence[str] | None, *,
+               version: str, latency_ms: float, request_id: str, source: str = "http") -> None:
+        """Queue one request's predictions; cheap (no serialisation here)."""
+        with self._lock:
+            self.pending += 1
+        self.queue.put((ids, records, predictions, probabilities, labels, version, time.time(),
+                        latency_ms, request_id, source))
+
+    # --- writer thread -----------------------------------------------------------------------
+    def _rows(self, item: tuple[Any, ...]) -> list[dict[str, Any]]:
+        ids, records, preds, probas, labels, version, ts, latency, request_id, source = item
+        rows = []
+        for i, pid in enumerate(ids):
+            proba = None
+            if probas is not None and labels is not None:
+                proba = json.dumps({c: float(probas[i, j]) for j, c in enumerate(labels)})
+            rows.append({"id": pid, "ts": ts, "model_version": version,
+                         "inputs": json.dumps(records[i], default=str),
+                         "prediction": json.dumps(_plain(preds[i]), default=str),
+                         "probabilities": proba, "latency_ms": latency,
+                         "request_id": request_id, "source": source})
+        return rows
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            try:
+                first = self.queue.get(timeout=self.flush_seconds)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            if any(item is _STOP for item in batch):
+                stop = True
+                batch = [item for item in batch if item is not _STOP]
+                while True:  # take whatever is still queued
+                    try:
+                        item = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not _STOP:
+                        batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+        rows = [row for item in batch for row in self._rows(item)]
+        try:
+            if rows:
+                with self.engine.begin() as conn:
+                    conn.execute(self.predictions.insert(), rows)
+            written, failed = len(rows), 0
+        except Exception as exc:  # noqa: BLE001 - the log must not take the server down
+            log.error("prediction log: could not write %d rows: %s", len(rows), exc)
+            written, failed = 0, len(rows)
+        with self._idle:
+            self.written += written
+            self.failed += failed
+            self.pending -= len(batch)
+            self._idle.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued so far is committed."""
+        end = time.monotonic() + timeout
+        with self._idle:
+            while self.pending > 0:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def close(self, timeout: float = 60.0) -> None:
+        if self._thread.is_alive():
+            self.queue.put(_STOP)
+            self._thread.join(timeout)
+        self.engine.dispose()
+
+    # --- feedback ----------------------------------------------------------------------------
+    def add_feedback(self, prediction_id: str, label: Any) -> bool:
+        """Record the true label; False when no such prediction was logged."""
+        import sqlalchemy as sa
+
+        self.flush(timeout=10)
+        with self.engine.begin() as conn:
+            found = conn.execute(sa.select(self.predictions.c.id).where(
+                self.predictions.c.id == prediction_id)).first()
+            if found is None:
+                return False
+            conn.execute(self.feedback.delete().where(
+                self.feedback.c.prediction_id == prediction_id))
+            conn.execute(self.feedback.insert(), {"prediction_id": prediction_id,
+                                                  "label": json.dumps(label), "ts": time.time()})
+        return True
+
+
+def read_log(url: str, since: float | str | None = None, *, limit: int | None = None) -> Any:
+    """The prediction log as a DataFrame, one row per prediction, oldest first.
+
+    Columns: `id, time (UTC datetime), ts, model_version, prediction, proba_<class>...,
+    latency_ms, request_id, source, label, feedback_time`, then one column per input field
+    (prefixed `input_` only when a name collides). `label` is the feedback (NaN until it
+    arrives). `since`: Unix seconds or an ISO time; only newer rows."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    engine = _engine(url)
+    try:
+        predictions, feedback = _tables(sa.MetaData())
+        query = sa.select(predictions, feedback.c.label, feedback.c.ts.label("feedback_ts")) \
+            .select_from(predictions.outerjoin(feedback, feedback.c.prediction_id ==
+                                               predictions.c.id)).order_by(predictions.c.ts)
+        if since is not None:
+            query = query.where(predictions.c.ts > _seconds(since))
+        if limit:
+            query = query.limit(limit)
+        if not sa.inspect(engine).has_table("predictions"):
+            return pd.DataFrame(columns=["id", "time", "ts", "model_version", "prediction"])
+        with engine.connect() as conn:
+            raw = pd.read_sql(query, conn)
+    finally:
+        engine.dispose()
+    return _expand(raw)
+
+
+def _seconds(since: float | str) -> float:
+    import pandas as pd
+
+    if isinstance(since, int | float):
+        return float(since)
+    stamp = pd.Timestamp(since)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp()
+
+
+def _expand(raw: Any) -> Any:
+    import pandas as pd
+
+    def loads(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else np.nan
+
+    out = pd.DataFrame({"id": raw["id"], "time": pd.to_datetime(raw["ts"], unit="s", utc=True),
+                        "ts": raw["ts"], "model_version": raw["model_version"],
+                        "prediction": raw["prediction"].map(loads)})
+    probas = pd.DataFrame([loads(p) if isinstance(p, str) else {} for p in raw["probabilities"]])
+    for col in probas.columns:
+        out[f"proba_{col}"] = probas[col].to_numpy()
+    out["latency_ms"] = raw["latency_ms"]
+    out["request_id"], out["source"] = raw["request_id"], raw["source"]
+    out["label"] = raw["label"].map(loads)
+    out["feedback_time"] = pd.to_datetime(raw["feedback_ts"], unit="s", utc=True)
+    inputs = pd.DataFrame([json.loads(v) for v in raw["inputs"]])
+    for col in inputs.columns:
+        name = f"input_{col}" if col in out.columns else col
+        out[name] = inputs[col].to_numpy()
+    return out.reset_index(drop=True)

@@ -1,0 +1,173 @@
+"""The model being served, and swapping it for a new version without dropping a request.
+
+`Served` bundles everything a request needs from one model version (model, validator, compiled
+fast path). `ModelHolder.current` is one reference: a request reads it once and uses that bundle
+to the end, so a swap (one assignment, atomic in CPython) never mixes versions inside a request
+and in-flight requests finish on the old model.
+
+A `ModelSource` says where versions come from. `RegistrySource` follows an alias (`champion`)
+of the workspace registry: `latest()` asks which version the alias points at; a new version is
+loaded (SHA-256 checked by the registry), compiled, checked on probe rows and on its own input
+example, and only then swapped in. A failed check keeps the old model and is counted."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fullcycle.model import Model
+from fullcycle.serve.fastpath import FastPath, TypedPath, compile_checked, general_scores
+from fullcycle.serve.validation import RecordValidator
+
+log = logging.getLogger("fullcycle.serve")
+
+
+@dataclass
+class Served:
+    model: Model
+    validator: RecordValidator
+    fast: FastPath | TypedPath | None
+    note: str  # how predictions are computed, and why
+    version: str
+    loaded_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def prepare(cls, model: Model, *, serving_threads: bool = True) -> Served:
+        """Compile and check a model; raises if it cannot predict its own input example."""
+        if serving_threads:
+            _single_threaded(model)
+        validator = RecordValidator(model.schema)
+        fast, note = compile_checked(model, validator)
+        example = model.metadata.get("input_example")
+        if example:
+            problems: list[dict[str, Any]] = []
+            row = validator.record(example, 0, problems, [])
+            scores = general_scores(model, validator.names, [row])
+            if not np.all(np.isfinite(scores)):
+                raise ValueError(f"model version {model.version_label} predicts a non-finite "
+                                 "score on its own input example")
+        return cls(model=model, validator=validator, fast=fast, note=note,
+                   version=model.version_label)
+
+    def scores(self, rows: list[list[Any]]) -> np.ndarray:
+        if self.fast is not None:
+            return self.fast.scores(rows)
+        return general_scores(self.model, self.validator.names, rows)
+
+
+def _single_threaded(model: Model) -> None:
+    """Forests default to n_jobs=-1: a thread pool per one-row request costs more than the
+    trees. The server's concurrency comes from requests, so predict on one thread each."""
+    estimator = getattr(model.pipeline, "steps", [[None, None]])[-1][1]
+    if estimator is not None and hasattr(estimator, "n_jobs") and \
+            type(estimator).__module__.startswith("sklearn.ensemble"):
+        estimator.set_params(n_jobs=1)
+
+
+class ModelSource:
+    """Where models come from. The base class serves one fixed model (no reload)."""
+
+    follows: str | None = None
+
+    def __init__(self, model: Model | None = None) -> None:
+        self._model = model
+
+    def latest(self) -> str | None:
+        return None
+
+    def load(self, version: str | None = None) -> Model:
+        if self._model is None:
+            raise ValueError("no model")
+        return self._model
+
+
+class RegistrySource(ModelSource):
+    """A workspace registry reference. Aliases (champion, challenger, models:/NAME@ALIAS) are
+    followed; a version number or a folder path is fixed."""
+
+    def __init__(self, workspace: str | Path, ref: str = "champion",
+                 config: Any = None) -> None:
+        super().__init__(None)
+        self.project = _project(workspace, config)
+        self.ref = ref
+        alias = ref.split("@", 1)[1] if ref.startswith("models:/") and "@" in ref else ref
+        self.follows = None if (alias.isdigit() or Path(ref).is_dir() or
+                                ref.startswith("models:/") and "@" not in ref) else alias
+
+    def latest(self) -> str | None:
+        if self.follows is None:
+            return None
+        return self.project.registry.alias_version(self.follows)
+
+    def load(self, version: str | None = None) -> Model:
+        return self.project.load_model(version or self.ref)
+
+
+def _project(workspace: str | Path, config: Any) -> Any:
+    from fullcycle.config import Config
+    from fullcycle.project import Project
+
+    if config is None and (Path(workspace) / "fullcycle.yaml").exists():
+        return Project.open(workspace)
+    return Project(config or Config(), workspace)
+
+
+class ModelHolder:
+    """The current `Served` bundle, and the reload logic around it."""
+
+    def __init__(self, source: ModelSource, served: Served, metrics: Any = None) -> None:
+        self.source, self.current, self.metrics = source, served, metrics
+        self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def reload(self, force: bool = False) -> dict[str, Any]:
+        """Swap in the version the source points at now, if it differs (or `force`)."""
+        with self._reload_lock:
+            before = self.current.version
+            target = self.source.latest()
+            if not force and (target is None or target == before):
+                return {"changed": False, "version": before, "follows": self.source.follows}
+            try:
+                served = Served.prepare(self.source.load(target))
+            except Exception as exc:  # noqa: BLE001 - keep serving the old model
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("model reload to %s failed, keeping %s: %s", target, before, exc)
+                self._count("failed")
+                raise
+            self.current = served
+            self.last_error = None
+            self._count("swapped")
+            log.warning("model swapped: %s -> %s (%s)", before, served.version, served.note)
+            return {"changed": served.version != before, "previous": before,
+                    "version": served.version, "follows": self.source.follows}
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.inc("fullcycle_model_reloads_total", outcome=outcome)
+
+    def start_polling(self, seconds: float) -> None:
+        if seconds <= 0 or self.source.follows is None or self._poller is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(seconds):
+                try:
+                    self.reload()
+                except Exception:  # noqa: BLE001, S110 - already logged and counted
+                    pass
+
+        self._poller = threading.Thread(target=loop, name="model-poller", daemon=True)
+        self._poller.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
