@@ -13,18 +13,21 @@ def features(workspace: Workspace = Path("workspace"), model: ModelRef = "champi
     saved pipeline applies, with the reason for each choice."""
     from rich.table import Table
 
-    from fullcycle.features.report import describe_pipeline
+    from fullcycle.errors import ModelError
+    from fullcycle.features.report import describe_pipeline, model_pipelines
     from fullcycle.project import Project
 
     loaded = Project.open(workspace).load_model(model)
-    rows = describe_pipeline(loaded.pipeline)
-    family = loaded.metadata.get("family", "?")
-    table = Table(title=f"features of model {loaded.version_label} ({family})",
-                  header_style="bold cyan", show_lines=False)
-    for name, justify in (("column", "left"), ("role", "left"), ("treatment and why", "left"),
-                          ("outputs", "right"), ("dropped", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    for row in rows:
-        table.add_row(row["column"], row["role"], row["treatment"], str(row["outputs"]),
-                      row["dropped"])
-    console.print(table)
+    found = model_pipelines(loaded.pipeline)
+    if not found:
+        raise ModelError(f"model {loaded.version_label} has no fullcycle preprocessing to "
+                         "describe (was it trained by another tool?)")
+    for name, pipeline in found:
+        table = Table(title=f"model {loaded.version_label}: {name}", header_style="bold cyan")
+        for col, justify in (("column", "left"), ("role", "left"), ("treatment and why", "left"),
+                             ("outputs", "right"), ("dropped", "left")):
+            table.add_column(col, justify=justify, overflow="fold")
+        for row in describe_pipeline(pipeline):
+            table.add_row(row["column"], row["role"], row["treatment"], str(row["outputs"]),
+                          row["dropped"])
+        console.print(table)

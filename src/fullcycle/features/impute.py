@@ -137,8 +137,9 @@ class AutoImputer(TransformerMixin, BaseEstimator):
 
         usable = [d["column"] for d in self.decisions_ if d["strategy"] != "constant"]
         self.iterative_columns_ = usable
+        matrix = frame[usable].to_numpy(dtype="float64", copy=True)  # writable under CoW
         return IterativeImputer(max_iter=5, random_state=self.seed,
-                                keep_empty_features=True).fit(frame[usable].to_numpy())
+                                keep_empty_features=True).fit(matrix)
 
     def transform(self, X: Any) -> np.ndarray:
         frame = as_frame(X, self.feature_names_in_)
@@ -147,7 +148,7 @@ class AutoImputer(TransformerMixin, BaseEstimator):
         out = frame.copy()
         if self.iterative_ is not None:
             filled = pd.DataFrame(self.iterative_.transform(frame[self.iterative_columns_]
-                                                            .to_numpy()),
+                                                            .to_numpy(dtype="float64", copy=True)),
                                   columns=self.iterative_columns_, index=frame.index)
             for d in self.decisions_:
                 if d["strategy"] == "iterative":

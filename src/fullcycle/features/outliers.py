@@ -143,8 +143,10 @@ class OutlierDropper(BaseEstimator):
             forest, mask = isolation_mask(matrix, min(self.max_share, 0.5) or 0.01, self.seed)
             return np.where(mask, -forest.score_samples(np.nan_to_num(matrix)), 0.0)
         worst = np.zeros(len(matrix))
+        # Dropping a row needs stronger evidence than clipping a value: wider default fences.
+        k = self.k if self.k is not None else {"iqr": 3.0, "zscore": 4.0}[self.method]
         for j in range(matrix.shape[1]):
-            low, high = column_bounds(matrix[:, j], self.method, self.k)
+            low, high = column_bounds(matrix[:, j], self.method, k)
             width = (high - low) if np.isfinite(high - low) and high > low else 1.0
             col = np.nan_to_num(matrix[:, j], nan=(low + high) / 2 if np.isfinite(low) else 0)
             excess = np.maximum(low - col, col - high) / width

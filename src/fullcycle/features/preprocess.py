@@ -81,7 +81,7 @@ class DatetimeExpander(TransformerMixin, BaseEstimator):
         out = []
         for name in self.feature_names_in_:
             dt = self._parse(X[name])
-            month, dow = dt.dt.month.astype("float64"), dt.dt.dayofweek.astype("float64")
+            month, dow = dt.dt.month.astype("float64"), dt.dt.day_of_week.astype("float64")
             out += [dt.dt.year.astype("float64"), month, dow, dt.dt.hour.astype("float64"),
                     np.sin(2 * np.pi * month / 12), np.cos(2 * np.pi * month / 12),
                     np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)]

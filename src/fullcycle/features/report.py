@@ -27,6 +27,37 @@ def find_preprocessor(pipeline: Any) -> Pipeline:
     raise ModelError("this model's pipeline has no fullcycle preprocessing step to describe")
 
 
+WRAPPER_ATTRS = ("pipeline", "pipeline_", "estimator", "estimator_", "base_estimator",
+                 "model", "model_", "regressor_")
+
+
+def model_pipelines(obj: Any, name: str = "model", depth: int = 0) -> list[tuple[str, Any]]:
+    """Every (name, pipeline) holding fullcycle preprocessing inside a saved model object:
+    a plain Pipeline, the members of an ensemble, or the estimator inside a wrapper."""
+    if depth > 4 or obj is None:
+        return []
+    if isinstance(obj, Pipeline):
+        try:
+            find_preprocessor(obj)
+            return [(name, obj)]
+        except ModelError:
+            pass
+    found: list[tuple[str, Any]] = []
+    members = getattr(obj, "members", None)
+    if isinstance(members, list | tuple):
+        names = list(getattr(obj, "names", None) or [f"member{i}" for i in range(len(members))])
+        for member_name, member in zip(names, members, strict=False):
+            found += model_pipelines(member, str(member_name), depth + 1)
+        return found
+    for attr in WRAPPER_ATTRS:
+        inner = getattr(obj, attr, None)
+        if inner is not None and inner is not obj:
+            found += model_pipelines(inner, name, depth + 1)
+            if found:
+                return found
+    return found
+
+
 def _owns(column: str, output: str) -> bool:
     return output == column or output.startswith((f"{column}=", f"{column}_"))
 

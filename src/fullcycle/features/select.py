@@ -67,10 +67,11 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
 
     def _structural(self, frame: pd.DataFrame, matrix: np.ndarray, reasons: dict[str, str]) -> None:
         names = list(self.feature_names_in_)
-        if len(frame) >= 2:
-            for j, name in enumerate(names):
-                if frame.iloc[:, j].nunique(dropna=False) <= 1:
-                    reasons[name] = "constant in training"
+        if len(frame) < 2:
+            return  # one row: every column looks constant and duplicated; judge nothing
+        for j, name in enumerate(names):
+            if frame.iloc[:, j].nunique(dropna=False) <= 1:
+                reasons[name] = "constant in training"
         seen: dict[bytes, str] = {}
         for j, name in enumerate(names):
             if name in reasons:
