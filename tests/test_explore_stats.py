@@ -60,6 +60,19 @@ def test_typing_separates_blank_from_disguised_missing():
     assert np.isnan(num.values[1]) and num.values[2] == 4.5 and num.disguised == 1
 
 
+def test_data_version_is_the_fingerprint():
+    from fullcycle.data.fingerprint import fingerprint
+    from fullcycle.explore.columns import data_version
+
+    odd = pd.DataFrame({
+        "when": pd.to_datetime(["2020-01-01", "2020-01-02 10:00", None], format="mixed"),
+        "flag": [True, False, True], "mixed": pd.Series([1, "x", None], dtype=object),
+        "text": ["1", " ", ""], "cat": pd.Categorical(["a", None, "a"]), "num": [1.5, None, 2]})
+    frames = [read_source(str(DATA / n)) for n in ("churn_small.csv", "titanic.csv")] + [odd]
+    for frame in frames:
+        assert data_version(frame) == fingerprint(frame)
+
+
 def test_association_measures():
     rng = np.random.default_rng(1)
     a = rng.integers(0, 4, 20_000)

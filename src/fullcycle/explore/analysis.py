@@ -15,16 +15,15 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.config import ProblemConfig
-from fullcycle.data.fingerprint import fingerprint
 from fullcycle.data.schema import Schema, infer_schema
 from fullcycle.errors import DataError, ProblemError, did_you_mean
 from fullcycle.explore import relations as rel
 from fullcycle.explore import warnings as warn
-from fullcycle.explore.columns import TypedColumn, type_column
+from fullcycle.explore.columns import TypedColumn, data_version, type_column
 from fullcycle.explore.stats import column_stats
 from fullcycle.explore.target import TargetInfo, make_target, relation, target_summary
 
-SCHEMA_SAMPLE = 200_000
+SCHEMA_SAMPLE = 50_000
 PLOT_SAMPLE = 200_000
 RELATION_SAMPLE = 1_000_000
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
@@ -95,7 +94,7 @@ def analyse(frame: pd.DataFrame, target: str | None = None, *, source: str = "<f
                                                                                  replace=False))]
     schema = infer_schema(schema_rows, target=target, overrides=roles)
     steps("column roles", "schema")
-    version = fingerprint(frame)
+    version = data_version(frame)
     memory = int(frame.memory_usage(deep=True, index=False).sum())
     steps("fingerprint", "fingerprint")
     problem_def, target_error = _problem(frame, target, problem)
