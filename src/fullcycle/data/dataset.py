@@ -140,9 +140,9 @@ def _leakage(frame: pd.DataFrame, schema: Schema, cleaning: list[str],
         cleaning.append("leakage check: switched off [data.leakage_check]")
         return []
     suspects = leakage_suspects(frame, schema)
-    for suspect in suspects:
-        message = suspect.message(str(schema.target))
-        schema.warnings.insert(0, message)
+    messages = [s.message(str(schema.target)) for s in suspects]
+    schema.warnings[:0] = messages  # first, so nobody scrolls past them
+    for suspect, message in zip(suspects, messages, strict=True):
         schema[suspect.column].note = "possible target leakage"
         log.warning(message)
     found = ", ".join(s.column for s in suspects) or "none"

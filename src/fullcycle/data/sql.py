@@ -162,5 +162,8 @@ def iter_sql(location: str, table: str | None, query: str | None,
             yield from pd.read_sql(statement, streamed, coerce_float=True, chunksize=chunk_rows)
     except SQLAlchemyError as exc:
         raise _explain(exc, where, secrets) from None
+    except pd.errors.DatabaseError as exc:  # pandas wraps the SQLAlchemy error
+        cause = exc.__cause__ if isinstance(exc.__cause__, SQLAlchemyError) else exc
+        raise _explain(cause, where, secrets) from None
     finally:
         engine.dispose()
