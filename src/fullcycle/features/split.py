@@ -177,6 +177,7 @@ def adversarial_validation(X_train: pd.DataFrame, X_test: pd.DataFrame, *, seed:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     a = X_train.iloc[np.sort(rng.permutation(len(X_train))[:max_rows])]
@@ -187,10 +188,13 @@ def adversarial_validation(X_train: pd.DataFrame, X_test: pd.DataFrame, *, seed:
     X = _encoded(both).to_numpy()
     oof = np.zeros(len(label))
     k = max(2, min(folds, len(a), len(b)))
-    for fit_idx, val_idx in StratifiedKFold(k, shuffle=True, random_state=seed).split(X, label):
-        model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
-        model.fit(X[fit_idx], label[fit_idx])
-        oof[val_idx] = model.predict_proba(X[val_idx])[:, 1]
+    # One OpenMP thread: the model is small, and on a busy machine more threads spin and wait.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for fit_idx, val_idx in StratifiedKFold(k, shuffle=True,
+                                                random_state=seed).split(X, label):
+            model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+            model.fit(X[fit_idx], label[fit_idx])
+            oof[val_idx] = model.predict_proba(X[val_idx])[:, 1]
     auc = float(roc_auc_score(label, oof))
     features = []
     for name in cols:
