@@ -11,7 +11,12 @@ from fullcycle.data.sources import read_source
 from fullcycle.explore.analysis import analyse
 from fullcycle.explore.columns import type_column
 from fullcycle.explore.profile import numeric_profile, profile_frame
-from fullcycle.explore.relations import correlation_ratio, cramers_v, mutual_information
+from fullcycle.explore.relations import (
+    correlation_ratio,
+    cramers_v,
+    mutual_information,
+    pairwise_pearson,
+)
 
 
 def kinds(analysis, column=None):
@@ -82,6 +87,11 @@ def test_association_measures():
     assert cramers_v(a, 4, a, 4) == pytest.approx(1.0)
     assert cramers_v(a, 4, b, 3) < 0.05
     x = a * 10.0
+    cols = rng.normal(size=(5000, 4)) * 1e3 + 1e9
+    cols[:, 1] += cols[:, 0]
+    cols[rng.random(cols.shape) < 0.2] = np.nan
+    expected = pd.DataFrame(cols).corr().to_numpy()  # pairwise-complete Pearson
+    assert np.allclose(pairwise_pearson(list(cols.T), chunk=1000), expected, atol=1e-9)
     assert correlation_ratio(x, a) == pytest.approx(1.0)
     assert correlation_ratio(rng.normal(size=20_000), a) < 0.05
 

@@ -82,30 +82,54 @@ def correlations(cols: list[TypedColumn], rows: np.ndarray,
     categorical = _pick([c for c in cols if c.kind == "categorical"
                          and c.role in ("categorical", "boolean", "target")], ranking)
     out: dict[str, Any] = {}
+    values = [c.values[rows] for c in numeric]  # type: ignore[index]
+    names = [c.name for c in numeric]
     if len(numeric) >= 2:
-        frame = pd.DataFrame({c.name: c.values[rows] for c in numeric})  # type: ignore[index]
-        out["pearson"] = _matrix(frame.corr(method="pearson", min_periods=3))
-        out["spearman"] = _matrix(frame.rank().corr(method="pearson", min_periods=3))
+        out["pearson"] = _square(names, pairwise_pearson(values))
+        ranks = [pd.Series(v).rank(method="average").to_numpy() for v in values]
+        out["spearman"] = _square(names, pairwise_pearson(ranks))
+    coded = [capped_codes(c)[:2] for c in categorical]
+    coded = [(codes[rows], k) for codes, k in coded]
     if len(categorical) >= 2:
-        coded = [capped_codes(c)[:2] for c in categorical]
-        names = [c.name for c in categorical]
         m = np.eye(len(coded))
         for i in range(len(coded)):
             for j in range(i + 1, len(coded)):
-                m[i, j] = m[j, i] = cramers_v(coded[i][0][rows], coded[i][1],
-                                              coded[j][0][rows], coded[j][1])
-        out["cramers_v"] = {"rows": names, "cols": names, "values": _round(m)}
+                m[i, j] = m[j, i] = cramers_v(coded[i][0], coded[i][1], coded[j][0], coded[j][1])
+        out["cramers_v"] = _square([c.name for c in categorical], m)
     if numeric and categorical:
-        m = np.array([[correlation_ratio(n.values[rows], capped_codes(c)[0][rows])  # type: ignore[index]
-                       for c in categorical] for n in numeric])
-        out["correlation_ratio"] = {"rows": [c.name for c in numeric],
-                                    "cols": [c.name for c in categorical], "values": _round(m)}
+        m = np.array([[correlation_ratio(v, codes) for codes, _ in coded] for v in values])
+        out["correlation_ratio"] = {"rows": names, "cols": [c.name for c in categorical],
+                                    "values": _round(m)}
     return out
 
 
-def _matrix(corr: pd.DataFrame) -> dict[str, Any]:
-    names = [str(c) for c in corr.columns]
-    return {"rows": names, "cols": names, "values": _round(corr.to_numpy())}
+def pairwise_pearson(columns: list[np.ndarray], chunk: int = 100_000) -> np.ndarray:
+    """Pearson correlation of every pair over the rows where both are present, from sums
+    accumulated with matrix products on row chunks (memory bounded, BLAS speed)."""
+    p = len(columns)
+    n_ij = np.zeros((p, p))
+    sx, sxx, sxy = np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
+    # centred first: the one-pass sums then lose no precision on large, far-from-zero values
+    centre = np.array([np.nanmean(c) if (~np.isnan(c)).any() else 0.0 for c in columns])
+    for start in range(0, len(columns[0]), chunk):
+        x = np.column_stack([c[start:start + chunk] for c in columns]) - centre
+        m = (~np.isnan(x)).astype("float64")
+        x = np.where(m > 0, x, 0.0)
+        n_ij += m.T @ m
+        sx += x.T @ m  # sx[i, j]: sum of column i over rows where j is present
+        sxx += (x * x).T @ m
+        sxy += x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = n_ij * sxy - sx * sx.T
+        var = (n_ij * sxx - sx * sx) * (n_ij * sxx - sx * sx).T
+        r = cov / np.sqrt(var)
+    r[n_ij < 3] = np.nan
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, -1.0, 1.0)
+
+
+def _square(names: list[str], m: np.ndarray) -> dict[str, Any]:
+    return {"rows": names, "cols": names, "values": _round(m)}
 
 
 def _round(m: np.ndarray) -> list[list[float | None]]:
