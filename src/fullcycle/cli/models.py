@@ -21,6 +21,14 @@ Alias = Annotated[str, typer.Option("--alias", "-a", help="alias to move")]
 Reason = Annotated[str | None, typer.Option("--reason", "-r", help="why (kept in the history)")]
 
 
+def _wide() -> Any:
+    """A console at least 120 columns wide: registry tables hold hashes and dates that are
+    unreadable when wrapped (rich otherwise shrinks them to an 80-column pipe)."""
+    from rich.console import Console
+
+    return Console(width=max(console.width, 120), highlight=False)
+
+
 def _registry(workspace: Path) -> Any:
     from fullcycle.project import Project
 
@@ -45,8 +53,9 @@ def list_(
         console.print(f"registered model [bold]{registry.model_name}[/] has no versions yet; "
                       "train one with `fullcycle train`")
         return
-    console.print(frame_table(pd.DataFrame(rows), title=f"registered model {registry.model_name}",
-                              max_rows=50))
+    table = frame_table(pd.DataFrame(rows), title=f"registered model {registry.model_name}",
+                        max_rows=200)
+    _wide().print(table)  # one line per version
 
 
 @models_app.command()
@@ -69,7 +78,7 @@ def show(ref: Ref, workspace: Workspace = Path("workspace")) -> None:
     for key, value in params.items():
         console.print(f"  {key:<18} {value}", highlight=False)
     metrics = {k: v for k, v in info["metrics"].items() if not k.startswith("candidate_")}
-    console.print(metrics_table(metrics, "metrics"))
+    _wide().print(metrics_table(metrics, "metrics"))
     for event in info["history"]:
         console.print(f"  {event['at']} {event['kind']}: {event['alias']} -> {event['version']} "
                       f"(was {event['previous'] or 'none'}) by {event['by']}: {event['reason']}",
@@ -116,4 +125,4 @@ def diff(a: Ref, b: Ref, workspace: Workspace = Path("workspace")) -> None:
             console.print(f"{group}: identical")
             continue
         frame = pd.DataFrame(rows).rename(columns={"a": f"v{va}", "b": f"v{vb}"})
-        console.print(frame_table(frame, title=group, max_rows=60))
+        _wide().print(frame_table(frame, title=group, max_rows=200))
