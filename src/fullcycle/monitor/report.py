@@ -158,7 +158,9 @@ def sections(result: dict[str, Any]) -> str:
 
 
 def render_html(result: dict[str, Any], title: str = "Monitoring report") -> str:
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}"
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            '<link rel=icon href="data:,">'  # no favicon request
+            f"<title>{escape(title)}"
             f"</title><style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
             f"<p class=muted>model version {escape(result['model_version'])} · "
             f"{escape(result['source'])} · {result['rows']} rows · generated "
