@@ -1,0 +1,208 @@
+"""The Python API the CLI is a thin layer over: a Project is a config plus a workspace, with one
+method per stage of the cycle."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fullcycle.config import Config
+from fullcycle.data.dataset import Dataset
+from fullcycle.errors import ConfigError, DataError
+from fullcycle.model import Model
+from fullcycle.workspace import Workspace
+
+
+@dataclass
+class TrainReport:
+    version: str
+    leaderboard: pd.DataFrame
+    test_metrics: dict[str, float]
+    verdict: dict[str, Any]
+    model: Model
+    paths: dict[str, Path]
+    test_frame: pd.DataFrame  # the held-out raw rows, target included
+
+
+class Project:
+    """`Project(config, workspace)`; `Project.open(workspace)` reads the saved config."""
+
+    def __init__(self, config: Config, workspace: str | Path) -> None:
+        self.config = config
+        self.workspace = Workspace.at(workspace)
+        self._registry: Any = None
+
+    @classmethod
+    def open(cls, workspace: str | Path, config: Config | None = None) -> Project:
+        ws = Workspace.at(workspace)
+        if config is None:
+            if not ws.config_path.exists():
+                raise ConfigError(f"workspace {ws.root} has no fullcycle.yaml; run `fullcycle "
+                                  "train` or `fullcycle run` there first")
+            config = Config.load(ws.config_path)
+        return cls(config, ws.root)
+
+    # --- stages -----------------------------------------------------------------------------
+    def load_data(self, source: str | None = None) -> Dataset:
+        data = self.config.data
+        location = source or data.source
+        if not location:
+            raise ConfigError("no data source; give DATA on the command line or set data.source")
+        dataset = Dataset.read(location, target=data.target, roles=data.roles, table=data.table,
+                               query=data.query, params=data.params, config=data)
+        from fullcycle.data.sql import mask_url
+
+        if data.source and mask_url(data.source) != data.source:
+            # A literal password must not reach the saved config, MLflow or the model metadata;
+            # ${VAR} references stay (they are not secrets).
+            data.source = mask_url(data.source)
+        return dataset
+
+    def explore(self, dataset: Dataset | pd.DataFrame | None = None, *,
+                progress: Callable[[str, int, int], None] | None = None) -> Path:
+        """The EDA report, <workspace>/reports/eda.html, of `dataset` or of the raw data source."""
+        from fullcycle.explore.report import explore_source
+
+        path = self.workspace.reports / "eda.html"
+        explore_source(self.config, path, dataset, progress=progress)
+        return path
+
+    def validate(self, data: str | Path | pd.DataFrame, model_ref: str = "champion", *,
+                 table: str | None = None, query: str | None = None,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> list[Any]:
+        """Every data-contract violation of `data` against a model's schema (streamed for
+        sources: only one chunk is in memory at a time)."""
+        from fullcycle.data.contract import check_frame
+        from fullcycle.data.stream import validate_source
+
+        schema = self.load_model(model_ref).schema
+        if isinstance(data, pd.DataFrame):
+            return check_frame(data, schema)
+        violations, _ = validate_source(str(data), schema, config=self.config.data, table=table,
+                                        query=query, params=self.config.data.params,
+                                        on_progress=on_progress)
+        return violations
+
+    def train(self, dataset: Dataset | None = None, *,
+              on_candidate: Callable[..., None] | None = None, alias: str = "champion",
+              reason: str = "trained by fullcycle train") -> TrainReport:
+        from fullcycle.automl.train import train_model
+
+        dataset = dataset or self.load_data()
+        outcome = train_model(dataset, self.config, on_candidate=on_candidate)
+        ws = self.workspace
+        self.save_config()
+        leaderboard_path = ws.reports / "leaderboard.csv"
+        outcome.leaderboard.to_csv(leaderboard_path, index=False)
+        metrics_path = ws.reports / "metrics.json"
+        metrics_path.write_text(json.dumps(
+            {"problem": outcome.model.problem.to_dict(), "test": outcome.test_metrics,
+             "verdict": outcome.verdict, "data_fingerprint": dataset.fingerprint,
+             "cleaning": dataset.cleaning, "schema_warnings": dataset.schema.warnings},
+            indent=2, default=str))
+        from fullcycle.evaluate.holdout import save_holdout
+
+        save_holdout(dataset.frame.iloc[outcome.test_index], ws.reports)  # for `fullcycle evaluate`
+        from fullcycle.monitor.reference import attach_reference
+
+        # Exact drift sketches of the training rows (and of the model's test-set output).
+        attach_reference(outcome.model, dataset.frame.iloc[outcome.train_index],
+                         dataset.frame.iloc[outcome.test_index])
+        model_dir = outcome.model.save(ws.models / f"{self.config.project}-latest")
+        from fullcycle.registry.tracking import build_record
+
+        # Config (secrets masked), problem, data fingerprint/schema/snapshot, code version,
+        # environment, every candidate's CV scores, metrics and reports: see registry/tracking.py.
+        record = build_record(self.config, dataset, outcome,
+                              reports=[leaderboard_path, metrics_path],
+                              snapshot=self.config.registry.log_data_snapshot)
+        version = self.registry.register(model_dir, record, alias=alias,
+                                         reason=reason)
+        outcome.model.metadata["version"] = version
+        return TrainReport(version=version, leaderboard=outcome.leaderboard,
+                           test_metrics=outcome.test_metrics, verdict=outcome.verdict,
+                           model=outcome.model,
+                           paths={"leaderboard": leaderboard_path, "metrics": metrics_path,
+                                  "model": model_dir},
+                           test_frame=dataset.frame.iloc[outcome.test_index])
+
+    def after_training(self, report: TrainReport) -> dict[str, Any]:
+        """The stages after registration in `run`: batch predictions on the held-out rows with
+        the registered champion, and a drift check of those rows against its reference."""
+        ws = self.workspace
+        predictions_path = ws.reports / "predictions.csv"
+        scored = self.predict(report.test_frame, predictions_path, model_ref=report.version)
+        drift = self.monitor(report.test_frame, model_ref=report.version)
+        paths = dict(report.paths, predictions=predictions_path, drift=Path(drift["path"]))
+        return {"predictions": predictions_path, "scored": scored, "drift": drift, "paths": paths}
+
+    def load_model(self, ref: str = "champion") -> Model:
+        """A model by reference: alias, version number, models:/ URI, or a model folder path."""
+        if Path(ref).is_dir():
+            return Model.load(ref)
+        return self.registry.load(ref)
+
+    def predict(self, data: str | Path | pd.DataFrame, output: str | Path | None = None,
+                model_ref: str = "champion") -> pd.DataFrame:
+        model = self.load_model(model_ref)
+        frame = data if isinstance(data, pd.DataFrame) else _read_input(data)
+        result = model.predict(frame)
+        if output is not None:
+            _write_output(result, Path(output))
+        return result
+
+    def monitor(self, data: str | Path | pd.DataFrame | None = None, model_ref: str = "champion",
+                since: str | None = None) -> dict[str, Any]:
+        """Drift, quality, performance and traffic of recent data (a file or frame, else the
+        prediction log) against the model's reference; writes reports/monitoring.{json,html}.
+        The result's top level is the drift verdict; `alerts` and `exit_code` summarise."""
+        from fullcycle.monitor.check import monitor_project
+
+        return monitor_project(self, data, model_ref=model_ref, since=since)
+
+    def retrain(self, data: str | None = None, *, query: str | None = None,
+                with_snapshot: bool = False, trigger: str | None = None) -> dict[str, Any]:
+        """Train a challenger on new labelled data (a file, a SQL query, or the prediction log
+        with its feedback), compare it with the champion on the same recent holdout and promote
+        it only if it wins by monitor.promote_margin. See fullcycle/monitor/retrain.py."""
+        from fullcycle.monitor.retrain import retrain
+
+        return retrain(self, data, query=query, with_snapshot=with_snapshot, trigger=trigger)
+
+    # --- plumbing ---------------------------------------------------------------------------
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from fullcycle.registry.store import ModelRegistry
+
+            ws = self.workspace
+            self._registry = ModelRegistry(
+                self.config.registry.tracking_uri or ws.tracking_uri, ws.artifact_root,
+                self.config.registry.model_name or self.config.project, ws.cache)
+        return self._registry
+
+    def save_config(self) -> Path:
+        path = self.workspace.config_path
+        path.write_text(self.config.to_yaml())
+        return path
+
+
+def _read_input(path: str | Path) -> pd.DataFrame:
+    from fullcycle.data.sources import read_source
+
+    return read_source(str(path))
+
+
+def _write_output(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    elif path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        frame.to_csv(path, index=False, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    else:
+        raise DataError(f"output {path}: unknown file type; use .csv, .tsv or .parquet")
