@@ -285,6 +285,7 @@ class ModelRegistry:
         partial = Path(tempfile.mkdtemp(prefix=f".partial-{os.getpid()}-", dir=self.cache_dir))
         try:
             folder = self._download(source, model_path, partial, version)
+            _test_pause("downloaded")
             verify_folder(folder, digest, where="MLflow artifact store")
             if not target.is_dir():
                 try:
