@@ -156,6 +156,22 @@ class Project:
             _write_output(result, Path(output))
         return result
 
+    def evaluate(self, model_ref: str = "champion",
+                 data: str | Path | pd.DataFrame | None = None) -> dict[str, Any]:
+        """Metrics with 95% intervals, CV, baseline, verdict, charts, explanations, slices and
+        model card on the saved test rows (or labelled `data`); writes
+        reports/evaluation.html and reports/evaluation.json (metrics.json stays training's)."""
+        from fullcycle.evaluate.run import evaluate_workspace
+
+        return evaluate_workspace(self, model_ref, data)
+
+    def explain(self, records: pd.DataFrame | list[dict[str, Any]] | dict[str, Any],
+                model_ref: str = "champion") -> list[dict[str, Any]]:
+        """Per-prediction explanations: each input's contribution (exact SHAP for tree models)."""
+        from fullcycle.evaluate.explain import explain_records
+
+        return explain_records(self.load_model(model_ref), records)
+
     def monitor(self, data: str | Path | pd.DataFrame | None = None, model_ref: str = "champion",
                 since: str | None = None) -> dict[str, Any]:
         """Drift, quality, performance and traffic of recent data (a file or frame, else the

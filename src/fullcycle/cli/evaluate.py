@@ -1,0 +1,81 @@
+"""`fullcycle evaluate` and `fullcycle compare`: the evaluation stage on its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fullcycle.cli._app import ModelRef, Workspace, app, console
+
+DataOpt = Annotated[str | None, typer.Option(
+    "--data", "-d",
+    help="labelled rows to evaluate on (default: the test rows held out at training)")]
+
+
+def _project(workspace: Path):  # noqa: ANN202 - lazy imports keep --help fast
+    from fullcycle.config import Config
+    from fullcycle.project import Project
+
+    saved = workspace / "fullcycle.yaml"
+    return Project(Config.load(saved) if saved.exists() else Config(), workspace)
+
+
+@app.command()
+def evaluate(
+    workspace: Workspace = Path("workspace"),
+    model: ModelRef = "champion",
+    data: DataOpt = None,
+) -> None:
+    """Metrics with 95% intervals, CV, baseline, verdict, charts, explanations, slices and model
+    card: reports/evaluation.html and reports/evaluation.json."""
+    from fullcycle.cli._show import metrics_table
+
+    with console.status("evaluating"):
+        result = _project(workspace).evaluate(model_ref=model, data=data)
+    console.print(metrics_table({k: v["value"] for k, v in result["test"].items()},
+                                f"model {result['model']['version']} on "
+                                f"{result['data']['rows']} {result['data']['label']}"))
+    verdict = result["verdict"]
+    for item in verdict["criteria"]:
+        mark = "[green]PASS[/]" if item["passed"] else "[red]FAIL[/]"
+        console.print(f"success: {item['metric']} {item['rule']}: {item['value']} {mark}")
+    flagged = [s for s in result.get("slices", []) if s.get("flag")]
+    if flagged:
+        console.print(f"[yellow]{len(flagged)} slice(s) clearly worse than overall[/], e.g. "
+                      + ", ".join(f"{s['feature']} = {s['slice']}" for s in flagged[:3]))
+    console.print(f"report: [bold]{result['paths']['html']}[/]\nmetrics: {result['paths']['json']}")
+    if verdict["criteria"] and not verdict["passed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="first model: version, alias, models:/ URI or path")],
+    b: Annotated[str, typer.Argument(help="second model")],
+    workspace: Workspace = Path("workspace"),
+    data: DataOpt = None,
+    resamples: Annotated[int, typer.Option("--resamples",
+                                           help="paired bootstrap resamples")] = 1000,
+) -> None:
+    """Evaluate two model versions on the same rows and say which is better (paired bootstrap
+    95% interval on the difference of the primary metric)."""
+    from fullcycle.evaluate.compare import compare_models
+    from fullcycle.evaluate.render import to_json
+    from fullcycle.evaluate.run import evaluation_rows
+
+    project = _project(workspace)
+    frame, label = evaluation_rows(project, data)
+    with console.status("comparing"):
+        result = compare_models(project.load_model(a), project.load_model(b), frame,
+                                names=(a, b), resamples=resamples, seed=project.config.seed)
+    result["data"] = label
+    path = project.workspace.reports / "compare.json"
+    path.write_text(to_json(result))
+    metric, adv = result["metric"], result["advantage_a"]
+    for name in (a, b):
+        console.print(f"{name:>12}: {metric} {result['scores'][name][metric]:.4f}")
+    console.print(f"{a} - {b} (positive = {a} better): {adv['value']:+.4f} "
+                  f"[95% {adv['low']:+.4f}, {adv['high']:+.4f}] on {result['rows']} {label}")
+    console.print(f"[bold]{result['verdict']}[/]; details: {path}")
