@@ -25,7 +25,7 @@ from fullcycle.explore.target import TargetInfo, make_target, relation, target_s
 
 SCHEMA_SAMPLE = 50_000
 PLOT_SAMPLE = 200_000
-RELATION_SAMPLE = 500_000
+RELATION_SAMPLE = 250_000
 Progress = Callable[[str, int, int], None]  # (what is being done, steps done, steps in all)
 
 

@@ -97,7 +97,7 @@ def correlations(cols: list[TypedColumn], rows: np.ndarray,
                 m[i, j] = m[j, i] = cramers_v(coded[i][0], coded[i][1], coded[j][0], coded[j][1])
         out["cramers_v"] = _square([c.name for c in categorical], m)
     if numeric and categorical:
-        m = np.array([[correlation_ratio(v, codes) for codes, _ in coded] for v in values])
+        m = _eta_matrix(values, coded)
         out["correlation_ratio"] = {"rows": names, "cols": [c.name for c in categorical],
                                     "values": _round(m)}
     return out
@@ -150,15 +150,32 @@ def cramers_v(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float:
 
 def correlation_ratio(x: np.ndarray, codes: np.ndarray) -> float:
     """eta: the share of a numeric column's spread explained by a categorical one (0..1)."""
-    ok = ~np.isnan(x)
-    x, codes = x[ok], codes[ok]
-    if len(x) < 3:
-        return float("nan")
-    counts = np.bincount(codes)
-    means = np.bincount(codes, weights=x) / np.maximum(counts, 1)
-    total = float(((x - x.mean()) ** 2).sum())
-    between = float((counts * (means - x.mean()) ** 2).sum())
-    return float(np.sqrt(between / total)) if total > 0 else float("nan")
+    return float(_eta_matrix([x], [(codes, 0)])[0, 0])
+
+
+def _eta_matrix(values: list[np.ndarray], coded: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """eta for every numeric x categorical pair: per pair, one weighted bincount of the centred
+    values (group sums); counts are shared while the numeric column has no missing value."""
+    out = np.full((len(values), len(coded)), np.nan)
+    all_counts = [np.bincount(codes) for codes, _ in coded]
+    for i, v in enumerate(values):
+        ok = ~np.isnan(v)
+        dense = bool(ok.all())
+        x = v if dense else v[ok]
+        if len(x) < 3:
+            continue
+        centred = x - x.mean()
+        total = float(np.dot(centred, centred))
+        if total <= 0:
+            continue
+        for j, (codes, _) in enumerate(coded):
+            c = codes if dense else codes[ok]
+            counts = all_counts[j] if dense else np.bincount(c)
+            sums = np.bincount(c, weights=centred)
+            used = counts > 0
+            between = float((sums[used] ** 2 / counts[used]).sum())
+            out[i, j] = np.sqrt(min(between / total, 1.0))
+    return out
 
 
 def near_duplicates(matrices: dict[str, Any]) -> list[dict[str, Any]]:
@@ -196,17 +213,23 @@ def row_hashes(cols: list[TypedColumn]) -> np.ndarray:
     return h
 
 
+def _distinct(hashes: np.ndarray) -> int:
+    # a sort beats numpy's hash-based unique on millions of distinct 64-bit values
+    ordered = np.sort(hashes)
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1) if len(ordered) else 0
+
+
 def duplicates(all_cols: list[TypedColumn], feature_cols: list[TypedColumn],
                target: TargetInfo | None) -> dict[str, Any]:
     """Exact duplicate rows, duplicates ignoring identifier columns, and identical feature rows
     whose targets disagree (a label-noise or missing-feature signal)."""
     n = len(all_cols[0].missing)
     full = row_hashes(all_cols)
-    out = {"rows": n, "duplicate_rows": int(n - len(np.unique(full)))}
+    out = {"rows": n, "duplicate_rows": n - _distinct(full)}
     if not feature_cols:
         return out | {"duplicate_features": 0, "conflict_groups": 0, "conflict_rows": 0}
     feats = row_hashes(feature_cols)
-    out["duplicate_features"] = int(n - len(np.unique(feats)))
+    out["duplicate_features"] = n - _distinct(feats)
     out["conflict_groups"] = out["conflict_rows"] = 0
     if target is not None and out["duplicate_features"]:
         t = target.codes if target.codes is not None else target.values

@@ -28,7 +28,8 @@ def column_stats(col: TypedColumn) -> dict[str, Any]:
 def _numeric_stats(col: TypedColumn) -> dict[str, Any]:
     assert col.values is not None
     n = len(col.values)
-    present = np.sort(col.values[~np.isnan(col.values)])
+    present = col.values[~np.isnan(col.values)]  # a copy: sorting it in place is safe
+    present.sort()
     profile = numeric_profile_sorted(n, present)
     out: dict[str, Any] = {"name": col.name, "role": col.role, "kind": col.kind, "rows": n,
                            "missing": n - len(present), "disguised": col.disguised,
@@ -40,9 +41,10 @@ def _numeric_stats(col: TypedColumn) -> dict[str, Any]:
     iqr = q3 - q1
     mean, std = profile["mean"], profile["std"]
     centred = present - mean
-    m2 = float(np.mean(centred ** 2))
-    skew = float(np.mean(centred ** 3) / m2 ** 1.5) if m2 > 0 else 0.0
-    kurt = float(np.mean(centred ** 4) / m2 ** 2 - 3) if m2 > 0 else 0.0
+    sq = centred * centred  # products, not **: numpy's power is several times slower
+    m2 = float(sq.mean())
+    skew = float(np.dot(sq, centred) / len(sq) / m2 ** 1.5) if m2 > 0 else 0.0
+    kurt = float(np.dot(sq, sq) / len(sq) / m2 ** 2 - 3) if m2 > 0 else 0.0
     low = np.searchsorted(present, [q1 - 1.5 * iqr, q1 - 3 * iqr], side="left")
     high = len(present) - np.searchsorted(present, [q3 + 1.5 * iqr, q3 + 3 * iqr], side="right")
     top_value, top_count = _mode_sorted(present)
