@@ -71,13 +71,15 @@ class Stats:
 
 
 async def _worker(url: str, payloads: list[bytes], todo: list[int], stats: Stats,
-                  headers: dict[str, str]) -> None:
+                  headers: dict[str, str], until: Path | None = None) -> None:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path.rstrip("/") or "") + "/predict"
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     while todo:
+        if until is not None and until.exists():
+            break
         i = todo.pop()
         body = payloads[i % len(payloads)]
         head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
@@ -105,11 +107,11 @@ def _close(conn: Any) -> None:
 
 
 async def run(url: str, payloads: list[bytes], requests: int, concurrency: int,
-              headers: dict[str, str] | None = None) -> dict[str, Any]:
+              headers: dict[str, str] | None = None, until: Path | None = None) -> dict[str, Any]:
     stats = Stats()
     todo = list(range(requests))
     start = time.perf_counter()
-    await asyncio.gather(*(_worker(url, payloads, todo, stats, headers or {})
+    await asyncio.gather(*(_worker(url, payloads, todo, stats, headers or {}, until)
                            for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
     lat = sorted(stats.latencies)
@@ -117,7 +119,9 @@ async def run(url: str, payloads: list[bytes], requests: int, concurrency: int,
     def pct(q: float) -> float | None:
         return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 3) if lat else None
 
-    return {"requests": requests, "concurrency": concurrency, "ok": stats.statuses.get(200, 0),
+    return {"requests": sum(stats.statuses.values()) + sum(stats.errors.values())
+            - sum(v for k, v in stats.errors.items() if k.startswith("http_")),
+            "concurrency": concurrency, "ok": stats.statuses.get(200, 0),
             "errors": dict(stats.errors), "statuses": {str(k): v for k, v in
                                                        stats.statuses.items()},
             "predictions": stats.predictions, "versions": dict(stats.versions),
@@ -134,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--until-file", type=Path, default=None,
+                        help="keep going (up to --requests) until this file exists")
     args = parser.parse_args(argv)
     bodies = [json.dumps(p).encode() for p in json.loads(args.payloads.read_text())]
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
-    result = asyncio.run(run(args.url, bodies, args.requests, args.concurrency, headers))
+    result = asyncio.run(run(args.url, bodies, args.requests, args.concurrency, headers,
+                             args.until_file))
     text = json.dumps(result)
     if args.out:
         args.out.write_text(text)
