@@ -45,10 +45,24 @@ class SchemaCoercer(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         if self.schema_ is None:
             return X
-        return coerce_frame(X, self.schema_)
+        return coerce_frame(_integral_codes(X, self.schema_), self.schema_)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return self.feature_names_in_
+
+
+def _integral_codes(X: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """A category code sent as 202.0 among strings (JSON records, mixed columns) is the same
+    category as 202 read from a CSV: whole floats in object columns become ints first."""
+    fixed: dict[str, pd.Series] = {}
+    for name in schema.by_role("categorical"):
+        col = X[name] if name in X.columns else None
+        if col is None or col.dtype != object:
+            continue
+        if any(isinstance(v, float) and v.is_integer() for v in col):
+            fixed[name] = pd.Series([int(v) if isinstance(v, float) and v.is_integer() else v
+                                     for v in col], index=col.index, dtype=object)
+    return X.assign(**fixed) if fixed else X
 
 
 class DatetimeExpander(TransformerMixin, BaseEstimator):
