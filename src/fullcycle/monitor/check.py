@@ -15,8 +15,8 @@ import numpy as np
 from fullcycle.model import Model
 from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, Window, read_window
 from fullcycle.monitor.drift import (
-    _cdf_at,
     category_counts,
+    cdf_right,
     detect_drift,
     prediction_drift,
     reference_cdf,
@@ -43,7 +43,7 @@ def numeric_histogram(sketch: dict[str, Any], values: np.ndarray) -> dict[str, A
         hi = lo + 1.0
     edges = np.linspace(lo, hi, HIST_BINS + 1)
     u, left, right = reference_cdf(sketch)
-    _, ref_cdf = _cdf_at(u, left, right, edges)
+    ref_cdf = cdf_right(u, left, right, edges)
     ref_cdf[0], ref_cdf[-1] = 0.0, 1.0  # the bins span the whole reference range
     ref = np.diff(ref_cdf)
     cur = np.diff(np.searchsorted(values, edges, side="right")).astype(float)
