@@ -147,7 +147,9 @@ def test_streamed_passes_agree_with_whole_reads(churn: pd.DataFrame, version: st
                   on_progress=lambda done, expected: seen.append((done, expected)))
     assert result.fingerprint == version == Dataset.read(str(CHURN), target="Churn").fingerprint
     assert result.rows == 800 and len(result.sample) == 250
-    assert [d for d, _ in seen] == list(range(100, 801, 100))
+    done = [d for d, _ in seen]  # chunks are cut by bytes (about chunk_rows rows each)
+    assert len(done) >= 2 and done == sorted(done) and done[-1] == 800
+    assert all(expected is not None and expected >= d for d, expected in seen)
     assert result.schema["TotalCharges"].role == "numeric"
     assert result.schema["customerID"].role == "identifier"
     assert result.schema["TotalCharges"].missing_rate == pytest.approx(11 / 800)

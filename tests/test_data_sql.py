@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import cli, free_port
 
+from fullcycle.config import DataConfig
 from fullcycle.data import Dataset, fingerprint, fingerprint_source, mask_url, read_source
 from fullcycle.errors import ConfigError, SourceError
 
@@ -94,6 +95,15 @@ def test_postgres_same_version_as_csv(pg: str, churn: pd.DataFrame) -> None:
     assert len(some) == int((churn["MonthlyCharges"] > 100).sum())
 
 
+def test_content_order_makes_source_order_irrelevant(pg: str) -> None:
+    cfg = DataConfig(row_order="content")
+    from_csv = Dataset.read(str(CHURN), target="Churn", config=cfg)
+    shuffled = Dataset.read(pg, query="SELECT * FROM churn ORDER BY random()", target="Churn",
+                            config=cfg)
+    assert shuffled.frame.equals(from_csv.frame)
+    assert shuffled.cleaning[-1] == "row order: by content, not as read [data.row_order]"
+
+
 def test_postgres_credentials_from_environment(pg: str, monkeypatch: pytest.MonkeyPatch) -> None:
     templated = pg.replace(PASSWORD, "${FC_TEST_PGPW}")
     with pytest.raises(ConfigError) as err:
@@ -138,12 +148,16 @@ def test_postgres_corpus_never_shows_the_password(pg: str) -> None:
 @pytest.fixture(scope="module")
 def trained(pg: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     root = tmp_path_factory.mktemp("pg-vs-csv")
+    # A database table has no row order; content order makes the split (and so the model)
+    # depend on the rows only.
+    config = root / "fullcycle.yaml"
+    config.write_text("data:\n  row_order: content\n")
     runs = {"csv": [str(CHURN)], "pg": [pg, "--table", "churn"]}
     out = {}
     for name, data in runs.items():
         ws = root / name
         result = cli("train", *data, "--target", "Churn", "--workspace", str(ws),
-                     "--max-trials", "2")
+                     "--max-trials", "2", "--config", str(config))
         assert result.returncode == 0, result.stdout + result.stderr
         assert PASSWORD not in result.stdout + result.stderr
         out[name] = ws

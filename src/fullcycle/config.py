@@ -71,6 +71,9 @@ class DataConfig(Section):
     encoding: str = Field("auto", description="text encoding; auto: UTF-8, else Windows-1252")
     delimiter: str | None = Field(None, description="field separator; default: detected")
     sheet: str | int = Field(0, description="Excel sheet name or index")
+    row_order: Literal["source", "content"] = Field(
+        "source", description="source: rows as read; content: sorted by content, so the same "
+        "rows give the same model from any source (database tables have no order)")
     http: HttpConfig = Field(default_factory=HttpConfig)
 
 

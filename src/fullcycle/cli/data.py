@@ -73,7 +73,9 @@ def validate(
     console.print(f"{verdict}, {len(violations) - len(errors)} warning(s) in {rows} rows "
                   f"checked against model {model}")
     if errors:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, where
+        # typer.Exit's code is returned and dropped rather than raised.
+        raise SystemExit(1)
 
 
 def violation_table(violations: list[Any], title: str) -> Any:

@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fullcycle.config import DataConfig
 from fullcycle.data.cleaning import LeakageSuspect, leakage_suspects
-from fullcycle.data.fingerprint import fingerprint
+from fullcycle.data.fingerprint import fingerprint, row_hashes
 from fullcycle.data.schema import Schema, infer_schema, normalise_missing
 from fullcycle.data.sources import read_source
 from fullcycle.data.sql import mask_url
@@ -59,7 +60,7 @@ class Dataset:
                               drop_constant=cfg.drop_constant)
         _column_steps(schema, cleaning, cfg)
         suspects = _leakage(frame, schema, cleaning, cfg.leakage_check and target is not None)
-        frame = frame.reset_index(drop=True)
+        frame = _order_rows(frame, cleaning, cfg.row_order)
         frame.attrs.clear()
         return cls(frame=frame, schema=schema, fingerprint=version, source=source,
                    cleaning=cleaning, leakage=suspects)
@@ -117,6 +118,15 @@ def _drop_duplicates(frame: pd.DataFrame, cleaning: list[str], enabled: bool) ->
         return frame
     cleaning.append(f"duplicates: dropped {count} duplicate rows [data.drop_duplicates]")
     return frame.drop_duplicates(ignore_index=True) if count else frame
+
+
+def _order_rows(frame: pd.DataFrame, cleaning: list[str], order: str) -> pd.DataFrame:
+    if order != "content":
+        return frame.reset_index(drop=True)
+    # Sorted by the rows' content hashes: independent of the order the source gave them in.
+    positions = np.argsort(row_hashes(frame), kind="stable")
+    cleaning.append("row order: by content, not as read [data.row_order]")
+    return frame.iloc[positions].reset_index(drop=True)
 
 
 def _column_steps(schema: Schema, cleaning: list[str], cfg: DataConfig) -> None:

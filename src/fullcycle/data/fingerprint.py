@@ -22,6 +22,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.numbers import parse_numbers
+
 VERSION = "fc2"
 _MISSING = np.uint64(0x9E3779B97F4A7C15)
 _TEXT_TAG = np.uint64(0xD6E8FEB86659FD93)
@@ -64,8 +66,8 @@ def cell_hashes(series: pd.Series) -> np.ndarray:
         series = _datetime_text(series)
     text = series.astype("string")
     missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
-    numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan)
+    numbers = parse_numbers(text)
+    numbers[missing] = np.nan
     is_number = ~np.isnan(numbers)
     out = np.full(n, _MISSING, dtype=np.uint64)
     if is_number.any():
@@ -75,6 +77,17 @@ def cell_hashes(series: pd.Series) -> np.ndarray:
         values = text.to_numpy(dtype=object, na_value="")[is_text]
         out[is_text] = pd.util.hash_array(values, categorize=False) ^ _TEXT_TAG
     return out
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One uint64 per row from its cells' values, independent of column order."""
+    frame = frame.set_axis(list(map(str, frame.columns)), axis=1)
+    row = np.zeros(len(frame), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in sorted(frame.columns):
+            cell = _mix(cell_hashes(frame[name]) ^ _name_key(name))
+            row = _mix(row * _PRIME + cell)
+    return row
 
 
 class Fingerprinter:
@@ -91,12 +104,8 @@ class Fingerprinter:
             self.columns = cols
         elif cols != self.columns:
             raise ValueError("every chunk must have the same columns")
-        frame = frame.set_axis(list(map(str, frame.columns)), axis=1)
-        row = np.zeros(len(frame), dtype=np.uint64)
+        row = row_hashes(frame)
         with np.errstate(over="ignore"):
-            for name in cols:
-                cell = _mix(cell_hashes(frame[name]) ^ _name_key(name))
-                row = _mix(row * _PRIME + cell)
             self.total = np.uint64(self.total + row.sum(dtype=np.uint64))  # wraps by design
         self.rows += len(frame)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.numbers import parse_numbers
 from fullcycle.errors import ConfigError, DataError, did_you_mean
 
 Role = Literal[
@@ -93,7 +94,7 @@ def to_numeric(series: pd.Series) -> pd.Series:
     if series.dtype.kind == "b":
         return series.astype("float64")
     text = _as_text(normalise_missing(series)).str.replace(",", "", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+    return pd.Series(parse_numbers(text), index=series.index, name=series.name)
 
 
 def to_boolean(series: pd.Series) -> pd.Series:
