@@ -1,11 +1,20 @@
 """Model search under a wall-clock budget, scored by k-fold cross-validation.
 
-Strong defaults of every family first (cheap families first), then Optuna TPE over families and
-hyperparameters while time remains. Every candidate keeps its out-of-fold predictions so the
-leaderboard is honest and ensembles can be built on it."""
+Order of work: the portfolio (a few strong default configurations of every family, cheap
+families first), then Optuna TPE, one study per family, the next trial going to the family with
+the best expected gain per second (how close its best is to the leader, how little it has been
+tried, how cheap it is). Bad trials are pruned after their first folds; a candidate whose
+projected cost overruns the budget is stopped. Every finished candidate keeps its out-of-fold
+predictions so the leaderboard is honest and ensembles can be built on it.
+
+Determinism: with `max_trials` the search is bounded by trial count and every decision uses
+scores and the families' static cost hints, never the clock, so the same seed, data and config
+give the same leaderboard (timing columns aside). With a time budget, how many trials fit
+depends on the machine's speed and load, so the leaderboard can differ between runs."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,15 +22,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from fullcycle.automl.families import Family, Params, get_family
+from fullcycle.automl.families import Family, FamilyModel, Params, get_family, refit_params
 from fullcycle.data.schema import Schema
 from fullcycle.errors import ModelError
-from fullcycle.features.preprocess import build_preprocessor
+from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -33,6 +42,10 @@ class Candidate:
     fit_seconds: float
     predict_ms_per_row: float
     oof: np.ndarray = field(repr=False)
+    refit_params: Params = field(default_factory=dict)  # params for the refit on all rows
+    train_score: float | None = None  # in-sample score on the first fold's training rows
+    metric: str = ""  # the metric fold_scores are in
+    greater_is_better: bool = True
 
     @property
     def score(self) -> float:
@@ -48,10 +61,18 @@ class SearchResult:
     candidates: list[Candidate]
     problem: Problem
     elapsed: float
+    folds: Folds = field(default_factory=list, repr=False)  # (train, valid) row positions
+    y: np.ndarray | None = field(default=None, repr=False)  # encoded targets the CV scored
+    oof_mask: np.ndarray | None = field(default=None, repr=False)  # rows with OOF predictions
+    trials: int = 0  # candidates started, including pruned and stopped ones
+    pruned: int = 0
+    failures: list[str] = field(default_factory=list)
+    coerced: pd.DataFrame | None = field(default=None, repr=False)  # rows after the contract
+    preprocess_seconds: float = 0.0  # mean time to fit one fold's preprocessing
 
     def ranked(self) -> list[Candidate]:
         sign = self.problem.scorer.sign()
-        return sorted(self.candidates, key=lambda c: -sign * c.score)
+        return sorted(self.candidates, key=lambda c: (-sign * c.score, c.name))
 
     @property
     def best(self) -> Candidate:
@@ -66,16 +87,19 @@ class SearchResult:
         return pd.DataFrame(rows)
 
 
-def make_pipeline(schema: Schema, family: Family, task: str, params: Params, seed: int) -> Pipeline:
-    return Pipeline([("preprocess", build_preprocessor(schema, scale=family.needs_scaling)),
-                     ("model", family.make(task, params, seed))])
+def make_pipeline(schema: Schema, family: Family, task: str, params: Params, seed: int, *,
+                  class_weight: str | None = None, early_stopping: bool = True) -> Pipeline:
+    model = FamilyModel(family=family.name, task=task, params=params, seed=seed,
+                        class_weight=_weighting(class_weight), early_stopping=early_stopping)
+    return Pipeline([("preprocess", build_preprocessor(schema, **preprocess_options(family))),
+                     ("model", model)])
 
 
-def predict_scores(pipeline: Pipeline, X: pd.DataFrame, problem: Problem) -> np.ndarray:
+def predict_scores(pipeline: Any, X: pd.DataFrame, problem: Problem) -> np.ndarray:
     """Probabilities (n, k) for classification, values (n,) for regression."""
     if problem.is_classification:
-        return pipeline.predict_proba(X)
-    return pipeline.predict(X)
+        return np.asarray(pipeline.predict_proba(X), dtype="float64")
+    return np.asarray(pipeline.predict(X), dtype="float64").reshape(-1)
 
 
 def score_predictions(problem: Problem, y: np.ndarray, scores: np.ndarray) -> float:
@@ -83,13 +107,69 @@ def score_predictions(problem: Problem, y: np.ndarray, scores: np.ndarray) -> fl
     labels = np.arange(len(problem.labels)) if problem.is_classification else None
     if metric.needs == "label":
         return metric(y, scores.argmax(axis=1), labels)
+    if problem.is_classification:
+        scores = np.clip(scores, 1e-15, 1.0)
+        scores = scores / scores.sum(axis=1, keepdims=True)
     return metric(y, scores, labels)
 
 
-def splitter(problem: Problem, folds: int, seed: int) -> KFold | StratifiedKFold:
-    if problem.is_classification:
-        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return KFold(n_splits=folds, shuffle=True, random_state=seed)
+def make_folds(problem: Problem, y: np.ndarray, folds: int, seed: int, *, strategy: str = "auto",
+               groups: np.ndarray | None = None) -> Folds:
+    """CV folds as the data needs: stratified (classification), grouped (rows of one group stay
+    together), time-ordered (rows must already be sorted by time; each fold validates on the
+    period after its training rows), or plain shuffled k-fold."""
+    from sklearn.model_selection import (
+        GroupKFold,
+        KFold,
+        StratifiedGroupKFold,
+        StratifiedKFold,
+        TimeSeriesSplit,
+    )
+
+    index = np.zeros((len(y), 1))
+    if strategy == "time":
+        return list(TimeSeriesSplit(n_splits=folds).split(index))
+    if strategy == "group":
+        if groups is None:
+            raise ModelError("split.strategy is group but no group column was given; set "
+                             "split.group_column")
+        folds = min(folds, len(np.unique(groups)))
+        if problem.is_classification:
+            cv: Any = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        else:
+            cv = GroupKFold(n_splits=folds)
+        return list(cv.split(index, y, groups))
+    if problem.is_classification and strategy in ("auto", "stratified"):
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return list(cv.split(index, y))
+    return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(index))
+
+
+def preprocess_options(family: Family) -> dict[str, Any]:
+    """Keyword options of `build_preprocessor` that this family needs."""
+    return {"scale": family.needs_scaling}
+
+
+def _weighting(class_weight: str | None) -> str | None:
+    return None if class_weight in (None, "none") else class_weight
+
+
+def _take(Z: Any, rows: np.ndarray) -> Any:
+    return Z.iloc[rows] if hasattr(Z, "iloc") else Z[rows]
+
+
+@dataclass
+class _FoldData:
+    train: Any
+    valid: Any
+    transform_seconds: float  # per row, added to the candidates' prediction cost
+
+
+class _Stop(Exception):
+    """A candidate stopped early: pruned (bad) or out of time."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class Search:
@@ -97,92 +177,258 @@ class Search:
 
     def __init__(self, *, schema: Schema, problem: Problem, families: list[str], folds: int,
                  seed: int, time_budget: float, max_trials: int | None = None,
-                 on_candidate: Callable[[Candidate, int, float], None] | None = None) -> None:
+                 on_candidate: Callable[[Candidate, int, float], None] | None = None,
+                 class_weight: str = "none", strategy: str = "auto",
+                 groups: np.ndarray | None = None, adaptive_folds: bool = True,
+                 reserve: Callable[[list[Candidate]], float] | None = None) -> None:
         self.schema, self.problem, self.seed = schema, problem, seed
-        self.families = sorted((get_family(f) for f in families), key=lambda f: f.cost)
+        self.families = sorted((get_family(f) for f in dict.fromkeys(families)),
+                               key=lambda f: (f.cost, f.name))
         self.folds, self.time_budget, self.max_trials = folds, time_budget, max_trials
         self.on_candidate = on_candidate
+        self.class_weight, self.strategy, self.groups = class_weight, strategy, groups
+        self.adaptive_folds = adaptive_folds
+        self.reserve = reserve or (lambda cands: 0.0)  # seconds to keep for what follows
         self.candidates: list[Candidate] = []
-        self._family_cost: dict[str, float] = {}
+        self.trials = self.pruned = 0
+        self.failures: list[str] = []
+        self._cost: dict[str, float] = {}  # family -> measured seconds of one candidate
+        self._broken: set[str] = set()
+        self._folds_cache: dict[tuple[Any, ...], _FoldData] = {}
+        self._coerced_rows: pd.DataFrame | None = None
+        self._coerce_per_row = 0.0
+        self._setup_seconds = 0.0
 
+    @property
+    def preprocess_seconds(self) -> float:
+        """Mean seconds to fit and apply one fold's preprocessing, measured so far."""
+        return self._setup_seconds / max(len(self._folds_cache), 1)
+
+    # --- driver ---------------------------------------------------------------------------
     def run(self, X: pd.DataFrame, y: np.ndarray) -> SearchResult:
         self.start = time.perf_counter()
         self.deadline = self.start + self.time_budget
-        n_classes = max(len(self.problem.labels), 2) if self.problem.is_classification else 0
-        min_class = int(np.bincount(y).min()) if n_classes else len(y)
-        folds = max(2, min(self.folds, min_class)) if n_classes else min(self.folds, len(y))
-        self.cv = list(splitter(self.problem, folds, self.seed).split(X, y))
+        self.cv = make_folds(self.problem, y, self._n_folds(y), self.seed,
+                             strategy=self.strategy, groups=self.groups)
         for family in self.families:
-            if self._done():
-                break
-            self._evaluate(family, dict(family.defaults), X, y, f"{family.name}")
+            for i, params in enumerate(family.portfolio):
+                if self._done():
+                    break
+                name = family.name if i == 0 else f"{family.name}_p{i + 1}"
+                self._try(family, dict(params), X, y, name, prune=False)
         if not self._done():
             self._tune(X, y)
         if not self.candidates:
+            detail = f" ({'; '.join(self.failures[:3])})" if self.failures else ""
             raise ModelError(
-                f"no model finished within the time budget of {self.time_budget:g} s; "
+                f"no model finished within the time budget of {self.time_budget:g} s{detail}; "
                 "raise train.time_budget (or --time-budget)")
-        return SearchResult(self.candidates, self.problem, time.perf_counter() - self.start)
+        mask = np.zeros(len(y), dtype=bool)
+        for _, valid in self.cv:
+            mask[valid] = True
+        return SearchResult(self.candidates, self.problem, time.perf_counter() - self.start,
+                            folds=self.cv, y=y, oof_mask=mask, trials=self.trials,
+                            pruned=self.pruned, failures=self.failures,
+                            coerced=self._coerced_rows,
+                            preprocess_seconds=self.preprocess_seconds)
+
+    def _n_folds(self, y: np.ndarray) -> int:
+        folds = self.folds
+        if self.adaptive_folds and self.max_trials is None and len(y) > 20_000:
+            folds = min(folds, 3)
+        if self.problem.is_classification:
+            folds = min(folds, int(np.bincount(y).min()))
+        return max(2, min(folds, len(y)))
 
     def _done(self) -> bool:
         if self.max_trials is not None:
-            return len(self.candidates) >= self.max_trials
-        return time.perf_counter() >= self.deadline
+            return self.trials >= self.max_trials
+        return self._left() <= 0
 
-    def _fits_in_budget(self, family: Family) -> bool:
+    def _left(self) -> float:
+        return self.deadline - self.reserve(self.candidates) - time.perf_counter()
+
+    def _expected_cost(self, family: Family) -> float:
         if self.max_trials is not None:
-            return True
-        expected = self._family_cost.get(family.name, 0.0)
-        return time.perf_counter() + expected <= self.deadline
+            return float(family.cost)  # static hint: the clock never steers a counted search
+        return self._cost.get(family.name, 0.0)
+
+    def _guess_cost(self, family: Family) -> float:
+        """Seconds one candidate of this family is expected to take: measured if it has run,
+        else scaled by cost hints from the families that have."""
+        if family.name in self._cost:
+            return self._cost[family.name]
+        guesses = [c * family.cost / get_family(f).cost for f, c in self._cost.items()]
+        return min(guesses) if guesses else 0.0
+
+    def _try(self, family: Family, params: Params, X: pd.DataFrame, y: np.ndarray, name: str,
+             prune: bool) -> Candidate | None:
+        if family.name in self._broken:
+            return None
+        if self.max_trials is None and self._guess_cost(family) > self._left():
+            return None
+        self.trials += 1
+        try:
+            return self._evaluate(family, params, X, y, name, prune)
+        except _Stop as stop:
+            if stop.reason == "pruned":
+                self.pruned += 1
+            return None
+        except Exception as exc:  # one family failing must not end the search
+            self._broken.add(family.name)
+            self.failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
+            return None
+
+    # --- one candidate ----------------------------------------------------------------------
+    def _fold_data(self, family: Family, k: int, X: pd.DataFrame, y: np.ndarray) -> _FoldData:
+        """Preprocessed matrices of fold k, fitted on the fold's training rows once and shared
+        by every candidate with the same preprocessing needs."""
+        options = preprocess_options(family)
+        key = (k, tuple(sorted(options.items())))
+        if key not in self._folds_cache:
+            train_idx, valid_idx = self.cv[k]
+            pre = build_preprocessor(self.schema, **options)
+            t_start = time.perf_counter()
+            rows, pre = self._coerced(pre, X)
+            Z_train = pre.fit_transform(rows.iloc[train_idx], y[train_idx])
+            t0 = time.perf_counter()
+            Z_valid = pre.transform(rows.iloc[valid_idx])
+            per_row = (time.perf_counter() - t0) / max(len(valid_idx), 1) + self._coerce_per_row
+            self._folds_cache[key] = _FoldData(Z_train, Z_valid, per_row)
+            self._setup_seconds += time.perf_counter() - t_start  # one-time, not the family's
+        return self._folds_cache[key]
+
+    def _coerced(self, pre: Pipeline, X: pd.DataFrame) -> tuple[pd.DataFrame, Pipeline]:
+        """Apply the data contract (a stateless, row-wise step) once for all folds and return
+        the rest of the preprocessing pipeline; any other pipeline shape is used whole."""
+        if not (isinstance(pre, Pipeline) and isinstance(pre.steps[0][1], SchemaCoercer)):
+            return X, pre
+        if self._coerced_rows is None:
+            t0 = time.perf_counter()
+            self._coerced_rows = pre[:1].fit(X).transform(X)
+            self._coerce_per_row = (time.perf_counter() - t0) / max(len(X), 1)
+        return self._coerced_rows, pre[1:]
 
     def _evaluate(self, family: Family, params: Params, X: pd.DataFrame, y: np.ndarray,
-                  name: str) -> Candidate | None:
-        if not self._fits_in_budget(family):
-            return None
-        t0 = time.perf_counter()
+                  name: str, prune: bool) -> Candidate:
+        t0, setup0 = time.perf_counter(), self._setup_seconds
         oof: np.ndarray | None = None
-        scores, predict_seconds = [], 0.0
-        for train_idx, valid_idx in self.cv:
-            pipe = make_pipeline(self.schema, family, self.problem.task, params, self.seed)
-            pipe.fit(X.iloc[train_idx], y[train_idx])
+        scores: list[float] = []
+        best_iters: list[int | None] = []
+        predict_seconds, train_score = 0.0, None
+        for k, (train_idx, valid_idx) in enumerate(self.cv):
+            data = self._fold_data(family, k, X, y)
+            model = FamilyModel(family=family.name, task=self.problem.task, params=params,
+                                seed=self.seed, class_weight=_weighting(self.class_weight))
+            model.fit(data.train, y[train_idx])
+            best_iters.append(model.best_iteration_)
             t1 = time.perf_counter()
-            pred = predict_scores(pipe, X.iloc[valid_idx], self.problem)
-            predict_seconds += time.perf_counter() - t1
+            pred = predict_scores(model, data.valid, self.problem)
+            predict_seconds += time.perf_counter() - t1 + data.transform_seconds * len(valid_idx)
             if oof is None:
                 oof = np.zeros((len(y),) + pred.shape[1:])
             oof[valid_idx] = pred
             scores.append(score_predictions(self.problem, y[valid_idx], pred))
-            if self.max_trials is None and time.perf_counter() > self.deadline + 2.0:
-                return None  # a candidate that overruns the budget is not kept half-scored
-        elapsed = time.perf_counter() - t0
-        self._family_cost[family.name] = elapsed
+            if k == 0:
+                train_score = self._train_score(model, data.train, y[train_idx])
+            self._check(k, scores, t0, prune)
+        elapsed = time.perf_counter() - t0 - (self._setup_seconds - setup0)
+        self._cost[family.name] = elapsed
         assert oof is not None
+        n_valid = sum(len(v) for _, v in self.cv)
         cand = Candidate(name=name, family=family.name, params=params, fold_scores=scores,
-                         fit_seconds=elapsed, predict_ms_per_row=1000 * predict_seconds / len(y),
-                         oof=oof)
+                         fit_seconds=elapsed, predict_ms_per_row=1000 * predict_seconds / n_valid,
+                         oof=oof, refit_params=refit_params(family, params, best_iters),
+                         train_score=train_score, metric=self.problem.metric,
+                         greater_is_better=self.problem.scorer.greater_is_better)
         self.candidates.append(cand)
         if self.on_candidate:
-            self.on_candidate(cand, len(self.candidates), self.deadline - time.perf_counter())
+            self.on_candidate(cand, len(self.candidates), self._left())
         return cand
 
+    def _train_score(self, model: FamilyModel, Z: Any, y: np.ndarray) -> float | None:
+        """In-sample score on (a sample of) the fold's training rows, for the diagnosis."""
+        rows = np.arange(0, len(y), max(1, len(y) // 2000))
+        try:
+            return score_predictions(self.problem, y[rows],
+                                     predict_scores(model, _take(Z, rows), self.problem))
+        except ValueError:  # e.g. a sample with one class only
+            return None
+
+    def _check(self, k: int, scores: list[float], t0: float, prune: bool) -> None:
+        """After fold k: stop a candidate that cannot finish in time or is clearly bad."""
+        folds = len(self.cv)
+        if k == folds - 1:
+            return
+        if self.max_trials is None and self.candidates:  # the first candidate always finishes
+            per_fold = (time.perf_counter() - t0) / (k + 1)
+            if per_fold * (folds - k - 1) > self._left() + 0.5:
+                raise _Stop("time")
+        if not prune or k > 1 or len(self.candidates) < 4:
+            return
+        sign = self.problem.scorer.sign()
+        partial = sign * float(np.mean(scores))
+        others = [sign * float(np.mean(c.fold_scores[: k + 1])) for c in self.candidates]
+        if partial < float(np.median(others)):
+            raise _Stop("pruned")
+
+    # --- Bayesian search --------------------------------------------------------------------
     def _tune(self, X: pd.DataFrame, y: np.ndarray) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=5)
-        study = optuna.create_study(direction="maximize", sampler=sampler)
+        studies = {
+            f.name: optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(
+                seed=self.seed + i, n_startup_trials=4, multivariate=True))
+            for i, f in enumerate(self.families)}
+        counts = {f.name: 0 for f in self.families}
         sign = self.problem.scorer.sign()
-        names = [f.name for f in self.families]
-        trial_no = 0
         while not self._done():
-            trial = study.ask()
-            family = get_family(trial.suggest_categorical("family", names))
-            params = family.space(trial)
-            trial_no += 1
-            cand = self._evaluate(family, params, X, y, f"{family.name}_t{trial_no}")
-            if cand is None:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                if self.max_trials is None and not any(self._fits_in_budget(f) for f in self.families):
-                    break
+            family = self._next_family(counts)
+            if family is None:
+                break
+            counts[family.name] += 1
+            if not any(c.family == family.name for c in self.candidates):
+                self._try(family, family.defaults, X, y, family.name, prune=False)
                 continue
-            study.tell(trial, sign * cand.score)
+            trial = studies[family.name].ask()
+            params = family.space(trial, self.problem.task)
+            cand = self._try(family, params, X, y, f"{family.name}_t{counts[family.name]}",
+                             prune=True)
+            if cand is None:
+                studies[family.name].tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                studies[family.name].tell(trial, sign * cand.score)
+
+    def _next_family(self, counts: dict[str, int]) -> Family | None:
+        """The family with the best expected gain per second: close to the leader (in units of
+        the leader's fold spread), seldom tried, and cheap."""
+        sign = self.problem.scorer.sign()
+        best: dict[str, Candidate] = {}
+        for c in self.candidates:
+            if c.family not in best or sign * c.score > sign * best[c.family].score:
+                best[c.family] = c
+        untried = [f for f in self.families if f.name not in best and f.name not in self._broken
+                   and (self.max_trials is not None or self._guess_cost(f) <= self._left())]
+        if untried and counts.get(untried[0].name, 0) == 0:
+            return untried[0]  # a family skipped by the portfolio gets its defaults tried first
+        if not best:
+            return None
+        leader = max(best.values(), key=lambda c: sign * c.score)
+        spread = max(leader.std, 1e-3 * max(abs(leader.score), 1e-3))
+        costs = {f: max(self._expected_cost(get_family(f)), 1e-3) for f in best}
+        cheapest = min(costs.values())
+        options = []
+        for name, cand in best.items():
+            family = get_family(name)
+            if name in self._broken:
+                continue
+            if self.max_trials is None and costs[name] > self._left():
+                continue
+            gap = sign * (cand.score - leader.score) / spread  # <= 0
+            priority = gap + 1.5 / math.sqrt(1 + counts[name]) - 0.3 * math.log(
+                costs[name] / cheapest)
+            options.append((priority, -family.cost, name))
+        if not options:
+            return None
+        return get_family(max(options)[2])

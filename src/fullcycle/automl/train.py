@@ -1,27 +1,34 @@
-"""The training stage: split, search, refit the best candidate, score it once on the test set,
-and package everything as a Model."""
+"""The training stage: split, search, improve (ensemble or stack, calibrate, tune the decision
+threshold), refit on all training rows, score once on the test set, diagnose, and package
+everything as a Model.
+
+The time budget covers this whole function: the search stops early enough to leave time for
+the final refit, and ensemble members that would not finish refitting in time are dropped."""
 
 from __future__ import annotations
 
+import logging
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
-from fullcycle.automl.families import get_family
-from fullcycle.automl.search import Candidate, Search, SearchResult, make_pipeline
+from fullcycle.automl.search import Candidate, Search, SearchResult
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
-from fullcycle.errors import DataError
+from fullcycle.errors import ConfigError, DataError
 from fullcycle.evaluate.metrics import score_all
 from fullcycle.explore.profile import profile_frame
 from fullcycle.model import Model
 from fullcycle.problem import Problem, define_problem
 from fullcycle.provenance import environment_record
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +40,8 @@ class TrainOutcome:
     train_index: np.ndarray
     test_index: np.ndarray
     seconds: float
+    diagnosis: list[str] = field(default_factory=list)
+    final: dict[str, Any] = field(default_factory=dict)  # what the final model is, OOF-scored
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -40,27 +49,78 @@ class TrainOutcome:
 
 
 def split(dataset: Dataset, problem: Problem, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed, seeded train/test split of a run (stratified for classification)."""
+    """The fixed, seeded train/test split of a run: stratified for classification, whole groups
+    held out for `group`, the latest rows held out for `time`."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
     n = len(dataset.frame)
     index = np.arange(n)
-    y = problem.encode_target(dataset.target)
-    stratify = y if problem.is_classification and np.bincount(y).min() >= 2 else None
     test_rows = int(round(n * config.split.test_size))
     if n < 10 or test_rows < 2:
         raise DataError(f"{dataset.source}: {n} rows is too few to train and test a model; "
                         "need at least 10")
+    strategy = config.split.strategy
+    if strategy == "time":
+        order = np.argsort(_column(dataset, config.split.time_column, "time").to_numpy(),
+                           kind="stable")
+        return np.sort(order[:-test_rows]), np.sort(order[-test_rows:])
+    if strategy == "group":
+        groups = _column(dataset, config.split.group_column, "group").astype(str).to_numpy()
+        splitter = GroupShuffleSplit(n_splits=1, test_size=config.split.test_size,
+                                     random_state=config.seed)
+        train_idx, test_idx = next(splitter.split(index, groups=groups))
+        return np.sort(train_idx), np.sort(test_idx)
+    y = problem.encode_target(dataset.target)
+    stratify = y if problem.is_classification and np.bincount(y).min() >= 2 else None
+    if strategy == "random":
+        stratify = None
     train_idx, test_idx = train_test_split(index, test_size=config.split.test_size,
                                            random_state=config.seed, stratify=stratify)
     return np.sort(train_idx), np.sort(test_idx)
+
+
+def _column(dataset: Dataset, name: str | None, what: str) -> pd.Series:
+    if not name:
+        raise ConfigError(f"split.strategy is {what} but split.{what}_column is not set; name "
+                          "the column to split by")
+    if name not in dataset.frame.columns:
+        raise ConfigError(f"split.{what}_column {name!r} is not a column of {dataset.source}; "
+                          f"columns: {list(dataset.frame.columns)[:20]}")
+    column = dataset.frame[name]
+    if what == "time":
+        return pd.to_datetime(column, errors="coerce") if column.dtype.kind not in "iuf" else column
+    return column
 
 
 def feature_frame(dataset: Dataset) -> pd.DataFrame:
     return dataset.frame[[c.name for c in dataset.schema.features]]
 
 
+# Share of the budget train_model aims to use; the rest is left to the command around it
+# (reading data before, registering the model after), so `fullcycle train -b 60` ends near 60 s.
+BUDGET_SHARE = 0.93
+ENSEMBLE_RESERVE = 4  # refits of this many top candidates are kept in reserve for the ensemble
+
+
+def _post_reserve(budget: float) -> float:
+    """Seconds kept after the search for calibration, test scoring and profiling."""
+    return min(0.06 * budget + 1.0, 15.0)
+
+
+def _refit_estimate(cand: Candidate, folds: int, preprocess_seconds: float = 0.0) -> float:
+    """One fit on all training rows ~ one fold's fit on (k-1)/k of them, scaled up, plus
+    fitting the preprocessing."""
+    return cand.fit_seconds / max(folds, 1) * 1.35 + preprocess_seconds * 1.25
+
+
 def train_model(dataset: Dataset, config: Config, *,
-                on_candidate: Callable[[Candidate, int, float], None] | None = None) -> TrainOutcome:
-    start = time.perf_counter()
+                on_candidate: Callable[[Candidate, int, float], None] | None = None,
+                started_at: float | None = None) -> TrainOutcome:
+    """Train within `config.train.time_budget` seconds counted from `started_at` (a
+    time.perf_counter() value, e.g. when the command started), default: now."""
+    from fullcycle.automl.improve import build_final
+
+    start = time.perf_counter() if started_at is None else started_at
     target = dataset.schema.target
     if target is None:
         raise DataError("no target column; give --target or set data.target in the config")
@@ -70,22 +130,51 @@ def train_model(dataset: Dataset, config: Config, *,
     y = problem.encode_target(dataset.target)
     X = feature_frame(dataset)
     train_idx, test_idx = split(dataset, problem, config)
-    search = Search(schema=dataset.schema, problem=problem, families=config.train.families,
-                    folds=config.split.cv_folds, seed=config.seed,
-                    time_budget=config.train.time_budget, max_trials=config.train.max_trials,
-                    on_candidate=on_candidate)
-    result = search.run(X.iloc[train_idx].reset_index(drop=True), y[train_idx])
-    best = result.best
-    pipeline = make_pipeline(dataset.schema, get_family(best.family), problem.task, best.params,
-                             config.seed)
-    pipeline.fit(X.iloc[train_idx], y[train_idx])
-    reference = profile_frame(X.iloc[train_idx], dataset.schema)
-    model = Model(pipeline=pipeline, problem=problem, schema=dataset.schema, reference=reference)
+    X_train, y_train, groups = _train_rows(dataset, config, X, y, train_idx)
+    tc = config.train
+    budget = tc.time_budget * BUDGET_SHARE - (time.perf_counter() - start)
+    post = _post_reserve(tc.time_budget)
+
+    def reserve(cands: list[Candidate]) -> float:
+        sign = problem.scorer.sign()
+        top = sorted(cands, key=lambda c: -sign * c.score)[:ENSEMBLE_RESERVE if tc.ensemble else 1]
+        return post + sum(_refit_estimate(c, config.split.cv_folds, search.preprocess_seconds)
+                          for c in top)
+
+    search = Search(schema=dataset.schema, problem=problem, families=tc.families,
+                    folds=config.split.cv_folds, seed=config.seed, time_budget=budget,
+                    max_trials=tc.max_trials, on_candidate=on_candidate,
+                    class_weight=tc.class_weight, strategy=config.split.strategy,
+                    groups=groups, adaptive_folds=tc.adaptive_folds, reserve=reserve)
+    deadline = None if tc.max_trials is not None else time.perf_counter() + budget - post
+    with threadpool_limits(1), warnings.catch_warnings():
+        # one BLAS thread, as for the models themselves (see families.THREADS)
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        result = search.run(X_train, y_train)
+        log.info("search: %d trials, %d finished, %.1fs", result.trials, len(result.candidates),
+                 time.perf_counter() - start)
+        final = build_final(result, dataset.schema, config, X_train, y_train, deadline=deadline)
+    log.info("final model ready at %.1fs", time.perf_counter() - start)
+    model = Model(pipeline=final.pipeline, problem=problem, schema=dataset.schema,
+                  reference=profile_frame(X.iloc[train_idx], dataset.schema))
+    if final.threshold is not None:
+        model.metadata["threshold"] = final.threshold["threshold"]
     test_metrics = evaluate_on(model, X.iloc[test_idx], y[test_idx])
     verdict = problem.check_success(test_metrics)
+    best = result.best
     model.metadata.update({
         "best_candidate": best.name, "family": best.family, "params": best.params,
-        f"cv_{problem.metric}": best.score, "test_metrics": test_metrics,
+        f"cv_{problem.metric}": final.info["cv_score"], "test_metrics": test_metrics,
+        "cv_fold_scores": final.info["cv_fold_scores"],
+        "final_model": final.info, "ensemble": final.info.get("members"),
+        "calibration": final.calibration, "threshold_tuning": final.threshold,
+        "diagnosis": final.diagnosis,
+        "search": {"trials": result.trials, "finished": len(result.candidates),
+                   "pruned": result.pruned, "folds": len(result.folds),
+                   "seconds": round(result.elapsed, 2), "failures": result.failures,
+                   "deterministic": tc.max_trials is not None},
+        "leaderboard": result.leaderboard().to_dict(orient="records"),
         "data_fingerprint": dataset.fingerprint, "data_source": dataset.source,
         "rows_train": int(len(train_idx)), "rows_test": int(len(test_idx)),
         "config": config.model_dump(mode="json"), "environment": environment_record(),
@@ -93,9 +182,25 @@ def train_model(dataset: Dataset, config: Config, *,
         "input_example": _example(X.iloc[train_idx]),
         "prediction_reference": _prediction_reference(model, X.iloc[test_idx]),
     })
+    log.info("scored and packaged at %.1fs", time.perf_counter() - start)
     return TrainOutcome(model=model, search=result, test_metrics=test_metrics, verdict=verdict,
                         train_index=train_idx, test_index=test_idx,
-                        seconds=time.perf_counter() - start)
+                        seconds=time.perf_counter() - start, diagnosis=final.diagnosis,
+                        final=final.info)
+
+
+def _train_rows(dataset: Dataset, config: Config, X: pd.DataFrame, y: np.ndarray,
+                train_idx: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Training rows for the search; sorted by time for time-ordered CV, with group labels for
+    grouped CV."""
+    idx = train_idx
+    if config.split.strategy == "time":
+        times = _column(dataset, config.split.time_column, "time").to_numpy()[train_idx]
+        idx = train_idx[np.argsort(times, kind="stable")]
+    groups = None
+    if config.split.strategy == "group":
+        groups = _column(dataset, config.split.group_column, "group").astype(str).to_numpy()[idx]
+    return X.iloc[idx].reset_index(drop=True), y[idx], groups
 
 
 def evaluate_on(model: Model, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
@@ -104,13 +209,21 @@ def evaluate_on(model: Model, X: pd.DataFrame, y: np.ndarray) -> dict[str, float
     scores = model.predict_scores(X)
     if problem.is_classification:
         labels = np.arange(len(problem.labels))
-        return score_all(problem.task, y, scores.argmax(axis=1), scores, labels)
+        pred = _encode(problem, model.labels_from_scores(scores)) \
+            if model.metadata.get("threshold") is not None else scores.argmax(axis=1)
+        return score_all(problem.task, y, pred, scores, labels)
     return score_all(problem.task, y, scores, None, None)
+
+
+def _encode(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    index = {label: i for i, label in enumerate(problem.labels)}
+    return np.asarray([index[v] for v in labels], dtype=np.int64)
 
 
 def _example(X: pd.DataFrame) -> dict[str, Any]:
     row = X.iloc[0]
-    return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
+            for k, v in row.items()}
 
 
 def _prediction_reference(model: Model, X: pd.DataFrame) -> dict[str, Any]:

@@ -59,6 +59,9 @@ class TrainDisplay:
         self.live.__exit__(*exc)
 
     def __call__(self, candidate: Any, done: int, left: float) -> None:
+        # the candidate knows its metric and direction; the config may not name a metric
+        self.metric = getattr(candidate, "metric", "") or self.metric
+        self.greater = getattr(candidate, "greater_is_better", self.greater)
         if self.best is None or (candidate.score > self.best) == self.greater:
             self.best, self.best_name = candidate.score, candidate.name
         self.live.update(self._render(done, left))
@@ -69,3 +72,19 @@ class TrainDisplay:
         table.add_row("[bold]training[/]", f"trials {done}", f"best {self.metric} {best}",
                       f"time left {max(left, 0):.0f}s of {self.budget:.0f}s")
         return table
+
+
+def print_train_summary(metadata: dict[str, Any]) -> None:
+    """After training: what the final model is and the over/underfitting diagnosis, in words
+    (from Model.metadata written by fullcycle.automl.train)."""
+    search = metadata.get("search") or {}
+    if search:
+        console.print(f"search: {search.get('finished', 0)} models scored, "
+                      f"{search.get('pruned', 0)} pruned, {search.get('folds', 0)}-fold CV, "
+                      f"{search.get('seconds', 0):.0f}s")
+    for line in metadata.get("diagnosis") or []:
+        console.print(f"[cyan]diagnosis:[/] {line}")
+    threshold = metadata.get("threshold_tuning")
+    if threshold:
+        console.print(f"decision threshold {threshold['threshold']:.3f} "
+                      f"(tuned for {threshold['objective']} on out-of-fold predictions)")

@@ -1,0 +1,144 @@
+"""Improvement on out-of-fold predictions: greedy ensemble selection (Caruana et al., 2004),
+an optional linear stacker, and the picklable estimator that serves the result.
+
+Both are chosen on the candidates' out-of-fold predictions, so they cost no extra model fits
+during selection; the chosen members are then refit once on all training rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from fullcycle.problem import Problem
+
+
+def _score(problem: Problem, y: np.ndarray, pred: np.ndarray) -> float:
+    from fullcycle.automl.search import score_predictions
+
+    return problem.scorer.sign() * score_predictions(problem, y, pred)
+
+
+@dataclass
+class Selection:
+    """Members (indices into the pool) with their weights, and the OOF score (greater=better)."""
+
+    members: list[int]
+    weights: list[float]
+    score: float
+
+
+def caruana(oofs: list[np.ndarray], y: np.ndarray, problem: Problem, *, rounds: int = 40,
+            costs: list[float] | None = None, max_cost: float | None = None) -> Selection:
+    """Greedy forward selection with replacement. `oofs` are ranked best first; the result is
+    the best blend seen along the way, so it is never worse than the best single member. With
+    `max_cost`, a blend whose summed per-row prediction cost exceeds it is never considered."""
+    costs = costs or [0.0] * len(oofs)
+    counts = np.zeros(len(oofs), dtype=int)
+    counts[0] = 1
+    total = oofs[0].copy()
+    best = Selection([0], [1.0], _score(problem, y, oofs[0]))
+    for _ in range(rounds):
+        chosen, chosen_score = -1, -np.inf
+        used_cost = sum(c for c, n in zip(costs, counts, strict=True) if n)
+        for j, oof in enumerate(oofs):
+            if max_cost is not None and not counts[j] and used_cost + costs[j] > max_cost:
+                continue
+            score = _score(problem, y, (total + oof) / (counts.sum() + 1))
+            if score > chosen_score + 1e-12:
+                chosen, chosen_score = j, score
+        if chosen < 0:
+            break
+        counts[chosen] += 1
+        total += oofs[chosen]
+        if chosen_score > best.score + 1e-9:
+            members = [int(i) for i in np.flatnonzero(counts)]
+            weights = [float(counts[i] / counts.sum()) for i in members]
+            best = Selection(members, weights, chosen_score)
+    return best
+
+
+def blend(oofs: list[np.ndarray], selection: Selection) -> np.ndarray:
+    return sum(w * oofs[i] for i, w in zip(selection.members, selection.weights, strict=True))
+
+
+def stack_features(preds: list[np.ndarray], classification: bool) -> np.ndarray:
+    """Stacker inputs: log-probabilities (classification) or raw values (regression)."""
+    if not classification:
+        return np.column_stack(preds)
+    return np.column_stack([np.log(np.clip(p, 1e-6, 1.0)) for p in preds])
+
+
+def make_stacker(classification: bool, seed: int) -> Any:
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    if classification:
+        return LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+    return LinearRegression(positive=True)  # non-negative weights: a blend, not a free fit
+
+
+def stacking_oof(oofs: list[np.ndarray], y: np.ndarray, problem: Problem,
+                 folds: list[tuple[np.ndarray, np.ndarray]], seed: int) -> np.ndarray:
+    """Out-of-fold predictions of the stacker itself, on the same folds as the candidates."""
+    from sklearn.base import clone
+
+    features = stack_features(oofs, problem.is_classification)
+    stacker = make_stacker(problem.is_classification, seed)
+    shape = (len(y), len(problem.labels)) if problem.is_classification else (len(y),)
+    out = np.zeros(shape)
+    for train_idx, valid_idx in folds:
+        fitted = clone(stacker).fit(features[train_idx], y[train_idx])
+        out[valid_idx] = (fitted.predict_proba(features[valid_idx])
+                          if problem.is_classification else fitted.predict(features[valid_idx]))
+    return out
+
+
+class EnsembleModel(BaseEstimator):
+    """Fitted pipelines combined by weights (Caruana) or by a fitted stacker, then optionally
+    calibrated. Exposes predict/predict_proba like one pipeline, so Model needs no change."""
+
+    def __init__(self, *, members: list[Any] | None = None, weights: list[float] | None = None,
+                 names: list[str] | None = None, task: str = "binary", stacker: Any = None,
+                 calibrator: Any = None) -> None:
+        self.members = members
+        self.weights = weights
+        self.names = names
+        self.task = task
+        self.stacker = stacker
+        self.calibrator = calibrator
+
+    def fit(self, X: Any, y: Any = None) -> EnsembleModel:
+        return self  # members are fitted by the trainer; this keeps the estimator contract
+
+    def _member_outputs(self, X: Any) -> list[np.ndarray]:
+        if self.task == "regression":
+            return [np.asarray(m.predict(X), dtype="float64").reshape(-1) for m in self.members]
+        return [np.asarray(m.predict_proba(X), dtype="float64") for m in self.members]
+
+    def _raw(self, X: Any) -> np.ndarray:
+        outputs = self._member_outputs(X)
+        if self.stacker is not None:
+            features = stack_features(outputs, self.task != "regression")
+            if self.task == "regression":
+                return self.stacker.predict(features)
+            return self.stacker.predict_proba(features)
+        return sum(w * o for w, o in zip(self.weights, outputs, strict=True))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self.task == "regression":
+            raise AttributeError("a regression ensemble has no predict_proba")
+        proba = self._raw(X)
+        return self.calibrator.transform(proba) if self.calibrator is not None else proba
+
+    def predict(self, X: Any) -> np.ndarray:
+        if self.task == "regression":
+            return self._raw(X)
+        return self.predict_proba(X).argmax(axis=1)
+
+    def describe(self) -> list[dict[str, Any]]:
+        if self.stacker is not None:
+            return [{"model": n, "weight": None} for n in self.names]
+        return [{"model": n, "weight": round(w, 4)}
+                for n, w in zip(self.names, self.weights, strict=True)]
