@@ -231,6 +231,18 @@ class RecordValidator:
         return rows, warnings
 
 
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else "\\?" if c == "?" else c
+                   for c in text)
+
+
+# Whitespace as str.strip() sees it (what the coercion strips), spelled out for any regex engine.
+_SPACE = "[" + "".join(f"\\u{c:04x}" for c in range(0x3001) if chr(c).isspace()) + "]*"
+MISSING_PATTERN = "^" + _SPACE + "(" + "|".join(_any_case(m.strip()) for m in
+                                                sorted(MISSING_MARKERS) if m.strip()) \
+    + ")?" + _SPACE + "$"
+
+
 # --- OpenAPI -----------------------------------------------------------------------------------
 def record_schema(schema: Schema, example: dict[str, Any] | None) -> dict[str, Any]:
     """JSON Schema of one input record, from the contract (types, nullability, categories,
@@ -239,6 +251,8 @@ def record_schema(schema: Schema, example: dict[str, Any] | None) -> dict[str, A
     required: list[str] = []
     for spec in schema.features:
         prop = _property(spec)
+        if spec.missing_rate == 0 and prop.get("type") == "string":
+            prop["not"] = {"pattern": MISSING_PATTERN}  # markers mean missing, not allowed here
         if spec.missing_rate > 0:
             prop = {"anyOf": [prop, {"type": "null"}], "description": prop.pop("description", "")
                     + " Missing allowed (null)."}
