@@ -32,36 +32,57 @@ DATA = HERE / "data"
 CHUNK = 200_000
 
 
-def generate(path: Path, size_mb: int, seed: int = 0) -> int:
-    """Write about size_mb of CSV; returns the row count."""
-    rng = np.random.default_rng(seed)
+def _block(rng: np.random.Generator, first_row: int) -> pd.DataFrame:
+    """CHUNK rows, 50 columns: floats with 2% missing, integers, categories, ids, dates, and
+    numbers stored as text with 1% blanks."""
+    n = CHUNK
     labels = [np.array([f"cat{j}_{k}" for k in range(5 + 5 * j)]) for j in range(10)]
-    rows = 0
+    cols: dict[str, object] = {}
+    for j in range(20):
+        values = rng.normal(100 * j, 10 + j, n).round(2)
+        values[rng.random(n) < 0.02] = np.nan
+        cols[f"f{j}"] = values
+    for j in range(10):
+        cols[f"i{j}"] = rng.integers(0, 10 ** (j % 6 + 1), n)
+    for j in range(10):
+        cols[f"c{j}"] = rng.choice(labels[j], n)
+    for j in range(5):
+        cols[f"id{j}"] = np.char.add("ID-", (first_row + np.arange(n) + j * 7).astype(str))
+    base = np.datetime64("2020-01-01")
+    for j in range(3):
+        days = rng.integers(0, 1500, n).astype("timedelta64[D]")
+        cols[f"d{j}"] = np.datetime_as_string(base + days, unit="D")
+    for j in range(2):
+        text = rng.uniform(0, 5000, n).round(2).astype(str).astype(object)
+        text[rng.random(n) < 0.01] = " "
+        cols[f"t{j}"] = text
+    return pd.DataFrame(cols)
+
+
+def generate(path: Path, size_mb: int, seed: int = 0, distinct_blocks: int = 4) -> int:
+    """Write about size_mb of CSV; returns the row count. Generating random text is slow, so
+    `distinct_blocks` blocks of CHUNK rows are made and then written in turn until the size is
+    reached (reading cost does not depend on rows being unique)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for b in range(distinct_blocks):
+        sink = pa.BufferOutputStream()
+        table = pa.Table.from_pandas(_block(rng, b * CHUNK), preserve_index=False)
+        pcsv.write_csv(table, sink, pcsv.WriteOptions(include_header=b == 0))
+        data = sink.getvalue().to_pybytes()
+        blocks.append(data)
+    header_end = blocks[0].index(b"\n") + 1
+    bodies = [blocks[0][header_end:]] + blocks[1:]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as handle:
+    rows = 0
+    with open(path, "wb") as handle:
+        handle.write(blocks[0][:header_end])
         while handle.tell() < size_mb * 1024 * 1024:
-            n = CHUNK
-            cols: dict[str, object] = {}
-            for j in range(20):
-                values = rng.normal(100 * j, 10 + j, n).round(2)
-                values[rng.random(n) < 0.02] = np.nan
-                cols[f"f{j}"] = values
-            for j in range(10):
-                cols[f"i{j}"] = rng.integers(0, 10 ** (j % 6 + 1), n)
-            for j in range(10):
-                cols[f"c{j}"] = rng.choice(labels[j], n)
-            for j in range(5):
-                cols[f"id{j}"] = np.char.add("ID-", (rows + np.arange(n) + j * 7).astype(str))
-            base = np.datetime64("2020-01-01")
-            for j in range(3):
-                days = rng.integers(0, 1500, n).astype("timedelta64[D]")
-                cols[f"d{j}"] = np.datetime_as_string(base + days, unit="D")
-            for j in range(2):
-                text = rng.uniform(0, 5000, n).round(2).astype(str).astype(object)
-                text[rng.random(n) < 0.01] = " "
-                cols[f"t{j}"] = text
-            pd.DataFrame(cols).to_csv(handle, header=rows == 0, index=False)
-            rows += n
+            handle.write(bodies[(rows // CHUNK) % len(bodies)])
+            rows += CHUNK
     return rows
 
 

@@ -362,6 +362,9 @@ def numbers_where_clean(frame: pd.DataFrame) -> pd.DataFrame:
         empty = (col.isna() | (col == "")).to_numpy(dtype=bool, na_value=True)
         if empty.all():
             continue
+        head = col[~empty][:200]
+        if np.isnan(parse_numbers(head)).any():  # cheap early no for text columns
+            continue
         numbers = parse_numbers(col)
         if np.isnan(numbers[~empty]).any():
             continue
