@@ -139,7 +139,9 @@ def numeric_stats(sketch: dict[str, Any], values: np.ndarray) -> dict[str, float
         return {"psi": 0.0, "ks": 0.0, "ks_pvalue": 1.0, "wasserstein": 0.0,
                 "wasserstein_norm": 0.0}
     inner = np.asarray(sketch["bin_edges"], dtype=float)
-    cuts = np.searchsorted(values, inner, side="right")
+    # Bins as the reference counted them: (e_i, e_i+1] for fullcycle sketches, [e_i, e_i+1)
+    # for the EDA profile (np.histogram's convention).
+    cuts = np.searchsorted(values, inner, side=sketch.get("bin_side", "right"))
     p = psi(sketch["bin_counts"], np.diff(np.r_[0, cuts, n]))
     ks, wass = _ks_wasserstein(sketch, values)
     en = m * n / (m + n)

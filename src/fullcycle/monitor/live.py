@@ -91,7 +91,9 @@ def from_frame(frame: pd.DataFrame, model: Model, source: str = "data frame") ->
     if not present:
         raise DataError(f"{source} has none of the model's {len(features)} input columns "
                         f"(e.g. {', '.join(features[:5])}); is it the right file?")
-    scores = model.predict_scores(frame)
+    absent = [c for c in features if c not in frame.columns]
+    # Absent columns are a quality finding, not a reason to skip scoring: score them as missing.
+    scores = model.predict_scores(frame.assign(**{c: np.nan for c in absent}) if absent else frame)
     target = model.problem.target
     labels = frame[target] if target in frame.columns else None
     return LiveData(source=source, inputs=frame[present], scores=scores, labels=labels)

@@ -132,6 +132,7 @@ def _from_profile(entry: dict[str, Any]) -> dict[str, Any]:
         out["bin_edges"] = edges[1:-1] if len(edges) > 2 else edges[:1]
         counts = np.round(np.asarray(entry["bin_share"]) * present).astype(int).tolist()
         out["bin_counts"] = counts if len(edges) > 2 else [0, present]
+        out["bin_side"] = "left"
         return out
     shares = dict(entry.get("shares", {}))
     other = shares.pop(OTHER, 0.0)

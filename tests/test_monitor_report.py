@@ -1,0 +1,115 @@
+"""Quality, performance, the report files and the retrain policy on a small model trained in
+process (no registry, no server): known answers on deliberately broken copies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DATA
+
+from fullcycle.config import Config, MonitorConfig
+from fullcycle.monitor.check import run_monitoring
+from fullcycle.monitor.live import from_frame
+from fullcycle.monitor.policy import retrain_reasons
+from fullcycle.monitor.reference import attach_reference, reference_of
+from fullcycle.monitor.report import write_reports
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[object, pd.DataFrame, pd.DataFrame]:
+    from fullcycle.automl.train import train_model
+    from fullcycle.data.dataset import Dataset
+
+    frame = pd.read_csv(DATA / "churn_small.csv")
+    dataset = Dataset.from_frame(frame, target="Churn")
+    config = Config()
+    config.train.max_trials, config.train.families = 1, ["linear"]
+    outcome = train_model(dataset, config)
+    train, test = frame.iloc[outcome.train_index], frame.iloc[outcome.test_index]
+    attach_reference(outcome.model, train, test)
+    return outcome.model, train, test
+
+
+def broken(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["tenure"] = out["tenure"].astype(object)
+    out.iloc[:40, out.columns.get_loc("tenure")] = "unknown"  # not a number: invalid
+    out.iloc[40:80, out.columns.get_loc("MonthlyCharges")] = 5000.0  # far out of range
+    out.iloc[80:120, out.columns.get_loc("PaymentMethod")] = "Crypto"  # unseen category
+    return out.drop(columns=["gender"])  # a column that stopped arriving
+
+
+def test_quality_finds_each_problem(trained) -> None:
+    model, _, test = trained
+    result = run_monitoring(model, from_frame(broken(test), model), MonitorConfig())
+    checks = {(a["feature"], a["check"]) for a in result["alerts"] if a["kind"] == "quality"}
+    assert checks == {("tenure", "invalid"), ("MonthlyCharges", "out_of_range"),
+                      ("PaymentMethod", "unseen"), ("gender", "absent")}
+    cols = {c["feature"]: c for c in result["quality"]["columns"]}
+    assert cols["tenure"]["invalid"] == 40 and cols["MonthlyCharges"]["above_max"] == 40
+    assert cols["PaymentMethod"]["unseen_values"] == ["Crypto"]
+    assert result["exit_code"] & 4
+
+
+def test_clean_holdout_raises_nothing(trained) -> None:
+    model, _, test = trained
+    result = run_monitoring(model, from_frame(test, model), MonitorConfig())
+    assert result["alerts"] == [] and result["exit_code"] == 0
+    perf = result["performance"]
+    # The same rows as the training-time test set: the same metric, no drop.
+    assert perf["overall"]["roc_auc"] == pytest.approx(perf["reference"], abs=1e-9)
+
+
+def test_performance_alert_when_labels_flip(trained) -> None:
+    model, _, test = trained
+    flipped = test.assign(Churn=np.where(test["Churn"] == "Yes", "No", "Yes"))
+    result = run_monitoring(model, from_frame(flipped, model), MonitorConfig())
+    assert [a["kind"] for a in result["alerts"]] == ["performance"]
+    assert result["exit_code"] == 8
+    assert result["performance"]["windows"][0]["degraded"]
+
+
+def test_report_files(trained, tmp_path: Path) -> None:
+    model, _, test = trained
+    shifted = test.assign(MonthlyCharges=test["MonthlyCharges"] * 2)
+    result = run_monitoring(model, from_frame(shifted, model), MonitorConfig())
+    paths = write_reports(result, model, tmp_path)
+
+    def no_nan(token: str) -> None:
+        raise AssertionError(f"non-JSON constant {token}")
+
+    data = json.loads(Path(paths["path"]).read_text(), parse_constant=no_nan)
+    assert "MonthlyCharges" in data["drifted_features"]
+    html = Path(paths["html"]).read_text()
+    for feature in data["features"]:
+        assert f'data-feature="{feature["feature"]}"' in html
+    assert html.count("<svg") >= len(data["features"])
+
+
+def test_profile_fallback_for_older_models(trained) -> None:
+    """A model saved before monitor_reference existed is monitored from its EDA profile."""
+    model, train, test = trained
+    reference = reference_of(model)
+    model.metadata.pop("monitor_reference")
+    try:
+        fallback = reference_of(model)
+        assert fallback["format"] == 0 and set(fallback["features"]) == set(reference["features"])
+        everything = pd.concat([train, test])  # 800 rows: less sampling noise than 160
+        same = run_monitoring(model, from_frame(everything, model), MonitorConfig())
+        assert same["drifted_features"] == []
+        shifted = run_monitoring(model, from_frame(
+            everything.assign(tenure=everything["tenure"] + 30), model), MonitorConfig())
+        assert "tenure" in shifted["drifted_features"]
+    finally:
+        model.metadata["monitor_reference"] = reference
+
+
+def test_policy_retrains_only_on_configured_alerts() -> None:
+    cfg = MonitorConfig(retrain_on=["performance"])
+    assert retrain_reasons({"alert_kinds": ["drift", "performance"]}, cfg) == ["performance"]
+    assert retrain_reasons({"alert_kinds": ["drift"]}, cfg) == []
+    assert retrain_reasons({"alert_kinds": ["drift"]}, MonitorConfig()) == []
