@@ -248,7 +248,7 @@ def predict_file(served: Served, source: str | Path, output: str | Path, *,
     report = BatchReport(output=output)
     start = time.perf_counter()
     try:
-        with open(partial, "w" if kind == "csv" else "wb", newline="") as handle:
+        with (open(partial, "w", newline="") if kind == "csv" else open(partial, "wb")) as handle:
             writer = OutputWriter(kind, handle)
             for chunk in iter_chunks(source, chunk_rows, id_column=id_column):
                 frame, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column)
