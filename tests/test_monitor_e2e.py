@@ -98,6 +98,13 @@ def test_monitor_fires_alerts_on_the_log(served: dict) -> None:
     assert 'id="drift-table"' in html and "<svg" in html and "Three year" in html
 
 
+def test_monitor_on_a_clean_file_exits_zero(served: dict) -> None:
+    result = cli("monitor", "--workspace", str(served["ws"]), "--input",
+                 str(DATA / "churn_small.csv"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no dataset drift" in result.stdout
+
+
 def test_retrain_promotes_and_the_server_swaps(served: dict) -> None:
     ws, server = served["ws"], served["server"]
     result = cli("retrain", "--workspace", str(ws), "--max-trials", "1")
