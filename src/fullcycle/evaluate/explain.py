@@ -23,6 +23,7 @@ from fullcycle.errors import DataError
 from fullcycle.model import Model
 
 _PREFIX = re.compile(r"^[A-Za-z0-9]+__")
+_GENERATED = ("_per_", "_minus_", "_mean_by_")  # features/generate.py: pairs of inputs
 
 
 @dataclass
@@ -68,15 +69,20 @@ def _unwrap(estimator: Any) -> Any:
 
 
 def input_groups(output_names: list[str], inputs: list[str]) -> list[str]:
-    """The input column each transformed column comes from: `num__tenure`,
-    `num__missingindicator_tenure`, `cat__Contract_One year`, `dt__date_month_sin` all map back
-    by the longest input name they start with; unknown outputs keep their own name."""
+    """The input column each transformed column comes from: `num__tenure`, `num__tenure_missing`,
+    `cat__Contract=One year`, `cat__Contract_One year`, `dt__date_month_sin` all map back by the
+    longest input name they start with; generated pair features (`a_per_b`) and unknown outputs
+    keep their own name, without the branch prefix."""
     by_length = sorted(inputs, key=len, reverse=True)
     groups = []
     for name in output_names:
         bare = _PREFIX.sub("", str(name)).removeprefix("missingindicator_")
-        match = next((c for c in by_length if bare == c or bare.startswith(c + "_")), None)
-        groups.append(match if match is not None else str(name))
+        if bare not in inputs and any(m in bare for m in _GENERATED):
+            groups.append(bare)  # built from two inputs: it keeps its own name
+            continue
+        match = next((c for c in by_length
+                      if bare == c or bare.startswith((c + "_", c + "="))), None)
+        groups.append(match if match is not None else bare)
     return groups
 
 

@@ -102,6 +102,17 @@ def test_metrics(problem: Problem, data: Prepared, *, resamples: int, seed: int,
     return out
 
 
+def success_verdict(problem: Problem, config: Config, scores: dict[str, float]) -> dict[str, Any]:
+    """The config's success criteria (the ones the model was trained under when the config
+    names none) checked against the test figures."""
+    import dataclasses
+
+    criteria = dict(config.problem.success) or dict(problem.success)
+    for name in criteria:
+        get_metric(name, problem.task)  # an unknown or unfit metric is a config error
+    return dataclasses.replace(problem, success=criteria).check_success(scores)
+
+
 def baseline(problem: Problem, y_eval: np.ndarray, y_train: np.ndarray | None,
              ) -> dict[str, Any]:
     """The floor: always the majority class with the class shares as probabilities, or the
@@ -239,7 +250,7 @@ def evaluate_model(model: Model, frame: pd.DataFrame, *, config: Config,
     }
     result["test"] = test_metrics(problem, data, resamples=ec.bootstrap, seed=config.seed)
     flat = {k: v["value"] for k, v in result["test"].items()}
-    result["verdict"] = problem.check_success(flat)
+    result["verdict"] = success_verdict(problem, config, flat)
     result["baseline"] = baseline(problem, data.y, train[1] if train else None)
     result["cv"] = sections.cv_section(model, train, config, result["notes"])
     figures: dict[str, list[str]] = {}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fullcycle.config import Config
+from fullcycle.errors import DataError
 from fullcycle.evaluate.holdout import load_holdout
 from fullcycle.model import Model
 
@@ -58,8 +59,12 @@ def evaluate_workspace(project: Project, model_ref: str = "champion",
     from fullcycle.evaluate.render import render_html, to_json
     from fullcycle.evaluate.report import evaluate_model
 
-    model = project.load_model(model_ref)
     frame, label = evaluation_rows(project, data)
+    target = project.config.data.target
+    if data is not None and target and target not in frame.columns:  # fail before loading
+        raise DataError(f"the evaluation data has no target column {target!r}; evaluation "
+                        "needs labelled rows")
+    model = project.load_model(model_ref)
     train = training_frame(project, model)
     evaluation = evaluate_model(model, frame, config=project.config, train_frame=train,
                                 data_label=label)

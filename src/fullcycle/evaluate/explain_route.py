@@ -1,0 +1,44 @@
+"""`POST /explain`: the same payload as `/predict` (one record or a list), answered with each
+record's prediction and the contribution of every input to it. Validation is the server's own
+(422 with field paths); the explainer is built once per served model and cached on it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from fullcycle.evaluate.explain import explain_records
+
+INLINE_ROWS = 16  # bigger requests are explained on the thread pool, not the event loop
+
+
+def explain_router() -> APIRouter:
+    from fullcycle.serve.security import require_api_key
+
+    router = APIRouter()
+
+    @router.post("/explain", tags=["predict"], dependencies=[Depends(require_api_key)],
+                 summary="Explain one record or a list of records",
+                 description="Per input: its value and its contribution to the model's output "
+                 "(exact tree SHAP for tree models: base_value + contributions = output).",
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "application/json": {"schema": {"$ref":
+                                                     "#/components/schemas/PredictRequest"}}}}})
+    async def explain(request: Request) -> Response:
+        from fullcycle.serve.app import parse_json
+
+        served = request.app.state.models.current  # one model for the whole request
+        payload = parse_json(await request.body())
+        served.validator.records(payload, request.app.state.config.max_rows)  # 422 on bad input
+        records: list[dict[str, Any]] = payload if isinstance(payload, list) else [payload]
+        if len(records) > INLINE_ROWS:
+            found = await run_in_threadpool(explain_records, served.model, records)
+        else:
+            found = explain_records(served.model, records)
+        return Response(json.dumps({"model_version": served.version, "explanations": found}),
+                        media_type="application/json")
+
+    return router
