@@ -74,7 +74,10 @@ class ModelRegistry:
             return str(exp.experiment_id)
         # A local store keeps artifacts in the workspace; a server picks its own destination.
         location = self.artifact_root.as_uri() if self.is_local else None
-        return str(self.client.create_experiment(self.model_name, artifact_location=location))
+        # The experiment kind makes the MLflow UI open on training runs, not its GenAI pages.
+        return str(self.client.create_experiment(
+            self.model_name, artifact_location=location,
+            tags={"mlflow.experimentKind": "custom_model_development"}))
 
     # --- writing ----------------------------------------------------------------------------
     def register(self, model_dir: Path, record: RunRecord | None = None, *,
@@ -171,7 +174,9 @@ class ModelRegistry:
                 "task": meta["problem"].get("task", ""),
                 "fullcycle.snapshot": record.tags.get("fullcycle.snapshot", "")}
         # One call: a version either exists complete with its digest, or does not exist.
-        mv = self.client.create_model_version(self.model_name, source, run_id=run_id, tags=tags)
+        model_id = source.removeprefix("models:/") if source.startswith("models:/m-") else None
+        mv = self.client.create_model_version(self.model_name, source, run_id=run_id, tags=tags,
+                                              model_id=model_id, await_creation_for=0)
         version = str(mv.version)
         self._wait_ready(version)
         return version
