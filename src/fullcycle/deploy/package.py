@@ -2,8 +2,7 @@
 
     OUT/
       model/            the model folder (model.json + pipeline.joblib, SHA-256 checked on load)
-      src/fullcycle/    fullcycle's own code, as installed here
-      pyproject.toml    makes OUT pip-installable; its dependencies are requirements.txt
+      wheels/           fullcycle's own code as a wheel (pure Python, built here, no backend)
       requirements.txt  exact versions (this environment's) of the serving closure
       fullcycle.yaml    the serve settings (port, caps, API key variable, log location)
       start.sh          `fullcycle serve` on the packaged model; PORT/HOST/WORKERS from the env
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -97,9 +95,7 @@ def package_model(workspace: str | Path, ref: str, out: str | Path) -> dict[str,
     model = project.load_model(ref)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model")
-    code = Path(__file__).resolve().parents[1]
-    shutil.copytree(code, out / "src" / "fullcycle",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "datasets"))
+    wheel = build_wheel(Path(__file__).resolve().parents[1], out / "wheels", _version())
     libs = sorted(_model_libraries(model.pipeline))
     pins = _closure(SERVING + libs + (["psycopg", "psycopg-binary"] if (
         project.config.serve.log_url or "").startswith("postgresql") else []))
@@ -110,9 +106,6 @@ def package_model(workspace: str | Path, ref: str, out: str | Path) -> dict[str,
     serve_cfg.update(host="0.0.0.0", log_url=None)
     config = {"project": project.config.project, "serve": serve_cfg}
     (out / "fullcycle.yaml").write_text(_yaml(config))
-    version = _version()
-    (out / "pyproject.toml").write_text(PYPROJECT.format(version=version, deps=json.dumps(
-        [f"{n}=={v}" for n, v in pins.items()])))
     start = out / "start.sh"
     start.write_text(START)
     start.chmod(0o755)
@@ -123,7 +116,40 @@ def package_model(workspace: str | Path, ref: str, out: str | Path) -> dict[str,
                                                  task=model.problem.task,
                                                  example=json.dumps(
                                                      model.metadata.get("input_example") or {})))
-    return {"version": model.version_label, "requirements": len(pins), "path": str(out)}
+    return {"version": model.version_label, "requirements": len(pins), "path": str(out),
+            "wheel": wheel.name}
+
+
+def build_wheel(package_dir: Path, dest: Path, version: str) -> Path:
+    """A pure-Python wheel of the `fullcycle` package folder, written with zipfile (no build
+    backend, offline): the code, METADATA, the `fullcycle` console script and a RECORD."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dest.mkdir(parents=True, exist_ok=True)
+    dist = f"fullcycle-{version}.dist-info"
+    wheel = dest / f"fullcycle-{version}-py3-none-any.whl"
+    files: list[tuple[str, bytes]] = []
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir.parent)
+        if path.is_file() and "__pycache__" not in rel.parts and path.suffix != ".pyc" \
+                and "datasets" not in rel.parts:
+            files.append((rel.as_posix(), path.read_bytes()))
+    files += [(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: fullcycle\nVersion: "
+               f"{version}\nRequires-Python: >=3.11\n".encode()),
+              (f"{dist}/WHEEL", b"Wheel-Version: 1.0\nGenerator: fullcycle package\n"
+               b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+              (f"{dist}/entry_points.txt", b"[console_scripts]\nfullcycle = fullcycle.cli:main\n")]
+    record = []
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{name},sha256={digest.decode()},{len(data)}")
+        record.append(f"{dist}/RECORD,,")
+        archive.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
+    return wheel
 
 
 def _yaml(data: dict[str, Any]) -> str:
@@ -139,26 +165,6 @@ def _version() -> str:
         return "0.0.0"
 
 
-PYPROJECT = """[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "fullcycle"
-version = "{version}"
-requires-python = ">=3.11"
-dependencies = {deps}
-
-[project.scripts]
-fullcycle = "fullcycle.cli:main"
-
-[tool.setuptools.packages.find]
-where = ["src"]
-
-[tool.setuptools.package-data]
-fullcycle = ["py.typed", "**/*.html", "**/*.js", "**/*.css"]
-"""
-
 START = """#!/bin/sh
 # Serve the packaged model. Settings: fullcycle.yaml; overrides from the environment.
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -172,7 +178,7 @@ exec fullcycle serve --workspace "$STATE" --model "$HERE/model" \\
 DOCKERFILE = """FROM python:{py}-slim
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir /app
+RUN pip install --no-cache-dir -r requirements.txt wheels/*.whl
 ENV FULLCYCLE_STATE=/data PORT=8000
 VOLUME /data
 EXPOSE 8000
@@ -185,7 +191,7 @@ A self-contained deployment written by `fullcycle package`.
 
 ## Run
 
-    pip install .            # installs fullcycle + the exact versions in requirements.txt
+    pip install -r requirements.txt wheels/*.whl   # exact versions + fullcycle itself
     ./start.sh               # http://0.0.0.0:8000 (PORT, HOST, WORKERS, FULLCYCLE_STATE)
 
 or with Docker (Python {py}):

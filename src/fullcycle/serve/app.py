@@ -114,6 +114,9 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     _predict_route(app, cfg)
     _file_route(app)
     _feedback_routes(app)
+    from fullcycle.evaluate.explain_route import explain_router
+
+    app.include_router(explain_router())  # POST /explain (evaluate/)
     _typed_openapi(app, cfg)
     if cfg.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -1,0 +1,85 @@
+"""`fullcycle package REF OUT` writes a folder that installs into a fresh virtual environment
+and serves the model without the workspace.
+
+To stay fast and offline, the fresh venv gets fullcycle from the package's own wheel
+(`pip install --no-deps --no-index OUT/wheels/*.whl`) and finds the third-party libraries
+through a .pth line pointing at this project's site-packages, which hold exactly the versions
+pinned in requirements.txt (checked below). A real deployment runs
+`pip install -r requirements.txt wheels/*.whl`, as the Dockerfile does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import time
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+from conftest import cli, free_port
+from serve_support import shared_workspace
+
+
+def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    ws = shared_workspace(tmp_path_factory)
+    out = tmp_path / "deploy"
+    result = cli("package", "champion", str(out), "--workspace", str(ws))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("model/model.json", "model/pipeline.joblib", "requirements.txt", "Dockerfile",
+                 "start.sh", "README.md", "fullcycle.yaml"):
+        assert (out / name).is_file(), name
+    wheels = list((out / "wheels").glob("fullcycle-*-py3-none-any.whl"))
+    assert len(wheels) == 1
+    pins = dict(line.split("==") for line in (out / "requirements.txt").read_text().splitlines()
+                if "==" in line)
+    for name in ("fastapi", "uvicorn", "scikit-learn", "lightgbm", "pandas", "numpy"):
+        assert pins[name] == metadata.version(name), name
+    assert "pip install --no-cache-dir -r requirements.txt wheels/*.whl" in \
+        (out / "Dockerfile").read_text()
+    assert "127.0.0.1" not in (out / "start.sh").read_text()
+
+    venv = tmp_path / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)],
+                   check=True, timeout=300)
+    py = venv / "bin" / "python"
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['purelib'])"], capture_output=True, text=True, check=True).stdout
+    Path(site.strip(), "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps",
+                              "--no-index", str(wheels[0])], capture_output=True, text=True,
+                             timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
+    where = subprocess.run([str(py), "-c", "import fullcycle; print(fullcycle.__file__)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(venv)), where  # fullcycle comes from the package, not the repo
+
+    port = free_port()
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k not in ("FULLCYCLE_API_KEYS", "PYTHONPATH",
+                                                            "VIRTUAL_ENV")}
+    env.update(PATH=f"{venv / 'bin'}:/usr/bin:/bin", PORT=str(port), HOST="127.0.0.1",
+               FULLCYCLE_STATE=str(state))
+    process = subprocess.Popen([str(out / "start.sh")], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(url + "/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        example = json.loads((out / "model" / "model.json").read_text())["metadata"][
+            "input_example"]
+        answer = httpx.post(url + "/predict", json=example, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"][0]["prediction"] in ("No", "Yes")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert (state / "predictions.db").is_file()
