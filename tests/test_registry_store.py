@@ -248,3 +248,43 @@ def test_reproduce_refuses_a_modified_snapshot(ws: Path) -> None:
             reproduce(project(ws).registry, "2")
     finally:
         snapshot.write_bytes(original)
+
+
+def test_mlflow_scoring_server_answers_json_with_integers_and_nulls(ws: Path) -> None:
+    """The app `mlflow models serve` runs, over real HTTP on a loopback port."""
+    import threading
+
+    import httpx
+    import mlflow
+    import mlflow.pyfunc
+    import uvicorn
+    from conftest import free_port
+    from mlflow.pyfunc import scoring_server
+
+    mlflow.set_tracking_uri(f"sqlite:///{ws}/mlflow.db")
+    mlflow.set_registry_uri(f"sqlite:///{ws}/mlflow.db")
+    app = scoring_server.init(mlflow.pyfunc.load_model("models:/churnreg@champion"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        rows = pd.read_csv(DATA, nrows=6).drop(columns=["Churn", "customerID"])
+        rows["TotalCharges"] = pd.to_numeric(rows["TotalCharges"], errors="coerce")
+        body = json.loads(rows.to_json(orient="split", index=False))  # ints stay ints
+        body["data"][2][body["columns"].index("tenure")] = None
+        for _ in range(100):
+            if server.started:
+                break
+            threading.Event().wait(0.1)
+        answer = httpx.post(f"http://127.0.0.1:{port}/invocations", timeout=60,
+                            json={"dataframe_split": body})
+        assert answer.status_code == 200, answer.text
+        served = pd.DataFrame(answer.json()["predictions"])
+        frame = pd.DataFrame(body["data"], columns=body["columns"])
+        own = project(ws).load_model("champion").predict(frame)
+        assert list(served["prediction"]) == list(own["prediction"])
+        assert served["proba_Yes"].round(9).tolist() == own["proba_Yes"].round(9).tolist()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
