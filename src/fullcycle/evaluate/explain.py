@@ -135,11 +135,16 @@ class Explainer:
                 "shap_tree": "tree SHAP (shap.TreeExplainer)"}.get(
                     self.kind or "", "occlusion (set to typical value)")
 
-    def explain(self, data: pd.DataFrame | list[dict[str, Any]] | dict[str, Any]) -> Explanation:
+    def explain(self, data: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], *,
+                matrix: np.ndarray | None = None) -> Explanation:
+        """`matrix`: the rows already transformed (the server's compiled fast path), which
+        saves the pandas preprocessing; used only when its width is the model's."""
         frame = self.model._frame(data)
         if self.kind is None:
             return self._occlusion(frame)
-        raw = self._tree_contributions(frame)  # rows x (outputs + 1) for the explained class
+        if matrix is not None and matrix.shape != (len(frame), len(self.groups)):
+            matrix = None
+        raw = self._tree_contributions(frame, matrix)  # rows x (inputs + 1), explained class
         phi, base = raw[:, :-1], raw[:, -1]
         grouped = pd.DataFrame(phi, columns=self.groups).T.groupby(level=0, sort=False).sum().T
         grouped = grouped.reindex(columns=[c for c in self.inputs if c in grouped.columns]
@@ -147,6 +152,19 @@ class Explainer:
         return Explanation(contributions=grouped.reset_index(drop=True), base=base,
                            output=base + phi.sum(axis=1), output_name=self._output_name(),
                            method=self.method, exact=True)
+
+    def scores_from(self, explanation: Explanation) -> np.ndarray | None:
+        """The model's scores rebuilt from the explained output (checked at construction to be
+        the model's own), so explaining does not transform the rows a second time; None where
+        the output does not determine them (multiclass, occlusion)."""
+        problem = self.model.problem
+        if not explanation.exact or problem.task == "multiclass":
+            return None
+        out = explanation.output
+        if problem.task == "regression":
+            return out
+        p1 = out if self.kind == "shap_tree" else 1 / (1 + np.exp(-out))
+        return np.column_stack([1 - p1, p1])
 
     def _output_name(self) -> str:
         problem = self.model.problem
@@ -157,13 +175,15 @@ class Explainer:
             return f"{space} of {problem.labels[-1]!r}"
         return f"{space} of the predicted class"
 
-    def _tree_contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        Xt = self.transform.transform(frame)
+    def _tree_contributions(self, frame: pd.DataFrame, matrix: np.ndarray | None = None,
+                            ) -> np.ndarray:
+        Xt = self.transform.transform(frame) if matrix is None else matrix
         if hasattr(Xt, "toarray"):
             Xt = Xt.toarray()
         Xt = np.asarray(Xt, dtype="float64")
         if self.kind == "lightgbm":
-            raw = np.asarray(self.estimator.predict(Xt, pred_contrib=True))
+            # The booster itself: the sklearn wrapper's checks cost more than one row's trees.
+            raw = np.asarray(self.estimator.booster_.predict(Xt, pred_contrib=True))
         elif self.kind == "xgboost":
             import xgboost as xgb
 
@@ -252,14 +272,18 @@ def explainer_for(model: Model) -> Explainer:
 
 
 def explain_records(model: Model, records: pd.DataFrame | list[dict[str, Any]] | dict[str, Any],
-                    top: int | None = None) -> list[dict[str, Any]]:
+                    top: int | None = None, *, matrix: np.ndarray | None = None,
+                    ) -> list[dict[str, Any]]:
     """One explanation per record: prediction, base value, and the contribution of each input
     (largest first); the contributions and the base add up to `output` for tree models."""
     frame = model._frame(records)
     if len(frame) == 0:
         raise DataError("no records to explain; send at least one")
-    explanation = explainer_for(model).explain(frame)
-    scores = model.predict_scores(frame)
+    explainer = explainer_for(model)
+    explanation = explainer.explain(frame, matrix=matrix)
+    scores = explainer.scores_from(explanation)
+    if scores is None:
+        scores = model.predict_scores(frame)
     labels = model.labels_from_scores(scores)
     out = []
     for i in range(len(frame)):

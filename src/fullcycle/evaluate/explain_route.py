@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -32,13 +33,27 @@ def explain_router() -> APIRouter:
 
         served = request.app.state.models.current  # one model for the whole request
         payload = parse_json(await request.body())
-        served.validator.records(payload, request.app.state.config.max_rows)  # 422 on bad input
+        rows, _ = served.validator.records(payload, request.app.state.config.max_rows)  # or 422
         records: list[dict[str, Any]] = payload if isinstance(payload, list) else [payload]
+        matrix = _matrix(served, rows)
         if len(records) > INLINE_ROWS:
-            found = await run_in_threadpool(explain_records, served.model, records)
+            found = await run_in_threadpool(explain_records, served.model, records, None,
+                                            matrix=matrix)
         else:
-            found = explain_records(served.model, records)
+            found = explain_records(served.model, records, matrix=matrix)
         return Response(json.dumps({"model_version": served.version, "explanations": found}),
                         media_type="application/json")
 
     return router
+
+
+def _matrix(served: Any, rows: list[list[Any]]) -> np.ndarray | None:
+    """The server's compiled preprocessing (serve/fastpath.py) when it has one: the same matrix
+    as the pipeline's transform without pandas; the explainer checks its width."""
+    fast = getattr(served, "fast", None)
+    if fast is None or not hasattr(fast, "matrix"):
+        return None
+    try:
+        return np.asarray(fast.matrix(rows), dtype="float64")
+    except (ValueError, TypeError, IndexError):
+        return None
