@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from automl_support import tiny_frame
 
 from fullcycle.automl.families import FAMILIES, FamilyModel, get_family, refit_params
 from fullcycle.automl.search import Search, make_pipeline
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError
 from fullcycle.problem import define_problem
-
-
-def tiny_frame(task: str, n: int = 240, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    colour = rng.choice(["red", "green", "blue"], size=n)
-    signal = x1 + 0.5 * x2 + (colour == "red") + rng.normal(scale=0.5, size=n)
-    frame = pd.DataFrame({"x1": x1, "x2": x2, "colour": colour})
-    frame.loc[::17, "x2"] = np.nan  # a few missing values go through the preprocessing
-    if task == "regression":
-        frame["y"] = signal * 10 + 100
-    elif task == "binary":
-        frame["y"] = np.where(signal > 0.3, "yes", "no")
-    else:
-        frame["y"] = pd.cut(signal, [-np.inf, -0.5, 0.7, np.inf], labels=["lo", "mid", "hi"]
-                            ).astype(str)
-    return frame
-
 
 # Every family on at least one task and every task on several families (kept small: the
 # machine is shared and each fit costs a little).

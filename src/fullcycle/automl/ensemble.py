@@ -16,6 +16,22 @@ from fullcycle.problem import Problem
 
 
 def _score(problem: Problem, y: np.ndarray, pred: np.ndarray) -> float:
+    """Greater-is-better score; the default metrics have vectorised forms (the greedy loop
+    scores hundreds of blends), anything else goes through the metric registry."""
+    if problem.metric == "log_loss" and pred.ndim == 2:
+        p = np.clip(pred, 1e-15, None)
+        p = p[np.arange(len(y)), y] / p.sum(axis=1)
+        return float(np.mean(np.log(np.clip(p, 1e-15, 1.0))))
+    if problem.metric == "rmse" and pred.ndim == 1:
+        return -float(np.sqrt(np.mean((y - pred) ** 2)))
+    if problem.metric == "roc_auc" and pred.ndim == 2 and pred.shape[1] == 2:
+        from scipy.stats import rankdata
+
+        ranks = rankdata(pred[:, 1])
+        pos = y == 1
+        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+        if n_pos and n_neg:
+            return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
     from fullcycle.automl.search import score_predictions
 
     return problem.scorer.sign() * score_predictions(problem, y, pred)

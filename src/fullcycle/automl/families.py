@@ -21,6 +21,8 @@ from fullcycle.errors import ConfigError, did_you_mean
 Params = dict[str, Any]
 ROUNDS_KEY = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}
 EARLY_STOP_ROUNDS = 50
+MIN_EARLY_STOP_ROWS = 100  # below this the inner validation split is too small to trust
+ROUNDS_WITHOUT_EARLY_STOP = 200  # boosting rounds when early stopping is off and none are set
 # One thread per fit: on a busy 2-core machine, OpenMP/BLAS thread contention made 2-thread
 # LightGBM/XGBoost/MLP fits 10-30x slower than 1-thread ones (measured under load).
 THREADS = 1
@@ -79,10 +81,14 @@ class FamilyModel(BaseEstimator):
 
     def _fit_all(self, X: Any, y: np.ndarray) -> FamilyModel:
         family = get_family(self.family)
-        self.estimator_ = family.make(self.task, dict(self.params or {}), self.seed)
+        params = dict(self.params or {})
+        stop_early = family.boosting and self.early_stopping and len(y) >= MIN_EARLY_STOP_ROWS
+        if family.boosting and not stop_early:
+            params.setdefault(ROUNDS_KEY[family.name], ROUNDS_WITHOUT_EARLY_STOP)
+        self.estimator_ = family.make(self.task, params, self.seed)
         weights = self._weights(np.asarray(y))
         self.best_iteration_: int | None = None
-        if family.boosting and self.early_stopping and len(y) >= 200:
+        if stop_early:
             self._fit_early_stopped(X, np.asarray(y), weights)
         else:
             self._fit(X, y, weights)
@@ -115,7 +121,8 @@ class FamilyModel(BaseEstimator):
             import lightgbm as lgb
 
             self._fit(Xf, y[fit_idx], w, eval_X=(Xv,), eval_y=(y[val_idx],),
-                      callbacks=[lgb.early_stopping(EARLY_STOP_ROUNDS, verbose=False)])
+                      callbacks=[lgb.early_stopping(EARLY_STOP_ROUNDS, verbose=False,
+                                                    min_delta=self._min_delta())])
             self.best_iteration_ = int(self.estimator_.best_iteration_ or 0) or None
         elif self.family == "xgboost":
             self.estimator_.set_params(early_stopping_rounds=EARLY_STOP_ROUNDS)
@@ -125,6 +132,10 @@ class FamilyModel(BaseEstimator):
             self._fit(Xf, y[fit_idx], w, eval_set=(Xv, y[val_idx]),
                       early_stopping_rounds=EARLY_STOP_ROUNDS)
             self.best_iteration_ = int(self.estimator_.get_best_iteration()) + 1
+
+    def _min_delta(self) -> float:
+        # log loss creeping down by 1e-6 a round on tiny data is not worth 2000 rounds
+        return 0.0 if self.task == "regression" else 1e-5
 
     def predict(self, X: Any) -> np.ndarray:
         pred = self.estimator_.predict(X)
