@@ -160,3 +160,14 @@ def test_source_registry_lists_kinds() -> None:
     with pytest.raises(SourceError) as err:
         get_source_kind("ftp")
     assert str(err.value) == "unknown source kind 'ftp'. Valid: file, http, sql."
+
+
+def test_public_names_are_pinned() -> None:
+    import fullcycle.data
+
+    assert fullcycle.data.__all__ == [
+        "SOURCE_KINDS", "ColumnSpec", "ContractCheck", "Dataset", "Fingerprinter",
+        "LeakageSuspect", "Schema", "Violation", "check_frame", "coerce_frame", "fingerprint",
+        "fingerprint_source", "infer_schema", "iter_source", "leakage_suspects", "mask_url",
+        "raise_for_violations", "read_source", "scan", "validate_source"]
+    assert all(hasattr(fullcycle.data, name) for name in fullcycle.data.__all__)

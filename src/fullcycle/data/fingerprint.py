@@ -64,7 +64,7 @@ def cell_hashes(series: pd.Series) -> np.ndarray:
         return np.where(np.isnan(numbers), _MISSING, out)
     if kind == "M":
         series = _datetime_text(series)
-    text = series.astype("string")
+    text = series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
     missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
     numbers = parse_numbers(text)
     numbers[missing] = np.nan
@@ -75,7 +75,7 @@ def cell_hashes(series: pd.Series) -> np.ndarray:
     is_text = ~missing & ~is_number
     if is_text.any():
         values = text.to_numpy(dtype=object, na_value="")[is_text]
-        out[is_text] = pd.util.hash_array(values, categorize=False) ^ _TEXT_TAG
+        out[is_text] = pd.util.hash_array(values, categorize=True) ^ _TEXT_TAG
     return out
 
 

@@ -5,10 +5,13 @@ cells, Arrow's correctly rounded parser converts them. Large files spend most of
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 NUMBER = r"(?i)^\s*[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity)\s*$"
+_SHAPE = re.compile(NUMBER)
 
 
 def parse_numbers(series: pd.Series) -> np.ndarray:
@@ -25,10 +28,13 @@ def parse_numbers(series: pd.Series) -> np.ndarray:
     arr = pa.array(series if text_dtype else series.astype("str"), from_pandas=True)
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
-    try:  # a clean numeric column: one cast, no regex
-        return np.array(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
-    except pa.ArrowInvalid:
-        pass
+    first = next((v for v in arr.slice(0, 64).to_pylist() if v), None)
+    if first is not None and _SHAPE.fullmatch(first):
+        try:  # a clean numeric column: one cast, no regex
+            return np.array(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False),
+                            dtype="float64")
+        except pa.ArrowInvalid:
+            pass
     mask = pc.fill_null(pc.match_substring_regex(arr, NUMBER), False)
     out = np.full(len(arr), np.nan)
     picked_rows = mask.to_numpy(zero_copy_only=False)
