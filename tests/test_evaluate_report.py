@@ -89,7 +89,8 @@ def test_churn_report_metrics_match_sklearn_and_render(churn_workspace: Path, br
 
     html = Path(result["paths"]["html"])
     assert html.stat().st_size < 1_500_000 and "<script" not in html.read_text()
-    check_page(browser, html, artifacts_dir / "evaluate-churn.png", BINARY_PLOTS)
+    expected = BINARY_PLOTS | (SHAP_PLOTS if result["shap"] else set())
+    check_page(browser, html, artifacts_dir / "evaluate-churn.png", expected)
 
 
 def test_housing_report_through_the_cli(housing_workspace: Path, browser: object,

@@ -348,8 +348,12 @@ def shap_summary(model: Model, X: pd.DataFrame, *, rows: int = 300, seed: int = 
                  ) -> dict[str, Any] | None:
     """SHAP values on a sample of rows, for tree models only (None otherwise)."""
     explainer = explainer_for(model)
+    member_note = ""
     if explainer.kind is None:
-        return None
+        found = _tree_member(model)
+        if found is None:
+            return None
+        explainer, member_note = found
     if len(X) > rows:
         X = X.iloc[np.sort(np.random.default_rng(seed).choice(len(X), rows, replace=False))]
     X = X.reset_index(drop=True)
@@ -357,5 +361,22 @@ def shap_summary(model: Model, X: pd.DataFrame, *, rows: int = 300, seed: int = 
     contrib = explanation.contributions
     order = contrib.abs().mean().sort_values(ascending=False)
     return {"frame": X, "contributions": contrib[order.index], "mean_abs": order,
-            "output_name": explanation.output_name, "method": explanation.method,
+            "output_name": explanation.output_name, "method": explanation.method + member_note,
             "base": float(np.mean(explanation.base))}
+
+
+def _tree_member(model: Model) -> tuple[Explainer, str] | None:
+    """For a weighted ensemble, the tree member with the largest weight: its SHAP values show
+    what drives most of the blend (labelled as such; per-row answers stay occlusion)."""
+    members = getattr(model.pipeline, "members", None)
+    weights = getattr(model.pipeline, "weights", None)
+    if not members or not weights or getattr(model.pipeline, "stacker", None) is not None:
+        return None
+    names = getattr(model.pipeline, "names", None) or [str(i) for i in range(len(members))]
+    for i in np.argsort(weights)[::-1]:
+        member = Model(pipeline=members[i], problem=model.problem, schema=model.schema,
+                       reference=model.reference, metadata={})
+        explainer = Explainer(member)
+        if explainer.kind is not None:
+            return explainer, f", of ensemble member {names[i]} (weight {weights[i]:.2f})"
+    return None

@@ -95,7 +95,7 @@ def _why_accuracy(res: dict[str, Any]) -> str:
     minority = support.min() / support.sum()
     base_acc = res["baseline"]["metrics"].get("accuracy")
     acc = res["test"].get("accuracy", {}).get("value")
-    parts = [f"The baseline that always answers {escape(res['baseline']['predictor'])} scores "
+    parts = [f"The baseline ({escape(res['baseline']['predictor'])}) scores "
              f"accuracy {_f(base_acc)}; the model scores {_f(acc)}."]
     if minority < 0.3:
         parts.append(f"The smallest class is {minority:.1%} of the rows, so accuracy mostly "
@@ -166,8 +166,11 @@ def render_html(ev: Evaluation) -> str:
          + (f"<h3>Per class</h3>{table(res['per_class'])}" if "per_class" in res else "")),
         ("performance", "Performance charts", _figures(ev, "performance")),
         ("training", "Learning curve and candidates", _figures(ev, "training")),
-        ("explanations", "Explanations", f'<p class="note">Per-prediction method: '
-         f'{escape(res.get("explainer", ""))}.</p>' + _figures(ev, "explanations")),
+        ("explanations", "Explanations", f'<p class="note">Per-prediction method (Python API '
+         f'and POST /explain): {escape(res.get("explainer", ""))}.'
+         + (f' SHAP charts: {escape(res["shap"]["method"])}, on the scale of '
+            f'{escape(res["shap"]["output"])}.' if res.get("shap") else "")
+         + "</p>" + _figures(ev, "explanations")),
         ("errors", "Error analysis by slice", _figures(ev, "errors")
          + table(slices, ["feature", "slice", "rows", prob["metric"],
                           "error_rate" if "per_class" in res else "mae", "flag"], flag="flag")),

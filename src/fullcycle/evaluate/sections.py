@@ -229,7 +229,7 @@ def _limitations(model: Model, result: dict[str, Any]) -> list[str]:
         out.append(f"Clearly worse on {len(flagged)} slice(s), e.g. {names}.")
     if problem.is_classification:
         shares = np.asarray([c["support"] for c in result.get("per_class", [])], float)
-        if len(shares) and shares.min() / shares.sum() < 0.2:
+        if len(shares) and shares.min() / shares.sum() < 0.3:
             out.append(f"Imbalanced classes (smallest is {shares.min() / shares.sum():.0%} of "
                        "rows): accuracy is a poor guide; read balanced accuracy, PR-AUC and the "
                        "baseline row.")
