@@ -34,6 +34,8 @@ def serve(
                                                 "URL (default: SQLite in the workspace)")] = None,
     api_keys_file: Annotated[Path | None, typer.Option(
         "--api-keys-file", help="file with one API key per line")] = None,
+    log_predictions: Annotated[bool | None, typer.Option(
+        "--log/--no-log", help="write every prediction to the log (serve.log_predictions)")] = None,
 ) -> None:
     """Serve a model over HTTP: POST /predict, /predict/file, /feedback; GET /health, /ready,
     /metadata, /metrics, /docs. An alias (champion) is followed on reload."""
@@ -43,6 +45,7 @@ def serve(
     serve_cfg = cfg.serve
     for key, value in (("host", host), ("port", port), ("workers", workers),
                        ("reload_seconds", reload_seconds), ("log_url", log_url),
+                       ("log_predictions", log_predictions),
                        ("api_keys_file", str(api_keys_file) if api_keys_file else None)):
         if value is not None:
             setattr(serve_cfg, key, value)

@@ -195,8 +195,8 @@ class FastPath:
         return self.estimate(x, len(x))
 
     def estimate(self, x: np.ndarray, n: int) -> np.ndarray:
-        if self.booster is not None and n <= 4:
-            # One row: LightGBM's own predict with one thread, no wrapper validation.
+        if self.booster is not None and n <= 4096:
+            # LightGBM's own predict on one thread, without the wrapper's validation.
             raw = self.booster.predict(x, num_threads=1)
             return np.column_stack([1.0 - raw, raw]) if self.classify else np.asarray(raw)
         if self.classify:

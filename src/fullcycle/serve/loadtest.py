@@ -66,15 +66,15 @@ class Stats:
             return
         self.latencies.append(seconds)
         answer = json.loads(data)
-        self.versions[answer["model_version"]] += 1
-        self.predictions += len(answer["predictions"])
+        self.versions[str(answer.get("model_version"))] += 1
+        self.predictions += len(answer.get("predictions", []))
 
 
 async def _worker(url: str, payloads: list[bytes], todo: list[int], stats: Stats,
                   headers: dict[str, str], until: Path | None = None) -> None:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    path = (parts.path.rstrip("/") or "") + "/predict"
+    path = parts.path if parts.path not in ("", "/") else "/predict"
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     while todo:
@@ -131,7 +131,7 @@ async def run(url: str, payloads: list[bytes], requests: int, concurrency: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fullcycle.serve.loadtest")
-    parser.add_argument("url")
+    parser.add_argument("url", help="server URL; a bare host:port means its /predict")
     parser.add_argument("--payloads", type=Path, required=True,
                         help="JSON file: a list of request bodies (each a record or a list)")
     parser.add_argument("--requests", type=int, default=1000)

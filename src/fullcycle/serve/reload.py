@@ -62,12 +62,30 @@ class Served:
 
 
 def _single_threaded(model: Model) -> None:
-    """Forests default to n_jobs=-1: a thread pool per one-row request costs more than the
-    trees. The server's concurrency comes from requests, so predict on one thread each."""
-    estimator = getattr(model.pipeline, "steps", [[None, None]])[-1][1]
-    if estimator is not None and hasattr(estimator, "n_jobs") and \
-            type(estimator).__module__.startswith("sklearn.ensemble"):
-        estimator.set_params(n_jobs=1)
+    """Forests (n_jobs=-1) and LightGBM (OpenMP threads) parallelise each predict call; for a
+    one-row request the thread start-up and, on a busy machine, the spinning threads cost far
+    more than the trees (LightGBM 100 rows: 32 ms with all threads vs 0.9 ms with one, measured
+    under load). The server's parallelism comes from concurrent requests, so every estimator
+    inside the served model predicts on one thread."""
+    seen: set[int] = set()
+
+    def walk(obj: object, depth: int) -> None:
+        if depth > 8 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, list | tuple):
+            for item in obj:
+                walk(item, depth + 1)
+            return
+        module = type(obj).__module__
+        if not module.startswith(("sklearn", "lightgbm", "fullcycle")):
+            return
+        if module.startswith(("sklearn.ensemble", "lightgbm")) and hasattr(obj, "n_jobs"):
+            obj.n_jobs = 1  # type: ignore[attr-defined]
+        for value in getattr(obj, "__dict__", {}).values():
+            walk(value, depth + 1)
+
+    walk(model.pipeline, 0)
 
 
 class ModelSource:
