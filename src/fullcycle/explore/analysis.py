@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from fullcycle.data.schema import Schema, infer_schema
 from fullcycle.errors import DataError, ProblemError, did_you_mean
 from fullcycle.explore import relations as rel
 from fullcycle.explore import warnings as warn
-from fullcycle.explore.columns import TypedColumn, data_version, type_column
+from fullcycle.explore.columns import THREADS, TypedColumn, data_version, type_column
 from fullcycle.explore.stats import column_stats
 from fullcycle.explore.target import TargetInfo, make_target, relation, target_summary
 
@@ -109,7 +110,7 @@ def analyse(frame: pd.DataFrame, target: str | None = None, *, source: str = "<f
     steps("mutual information", "mutual information")
     matrix_cols = features + ([columns[target]] if target and info is not None else [])
     matrices = rel.correlations(matrix_cols, rel_rows, ranking)
-    near = rel.near_duplicates(matrices)
+    near = [p for p in rel.near_duplicates(matrices) if target not in (p["a"], p["b"])]
     steps("correlations", "correlations")
     plain = [c for c in columns.values() if c.role not in ("identifier", "target")]
     duplicates = rel.duplicates(list(columns.values()), plain, info)
@@ -141,23 +142,30 @@ def _problem(frame: pd.DataFrame, target: str | None, config: ProblemConfig | No
 
 def _type_and_describe(frame: pd.DataFrame, schema: Schema, problem: Any,
                        steps: _Steps) -> tuple[dict[str, TypedColumn], dict[str, dict[str, Any]]]:
-    columns: dict[str, TypedColumn] = {}
-    stats: dict[str, dict[str, Any]] = {}
-    for spec in schema.columns:
+    """Type and describe every column, two columns at a time (the heavy parts release the GIL)."""
+    regression = problem is not None and problem.task == "regression"
+
+    def one(spec: Any) -> tuple[TypedColumn, dict[str, Any]]:
         role = spec.role
         if role == "target":
-            regression = problem is not None and problem.task == "regression"
             role = "numeric" if regression else "categorical"
         col = type_column(frame[spec.name], role)
         col.role = spec.role if spec.role == "target" else col.role
-        columns[spec.name] = col
-        steps(f"typing {spec.name}", "typing")
-        stats[spec.name] = column_stats(col)
+        stats = column_stats(col)
         if col.role == "boolean":
-            stats[spec.name]["profile"] = _boolean_profile(col)
-        stats[spec.name]["stored_as_text"] = spec.note == "numbers stored as text"
-        stats[spec.name]["note"] = spec.note
-        steps(f"describing {spec.name}", "column statistics")
+            stats["profile"] = _boolean_profile(col)
+        stats["stored_as_text"] = spec.note == "numbers stored as text"
+        stats["note"] = spec.note
+        return col, stats
+
+    columns: dict[str, TypedColumn] = {}
+    stats: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(THREADS) as pool:
+        for spec, (col, described) in zip(schema.columns, pool.map(one, schema.columns),
+                                          strict=True):
+            columns[spec.name], stats[spec.name] = col, described
+            steps(f"typing {spec.name}", "typing")
+            steps(f"described {spec.name}", "column statistics")
     return columns, stats
 
 

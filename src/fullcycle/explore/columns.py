@@ -8,6 +8,7 @@ distinct values. Numeric columns become float64 arrays (NaN = missing), the rest
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from fullcycle.data.schema import (
 )
 
 NUMERIC_ROLES = ("numeric",)
+THREADS = 2  # numpy sorts, pandas/pyarrow factorising and hashing release the GIL
 DAY_NS = 86_400e9
 
 
@@ -63,6 +65,8 @@ def type_column(raw: pd.Series, role: str) -> TypedColumn:
     if kind == "numeric" and raw.dtype.kind in "biuf":
         values = raw.to_numpy(dtype="float64", na_value=np.nan)
         return TypedColumn(str(raw.name), role, kind, raw_missing, 0, values=values)
+    if kind == "datetime" and raw.dtype.kind == "M":
+        return TypedColumn(str(raw.name), role, kind, raw_missing, 0, values=_days(raw))
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     uniq = pd.Series(np.asarray(uniques, dtype=object) if raw.dtype.kind == "O" else uniques)
     clean = normalise_missing(uniq)
@@ -83,7 +87,8 @@ def type_column(raw: pd.Series, role: str) -> TypedColumn:
     elif kind == "datetime":
         col.values = _take(_days(to_datetime(clean)), codes)
     else:
-        col.codes, col.labels = _recode(codes, to_category_text(clean))
+        # only an object column can hold 1 and '1', two values that clean to one label
+        col.codes, col.labels = _recode(codes, to_category_text(clean), raw.dtype.kind == "O")
     return col
 
 
@@ -107,12 +112,19 @@ def _take(per_unique: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _recode(codes: np.ndarray, text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes over the raw distinct values -> codes over the cleaned labels (two raw values may
-    clean to the same label, e.g. '1' and '1.0'; a disguised marker becomes missing)."""
-    lab_codes, labels = pd.factorize(text.astype(object), use_na_sentinel=True)
-    mapping = np.append(lab_codes, -1).astype(np.int32)  # raw code -1 -> position -1 -> -1
-    return mapping[codes], np.asarray([str(v) for v in labels], dtype=object)
+def _recode(codes: np.ndarray, text: pd.Series,
+            may_merge: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Codes over the raw distinct values -> codes over the cleaned labels. Cleaning only turns
+    markers into missing, so distinct values stay distinct and the codes are just shifted; only
+    a mixed-type column (1 and '1') can merge two values, and is re-factorised."""
+    keep = text.notna().to_numpy(bool)
+    labels = text[keep].astype("string").to_numpy(dtype=object)
+    if may_merge and len(labels) != len(pd.unique(labels)):
+        lab_codes, uniq = pd.factorize(text.astype(object), use_na_sentinel=True)
+        mapping = np.append(lab_codes, -1).astype(np.int32)
+        return mapping[codes], np.asarray([str(v) for v in uniq], dtype=object)
+    mapping = np.append(np.where(keep, np.cumsum(keep) - 1, -1), -1).astype(np.int32)
+    return mapping[codes], labels
 
 
 def capped_codes(col: TypedColumn, top: int = 50) -> tuple[np.ndarray, int, list[str]]:
@@ -158,10 +170,13 @@ def data_version(frame: pd.DataFrame) -> str:
     cols = sorted(map(str, frame.columns))
     frame = frame.set_axis(list(map(str, frame.columns)), axis=1)
     row = np.zeros(len(frame), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for name in cols:
-            cell = fp._mix(_cell_hashes(frame[name], fp) ^ fp._name_key(name))
-            row = fp._mix(row * fp._PRIME + cell)
+    with np.errstate(over="ignore"), ThreadPoolExecutor(THREADS) as pool:
+        for start in range(0, len(cols), THREADS):  # THREADS columns' hashes in memory at once
+            names = cols[start:start + THREADS]
+            for name, hashes in zip(names, pool.map(
+                    lambda c: _cell_hashes(frame[c], fp), names), strict=True):
+                cell = fp._mix(hashes ^ fp._name_key(name))
+                row = fp._mix(row * fp._PRIME + cell)
         printer.total = np.uint64(row.sum(dtype=np.uint64))
     printer.columns, printer.rows = cols, len(frame)
     return printer.hexdigest()

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 
-def sig(value: Any, digits: int = 4) -> Any:
+def sig(value: Any, digits: int = 6) -> Any:
     """Round floats (recursively) to `digits` significant digits; NaN becomes null."""
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
@@ -41,7 +41,8 @@ def distribution(stats: dict[str, Any]) -> dict[str, Any] | None:
     if not hist:
         return None
     title = "values" if "values" in hist else "histogram"
-    return sig({"type": "hist", "title": title, "dates": stats["kind"] == "datetime", **hist})
+    dates = stats["kind"] == "datetime"  # days since 1970: keep the digits of the day
+    return sig({"type": "hist", "title": title, "dates": dates, **hist}, 10 if dates else 6)
 
 
 def relation(rel: dict[str, Any], target: str) -> dict[str, Any] | None:
@@ -103,5 +104,5 @@ def trend_plot(trends: dict[str, Any], target: str | None) -> dict[str, Any]:
     for feat in trends["features"][:3]:
         series.append({"name": f"mean {feat['feature']}", "values": feat["means"],
                        "scaled": True})
-    return sig({"type": "trend", "starts": trends["starts"], "counts": trends["counts"],
-                "series": series, "title": f"over {trends['column']}"})
+    return {"type": "trend", "starts": sig(trends["starts"], 10), "counts": trends["counts"],
+            "series": sig(series), "title": f"over {trends['column']}"}
