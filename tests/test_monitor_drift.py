@@ -108,6 +108,19 @@ def test_categorical_statistics_match_scipy() -> None:
     assert gof.statistic > 0 and stat > 0
 
 
+def test_large_sample_ks_pvalue_within_stated_tolerance() -> None:
+    from fullcycle.monitor.drift import ks_pvalue
+
+    for m, n in ((20_001, 20_001), (400_000, 300_000)):
+        en = round(m * n / (m + n))
+        for d in np.linspace(0.0005, 0.02, 10):
+            exact = stats.kstwo.sf(d, en)
+            got = ks_pvalue(d, m, n)
+            assert abs(got - exact) < 0.002
+            if exact >= 1e-6:
+                assert got == pytest.approx(exact, rel=0.02)
+
+
 def test_js_distance_helper_matches_scipy() -> None:
     p, q = np.array([0.5, 0.5, 0.0]), np.array([0.1, 0.6, 0.3])
     assert js_distance(p, q) == pytest.approx(jensenshannon(p, q, base=2), rel=1e-12)

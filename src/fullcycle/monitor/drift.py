@@ -20,6 +20,7 @@ from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, Window
 from fullcycle.monitor.reference import run_ends
 
 EPS = 1e-4
+LIMIT_EXACT_KS = 10_000
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -130,10 +131,24 @@ def _ks_wasserstein(sketch: dict[str, Any], values: np.ndarray) -> tuple[float, 
     return float(ks), wass
 
 
-def numeric_stats(sketch: dict[str, Any], values: np.ndarray) -> dict[str, float]:
-    """PSI, KS (+ p-value) and Wasserstein of sorted present `values` against a sketch."""
+def ks_pvalue(d: float, m: int, n: int) -> float:
+    """Two-sided KS p-value as `scipy.stats.ks_2samp(method="asymp")` computes it
+    (`kstwo.sf(d, round(mn/(m+n)))`). Above an effective size of 10,000, where that call can
+    take 0.3 s, the limiting Kolmogorov distribution with Stephens' small-sample correction is
+    used instead: within 0.002 absolute (2 % relative for p >= 1e-6) of kstwo there (tested)."""
+    en = m * n / (m + n)
+    if en > LIMIT_EXACT_KS:
+        from scipy.special import kolmogorov
+
+        root = np.sqrt(en)
+        return float(np.clip(kolmogorov((root + 0.12 + 0.11 / root) * d), 0.0, 1.0))
     from scipy.stats import kstwo
 
+    return float(np.clip(kstwo.sf(d, np.round(en)), 0.0, 1.0))
+
+
+def numeric_stats(sketch: dict[str, Any], values: np.ndarray) -> dict[str, float]:
+    """PSI, KS (+ p-value) and Wasserstein of sorted present `values` against a sketch."""
     n, m = len(values), int(sketch.get("present", 0))
     if not n or not m or not ("values" in sketch or "quantiles" in sketch):
         return {"psi": 0.0, "ks": 0.0, "ks_pvalue": 1.0, "wasserstein": 0.0,
@@ -144,8 +159,7 @@ def numeric_stats(sketch: dict[str, Any], values: np.ndarray) -> dict[str, float
     cuts = np.searchsorted(values, inner, side=sketch.get("bin_side", "right"))
     p = psi(sketch["bin_counts"], np.diff(np.r_[0, cuts, n]))
     ks, wass = _ks_wasserstein(sketch, values)
-    en = m * n / (m + n)
-    pvalue = float(np.clip(kstwo.sf(ks, np.round(en)), 0.0, 1.0))
+    pvalue = ks_pvalue(ks, m, n)
     std = float(sketch.get("std") or 0.0)
     return {"psi": p, "ks": ks, "ks_pvalue": pvalue, "wasserstein": wass,
             "wasserstein_norm": wass / max(std, 1e-3)}
