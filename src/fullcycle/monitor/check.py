@@ -87,7 +87,7 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
         pred["histogram"] = numeric_histogram(reference["prediction"], values)
     quality = check_quality(window, model.schema, reference, cfg)
     performance = check_performance(live, model, cfg)
-    traffic = summary_of_traffic(live, cfg.performance_window)
+    traffic = summary_of_traffic(live)
     alerts = _alerts(drift, pred, quality, performance, cfg)
     kinds = sorted({a["kind"] for a in alerts})
     return {

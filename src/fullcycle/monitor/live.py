@@ -111,10 +111,20 @@ def _masked(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
-def summary_of_traffic(live: LiveData, freq: str) -> dict[str, Any] | None:
+def traffic_freq(time: pd.Series, buckets: int = 48) -> str:
+    """The finest of a few readable window sizes that gives at most `buckets` windows."""
+    span = (time.max() - time.min()).total_seconds()
+    for freq in ("1min", "5min", "15min", "1h", "6h", "1D", "7D"):
+        if span / pd.Timedelta(freq).total_seconds() <= buckets:
+            return freq
+    return "30D"
+
+
+def summary_of_traffic(live: LiveData, freq: str | None = None) -> dict[str, Any] | None:
     """Prediction volume and latency percentiles per time window (log only)."""
     if live.time is None or not len(live.time):
         return None
+    freq = freq or traffic_freq(live.time)
     frame = pd.DataFrame({"time": live.time.to_numpy(),
                           "latency": (live.latency_ms if live.latency_ms is not None
                                       else pd.Series(np.nan, index=live.time.index)).to_numpy()})
@@ -129,7 +139,8 @@ def summary_of_traffic(live: LiveData, freq: str) -> dict[str, Any] | None:
     versions = (live.model_version.astype(str).value_counts().to_dict()
                 if live.model_version is not None else {})
     lat = frame["latency"].dropna().to_numpy()
-    return {"predictions": int(len(frame)), "first": pd.Timestamp(frame["time"].min()).isoformat(),
+    return {"predictions": int(len(frame)), "window": freq,
+            "first": pd.Timestamp(frame["time"].min()).isoformat(),
             "last": pd.Timestamp(frame["time"].max()).isoformat(), "windows": windows,
             "by_version": {str(k): int(v) for k, v in versions.items()},
             "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
