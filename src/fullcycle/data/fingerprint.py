@@ -74,9 +74,24 @@ def cell_hashes(series: pd.Series) -> np.ndarray:
         out[is_number] = pd.util.hash_array(numbers[is_number])
     is_text = ~missing & ~is_number
     if is_text.any():
-        values = text.to_numpy(dtype=object, na_value="")[is_text]
-        out[is_text] = pd.util.hash_array(values, categorize=True) ^ _TEXT_TAG
+        out[is_text] = _text_hashes(text, is_text) ^ _TEXT_TAG
     return out
+
+
+def _text_hashes(text: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Hashes of the text cells at `rows`. Arrow's dictionary encoding finds the distinct values
+    without making a Python string per cell; only the distinct ones are hashed (the same values
+    pandas' hash_array gives cell by cell)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text, from_pandas=True).filter(pa.array(rows))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return pd.util.hash_array(distinct, categorize=False)[codes]
 
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
