@@ -112,3 +112,14 @@ def test_report_without_browser(tmp_path, target):
         assert f'<section id="{sid}">' in html
     assert "Cabin" in html and "77.1% of rows" in html
     assert ("No target given" in html) == (target is None)
+
+
+def test_project_explore_reads_the_raw_source(tmp_path):
+    from fullcycle.config import Config
+    from fullcycle.project import Project
+
+    config = Config.from_dict({"data": {"source": str(DATA / "titanic.csv"),
+                                        "target": "Survived"}})
+    path = Project(config, tmp_path).explore()
+    assert path == tmp_path.resolve() / "reports" / "eda.html"
+    assert "Survived" in path.read_text() and "roc_auc" in path.read_text()
