@@ -158,3 +158,22 @@ def test_compare_two_versions(lgbm_workspace: Path, churn_workspace: Path) -> No
     assert low <= diff <= high
     expected = "champion" if low > 0 else str(other) if high < 0 else None
     assert result["winner"] == expected
+
+
+def test_server_fast_matrix_matches_the_pipeline(lgbm_workspace: Path,
+                                                 rows: pd.DataFrame) -> None:
+    """/explain reuses the server's fast preprocessing; it must be the pipeline's own matrix."""
+    from fullcycle.evaluate.explain_route import _matrix
+    from fullcycle.serve.reload import Served
+
+    model = Project.open(lgbm_workspace).load_model()
+    served = Served.prepare(model, serving_threads=False)
+    records = json.loads(rows.drop(columns=["Churn"]).head(5).to_json(orient="records"))
+    canonical, _ = served.validator.records(records, 100)
+    matrix = _matrix(served, canonical)
+    assert matrix is not None
+    expected = np.asarray(Explainer(model).transform.transform(pd.DataFrame(records)), float)
+    assert np.allclose(matrix, expected, equal_nan=True)
+    fast = explain_records(model, records, matrix=matrix)
+    slow = explain_records(model, records)
+    assert [f["output"] for f in fast] == pytest.approx([s["output"] for s in slow])

@@ -146,12 +146,25 @@ class Explainer:
             matrix = None
         raw = self._tree_contributions(frame, matrix)  # rows x (inputs + 1), explained class
         phi, base = raw[:, :-1], raw[:, -1]
-        grouped = pd.DataFrame(phi, columns=self.groups).T.groupby(level=0, sort=False).sum().T
-        grouped = grouped.reindex(columns=[c for c in self.inputs if c in grouped.columns]
-                                  + [c for c in grouped.columns if c not in self.inputs])
-        return Explanation(contributions=grouped.reset_index(drop=True), base=base,
+        names, summing = self._grouping()
+        grouped = pd.DataFrame(phi @ summing, columns=names)
+        return Explanation(contributions=grouped, base=base,
                            output=base + phi.sum(axis=1), output_name=self._output_name(),
                            method=self.method, exact=True)
+
+    def _grouping(self) -> tuple[list[str], np.ndarray]:
+        """Input names (the user's order, generated features last) and the 0/1 matrix that
+        sums transformed columns onto them: one matrix product per request."""
+        if getattr(self, "_grouping_cache", None) is None:
+            present = list(dict.fromkeys(self.groups))
+            names = [c for c in self.inputs if c in present] + \
+                [c for c in present if c not in self.inputs]
+            index = {n: i for i, n in enumerate(names)}
+            summing = np.zeros((len(self.groups), len(names)))
+            for j, group in enumerate(self.groups):
+                summing[j, index[group]] = 1.0
+            self._grouping_cache = (names, summing)
+        return self._grouping_cache
 
     def scores_from(self, explanation: Explanation) -> np.ndarray | None:
         """The model's scores rebuilt from the explained output (checked at construction to be
@@ -183,7 +196,10 @@ class Explainer:
         Xt = np.asarray(Xt, dtype="float64")
         if self.kind == "lightgbm":
             # The booster itself: the sklearn wrapper's checks cost more than one row's trees.
-            raw = np.asarray(self.estimator.booster_.predict(Xt, pred_contrib=True))
+            # One thread for small requests: an OpenMP team per one-row call costs more than
+            # the trees on a busy machine (the server's concurrency comes from requests).
+            threads = {"num_threads": 1} if len(Xt) <= 64 else {}
+            raw = np.asarray(self.estimator.booster_.predict(Xt, pred_contrib=True, **threads))
         elif self.kind == "xgboost":
             import xgboost as xgb
 
@@ -285,13 +301,14 @@ def explain_records(model: Model, records: pd.DataFrame | list[dict[str, Any]] |
     if scores is None:
         scores = model.predict_scores(frame)
     labels = model.labels_from_scores(scores)
+    names = [str(c) for c in explanation.contributions.columns]
+    values = explanation.contributions.to_numpy(dtype="float64")
+    raw_rows = frame.to_dict(orient="records")  # plain per-row access; iloc costs ms per row
     out = []
-    for i in range(len(frame)):
-        contrib = explanation.contributions.iloc[i]
-        order = np.argsort(-np.abs(contrib.to_numpy()))[: top or len(contrib)]
-        items = [{"feature": str(contrib.index[j]),
-                  "value": _plain(frame.iloc[i].get(contrib.index[j])),
-                  "contribution": float(contrib.iloc[j])} for j in order]
+    for i, raw in enumerate(raw_rows):
+        order = np.argsort(-np.abs(values[i]), kind="stable")[: top or len(names)]
+        items = [{"feature": names[j], "value": _plain(raw.get(names[j])),
+                  "contribution": float(values[i, j])} for j in order]
         out.append({"prediction": _plain(labels[i]), "base_value": float(explanation.base[i]),
                     "output": float(explanation.output[i]), "output_name": explanation.output_name,
                     "method": explanation.method, "exact": explanation.exact,

@@ -48,12 +48,19 @@ def explain_router() -> APIRouter:
 
 
 def _matrix(served: Any, rows: list[list[Any]]) -> np.ndarray | None:
-    """The server's compiled preprocessing (serve/fastpath.py) when it has one: the same matrix
-    as the pipeline's transform without pandas; the explainer checks its width."""
+    """The rows transformed by the server's own fast path (serve/fastpath.py): the compiled
+    numpy preprocessing, or the typed path's pipeline copy that skips the pandas coercion the
+    validator already did. The explainer checks the width; None falls back to the model."""
     fast = getattr(served, "fast", None)
-    if fast is None or not hasattr(fast, "matrix"):
-        return None
     try:
-        return np.asarray(fast.matrix(rows), dtype="float64")
-    except (ValueError, TypeError, IndexError):
+        if fast is not None and hasattr(fast, "matrix"):
+            return np.asarray(fast.matrix(rows), dtype="float64")
+        steps = getattr(getattr(fast, "pipeline", None), "steps", None)
+        if fast is not None and steps and hasattr(fast, "frame"):
+            from fullcycle.serve.fastpath import rows_to_columns
+
+            typed = fast.frame(rows_to_columns(served.validator, rows))
+            return np.asarray(fast.pipeline[:-1].transform(typed), dtype="float64")
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
         return None
+    return None
