@@ -104,10 +104,9 @@ def prepare(tables: list[str]) -> None:
 
 
 def _read(name: str, part: str, meta: dict) -> pd.DataFrame:
-    frame = pd.read_csv(DATA / name / f"{part}.csv")
-    if meta["task"] != "regression":
-        frame[meta["target"]] = frame[meta["target"]].astype(str)
-    return frame
+    if meta["task"] == "regression":
+        return pd.read_csv(DATA / name / f"{part}.csv")
+    return pd.read_csv(DATA / name / f"{part}.csv", dtype={meta["target"]: str})
 
 
 # --- FLAML (own venv) -----------------------------------------------------------------------
@@ -210,8 +209,10 @@ def score(name: str, tool: str) -> float | None:
     y = test[meta["target"]]
     if meta["task"] == "regression":
         return float(np.sqrt(mean_squared_error(y.astype(float), pred["prediction"])))
-    labels = meta["labels"]
-    pred.columns = [str(c) for c in pred.columns]
+    # labels compared case-blind: a tool that read "true" as a boolean writes "True"
+    labels = [str(v).lower() for v in meta["labels"]]
+    y = y.astype(str).str.lower()
+    pred.columns = [str(c).lower() for c in pred.columns]
     proba = pred[labels].to_numpy(dtype=float)
     if meta["task"] == "binary":
         return float(roc_auc_score((y == labels[-1]).astype(int), proba[:, 1]))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from fullcycle.errors import ConfigError, did_you_mean
@@ -36,6 +37,7 @@ class Family:
     cost: int  # relative cost hint: cheaper families are tried first
     portfolio: tuple[Params, ...] = ({},)  # strong defaults, tried before any search
     needs_scaling: bool = False
+    kind: str = "tree"  # preprocessing kind: linear (scaled), tree, native (categories kept)
     boosting: bool = False  # supports early stopping of rounds on a validation set
     description: str = ""
     tasks: tuple[str, ...] = field(default=("binary", "multiclass", "regression"))
@@ -86,6 +88,10 @@ class FamilyModel(BaseEstimator):
         if family.boosting and not stop_early:
             params.setdefault(ROUNDS_KEY[family.name], ROUNDS_WITHOUT_EARLY_STOP)
         self.estimator_ = family.make(self.task, params, self.seed)
+        if self.family == "catboost" and hasattr(X, "dtypes"):
+            cats = [str(c) for c, t in X.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+            if cats:  # native preprocessing hands CatBoost its categories as they are
+                self.estimator_.set_params(cat_features=cats)
         weights = self._weights(np.asarray(y))
         self.best_iteration_: int | None = None
         if stop_early:
@@ -175,6 +181,7 @@ def _linear_space(t: Any, task: str) -> Params:
 
 
 register(Family(name="linear", make=_linear, space=_linear_space, cost=1, needs_scaling=True,
+                kind="linear",
                 portfolio=({},), description="logistic regression / ridge, L2 regularised"))
 
 
@@ -187,7 +194,7 @@ def _knn(task: str, params: Params, seed: int) -> Any:
 
 
 register(Family(
-    name="knn", make=_knn, cost=3, needs_scaling=True, portfolio=({},),
+    name="knn", make=_knn, cost=3, needs_scaling=True, kind="linear", portfolio=({},),
     description="k nearest neighbours on scaled features",
     space=lambda t, task: {"n_neighbors": t.suggest_int("n_neighbors", 2, 100, log=True),
                            "weights": t.suggest_categorical("weights", ["uniform", "distance"]),
@@ -234,7 +241,7 @@ def _lightgbm(task: str, params: Params, seed: int) -> Any:
 
 
 register(Family(
-    name="lightgbm", make=_lightgbm, cost=2, boosting=True,
+    name="lightgbm", make=_lightgbm, kind="native", cost=2, boosting=True,
     description="LightGBM gradient boosting, early-stopped",
     portfolio=({},
                {"learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 20,
@@ -259,11 +266,12 @@ def _xgboost(task: str, params: Params, seed: int) -> Any:
 
     cls = xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier
     return cls(random_state=seed, n_jobs=THREADS, tree_method="hist", verbosity=0,
+               enable_categorical=True,
                **{"n_estimators": 2000, "learning_rate": 0.05, "max_depth": 6, **params})
 
 
 register(Family(
-    name="xgboost", make=_xgboost, cost=3, boosting=True,
+    name="xgboost", make=_xgboost, kind="native", cost=3, boosting=True,
     description="XGBoost (hist) gradient boosting, early-stopped",
     portfolio=({},
                {"learning_rate": 0.03, "max_depth": 4, "subsample": 0.8, "colsample_bytree": 0.7,
@@ -288,7 +296,7 @@ def _catboost(task: str, params: Params, seed: int) -> Any:
 
 
 register(Family(
-    name="catboost", make=_catboost, cost=5, boosting=True,
+    name="catboost", make=_catboost, kind="native", cost=5, boosting=True,
     description="CatBoost gradient boosting, early-stopped",
     portfolio=({},),
     space=lambda t, task: {
@@ -318,7 +326,7 @@ def _mlp(task: str, params: Params, seed: int) -> Any:
 
 
 register(Family(
-    name="mlp", make=_mlp, cost=4, needs_scaling=True, portfolio=({},),
+    name="mlp", make=_mlp, cost=4, needs_scaling=True, kind="linear", portfolio=({},),
     description="multi-layer perceptron (scikit-learn), early-stopped",
     space=lambda t, task: {"width": t.suggest_categorical("width", [32, 64, 128, 256]),
                            "depth": t.suggest_int("depth", 1, 3),
@@ -326,3 +334,23 @@ register(Family(
                            "learning_rate_init": t.suggest_float("learning_rate_init", 1e-4, 1e-2,
                                                                  log=True)},
 ))
+
+
+# The order the portfolio is tried in, across families: a cheap baseline, then the strongest
+# defaults, then variety for the ensemble. Families not listed follow, in cost order.
+PORTFOLIO_ORDER: list[tuple[str, int]] = [
+    ("linear", 0), ("lightgbm", 0), ("extra_trees", 0), ("lightgbm", 1), ("catboost", 0),
+    ("xgboost", 0), ("random_forest", 0), ("lightgbm", 2), ("xgboost", 1), ("knn", 0),
+    ("mlp", 0), ("extra_trees", 1), ("random_forest", 1),
+]
+
+
+def portfolio(families: list[Family]) -> list[tuple[Family, int]]:
+    """(family, portfolio index) pairs for the chosen families, in trying order."""
+    chosen = {f.name: f for f in families}
+    order = [(chosen[n], i) for n, i in PORTFOLIO_ORDER
+             if n in chosen and i < len(chosen[n].portfolio)]
+    listed = {(f.name, i) for f, i in order}
+    order += [(f, i) for f in families for i in range(len(f.portfolio))
+              if (f.name, i) not in listed]
+    return order

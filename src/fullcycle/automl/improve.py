@@ -149,7 +149,8 @@ def _refit(result: SearchResult, pool: list[Candidate], selection: Selection, sc
                 cand, folds, result.preprocess_seconds) > deadline:
             continue
         pipe = make_pipeline(schema, get_family(cand.family), task, cand.refit_params, config.seed,
-                             class_weight=config.train.class_weight, early_stopping=False)
+                             class_weight=config.train.class_weight, early_stopping=False,
+                             features=config.features)
         if isinstance(pipe.steps[0][1], Pipeline) and \
                 isinstance(pipe.steps[0][1].steps[0][1], SchemaCoercer):
             # the contract step is stateless: coerce the rows once for every member
@@ -200,7 +201,7 @@ def _learning_curve(result: SearchResult, best: Candidate, schema: Schema, confi
     half = np.sort(np.random.default_rng(config.seed).permutation(train_idx)[: len(train_idx) // 2])
     problem = result.problem
     pipe = make_pipeline(schema, get_family(best.family), problem.task, best.params, config.seed,
-                         class_weight=config.train.class_weight)
+                         class_weight=config.train.class_weight, features=config.features)
     try:
         pipe.fit(X.iloc[half], y[half])
         score = score_predictions(problem, y[valid_idx],

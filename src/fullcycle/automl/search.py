@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from fullcycle.automl.families import Family, FamilyModel, Params, get_family, refit_params
+from fullcycle.automl.families import (
+    Family,
+    FamilyModel,
+    Params,
+    get_family,
+    portfolio,
+    refit_params,
+)
 from fullcycle.data.schema import Schema
 from fullcycle.errors import ModelError
 from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
@@ -88,10 +95,12 @@ class SearchResult:
 
 
 def make_pipeline(schema: Schema, family: Family, task: str, params: Params, seed: int, *,
-                  class_weight: str | None = None, early_stopping: bool = True) -> Pipeline:
+                  class_weight: str | None = None, early_stopping: bool = True,
+                  features: Any = None) -> Pipeline:
     model = FamilyModel(family=family.name, task=task, params=params, seed=seed,
                         class_weight=_weighting(class_weight), early_stopping=early_stopping)
-    return Pipeline([("preprocess", build_preprocessor(schema, **preprocess_options(family))),
+    pre = build_preprocessor(schema, **preprocess_options(family, features, seed))
+    return Pipeline([("preprocess", pre),
                      ("model", model)])
 
 
@@ -145,9 +154,11 @@ def make_folds(problem: Problem, y: np.ndarray, folds: int, seed: int, *, strate
     return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(index))
 
 
-def preprocess_options(family: Family) -> dict[str, Any]:
-    """Keyword options of `build_preprocessor` that this family needs."""
-    return {"scale": family.needs_scaling}
+def preprocess_options(family: Family, features: Any = None, seed: int = 0) -> dict[str, Any]:
+    """Keyword options of `build_preprocessor` for this family: its kind (scaled linear,
+    tree, or native categories for the boosting libraries) and the config's features section."""
+    return {"scale": family.needs_scaling, "family_kind": family.kind, "options": features,
+            "seed": seed}
 
 
 def _weighting(class_weight: str | None) -> str | None:
@@ -180,7 +191,8 @@ class Search:
                  on_candidate: Callable[[Candidate, int, float], None] | None = None,
                  class_weight: str = "none", strategy: str = "auto",
                  groups: np.ndarray | None = None, adaptive_folds: bool = True,
-                 reserve: Callable[[list[Candidate]], float] | None = None) -> None:
+                 reserve: Callable[[list[Candidate]], float] | None = None,
+                 features: Any = None) -> None:
         self.schema, self.problem, self.seed = schema, problem, seed
         self.families = sorted((get_family(f) for f in dict.fromkeys(families)),
                                key=lambda f: (f.cost, f.name))
@@ -188,6 +200,7 @@ class Search:
         self.on_candidate = on_candidate
         self.class_weight, self.strategy, self.groups = class_weight, strategy, groups
         self.adaptive_folds = adaptive_folds
+        self.features = features  # FeaturesConfig for build_preprocessor; None = its defaults
         self.reserve = reserve or (lambda cands: 0.0)  # seconds to keep for what follows
         self.candidates: list[Candidate] = []
         self.trials = self.pruned = 0
@@ -210,12 +223,11 @@ class Search:
         self.deadline = self.start + self.time_budget
         self.cv = make_folds(self.problem, y, self._n_folds(y), self.seed,
                              strategy=self.strategy, groups=self.groups)
-        for family in self.families:
-            for i, params in enumerate(family.portfolio):
-                if self._done():
-                    break
-                name = family.name if i == 0 else f"{family.name}_p{i + 1}"
-                self._try(family, dict(params), X, y, name, prune=False)
+        for family, i in portfolio(self.families):
+            if self._done() and self.candidates:  # some model always comes out
+                break
+            name = family.name if i == 0 else f"{family.name}_p{i + 1}"
+            self._try(family, dict(family.portfolio[i]), X, y, name, prune=False)
         if not self._done():
             self._tune(X, y)
         if not self.candidates:
@@ -265,7 +277,7 @@ class Search:
              prune: bool) -> Candidate | None:
         if family.name in self._broken:
             return None
-        if self.max_trials is None and self._guess_cost(family) > self._left():
+        if self.max_trials is None and self.candidates and self._guess_cost(family) > self._left():
             return None
         self.trials += 1
         try:
@@ -283,8 +295,8 @@ class Search:
     def _fold_data(self, family: Family, k: int, X: pd.DataFrame, y: np.ndarray) -> _FoldData:
         """Preprocessed matrices of fold k, fitted on the fold's training rows once and shared
         by every candidate with the same preprocessing needs."""
-        options = preprocess_options(family)
-        key = (k, tuple(sorted(options.items())))
+        options = preprocess_options(family, self.features, self.seed)
+        key = (k, family.kind, family.needs_scaling)
         if key not in self._folds_cache:
             train_idx, valid_idx = self.cv[k]
             pre = build_preprocessor(self.schema, **options)
