@@ -115,6 +115,9 @@ def test_time_split_trains_on_the_past() -> None:
     when = dataset.frame["when"]
     assert when.iloc[outcome.train_index].max() < when.iloc[outcome.test_index].min()
     assert outcome.search.oof_mask is not None and not outcome.search.oof_mask.all()
+    rows = outcome.search.rows  # OOF rows are in time order; rows maps them to the dataset
+    assert sorted(rows) == sorted(outcome.train_index)
+    assert when.iloc[rows].is_monotonic_increasing
 
 
 def test_unknown_split_column_is_a_config_error() -> None:

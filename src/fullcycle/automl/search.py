@@ -75,6 +75,7 @@ class SearchResult:
     pruned: int = 0
     failures: list[str] = field(default_factory=list)
     coerced: pd.DataFrame | None = field(default=None, repr=False)  # rows after the contract
+    rows: np.ndarray | None = field(default=None, repr=False)  # dataset row of each OOF row
     preprocess_seconds: float = 0.0  # mean time to fit one fold's preprocessing
 
     def ranked(self) -> list[Candidate]:

@@ -152,7 +152,7 @@ def train_model(dataset: Dataset, config: Config, *,
     y = problem.encode_target(dataset.target)
     X = feature_frame(dataset)
     train_idx, test_idx = split(dataset, problem, config)
-    X_train, y_train, groups = _train_rows(dataset, config, X, y, train_idx)
+    X_train, y_train, groups, rows = _train_rows(dataset, config, X, y, train_idx)
     tc = config.train
     budget = tc.time_budget * BUDGET_SHARE - (time.perf_counter() - start)
     post = _post_reserve(tc.time_budget)
@@ -175,6 +175,7 @@ def train_model(dataset: Dataset, config: Config, *,
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         result = search.run(X_train, y_train)
+        result.rows = rows  # OOF row i is dataset.frame row rows[i] (time order for time CV)
         log.info("search: %d trials, %d finished, %.1fs", result.trials, len(result.candidates),
                  time.perf_counter() - start)
         final = build_final(result, dataset.schema, config, X_train, y_train, deadline=deadline)
@@ -213,7 +214,8 @@ def train_model(dataset: Dataset, config: Config, *,
 
 
 def _train_rows(dataset: Dataset, config: Config, X: pd.DataFrame, y: np.ndarray,
-                train_idx: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+                train_idx: np.ndarray
+                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray]:
     """Training rows for the search; sorted by time for time-ordered CV, with group labels for
     grouped CV."""
     idx = train_idx
@@ -223,7 +225,7 @@ def _train_rows(dataset: Dataset, config: Config, X: pd.DataFrame, y: np.ndarray
     groups = None
     if config.split.strategy == "group":
         groups = _column(dataset, config.split.group_column, "group").astype(str).to_numpy()[idx]
-    return X.iloc[idx].reset_index(drop=True), y[idx], groups
+    return X.iloc[idx].reset_index(drop=True), y[idx], groups, idx
 
 
 def evaluate_on(model: Model, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
