@@ -117,6 +117,9 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     from fullcycle.evaluate.explain_route import explain_router
 
     app.include_router(explain_router())  # POST /explain (evaluate/)
+    from fullcycle.monitor.dashboard import dashboard_router
+
+    app.include_router(dashboard_router())  # GET /dashboard, /dashboard.json (monitor/)
     _typed_openapi(app, cfg)
     if cfg.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -414,10 +417,14 @@ def app_from_env() -> FastAPI:
     FULLCYCLE_SERVE_WORKSPACE, FULLCYCLE_SERVE_MODEL and FULLCYCLE_SERVE_CONFIG (a JSON
     dump of the serve section, as the CLI resolved it)."""
     import os
+    import sys
 
     from fullcycle.config import Config
     from fullcycle.project import Project
 
+    # The log writer and the model poller are background threads; a shorter GIL switch
+    # interval (default 5 ms) bounds how long they can hold up the event loop.
+    sys.setswitchinterval(0.0005)
     workspace = os.environ["FULLCYCLE_SERVE_WORKSPACE"]
     config = Project.open(workspace).config if "FULLCYCLE_SERVE_CONFIG" not in os.environ \
         else Config.from_dict(json.loads(os.environ["FULLCYCLE_SERVE_CONFIG"]), where="serve env")

@@ -107,6 +107,10 @@ class PredictionLog:
         self.metadata = sa.MetaData()
         self.predictions, self.feedback = _tables(self.metadata)
         self.metadata.create_all(self.engine)
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_sql = ("INSERT INTO predictions (id, ts, model_version, inputs, prediction, "
+                            "probabilities, latency_ms, request_id, source) VALUES ("
+                            + ", ".join([mark] * 9) + ")")
         self.batch_size, self.flush_seconds = batch_size, flush_seconds
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.written = 0  # rows committed
@@ -128,18 +132,17 @@ class PredictionLog:
                         latency_ms, request_id, source))
 
     # --- writer thread -----------------------------------------------------------------------
-    def _rows(self, item: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _rows(self, item: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         ids, records, preds, probas, labels, version, ts, latency, request_id, source = item
+        dumps = json.dumps
+        probas_list = probas.tolist() if probas is not None and labels is not None else None
         rows = []
         for i, pid in enumerate(ids):
-            proba = None
-            if probas is not None and labels is not None:
-                proba = json.dumps({c: float(probas[i, j]) for j, c in enumerate(labels)})
-            rows.append({"id": pid, "ts": ts, "model_version": version,
-                         "inputs": json.dumps(records[i], default=str),
-                         "prediction": json.dumps(_plain(preds[i]), default=str),
-                         "probabilities": proba, "latency_ms": latency,
-                         "request_id": request_id, "source": source})
+            proba = dumps(dict(zip(labels, probas_list[i], strict=True))) \
+                if probas_list is not None else None
+            rows.append((pid, ts, version, dumps(records[i], default=str),
+                         dumps(_plain(preds[i]), default=str), proba, latency, request_id,
+                         source))
         return rows
 
     def _run(self) -> None:
@@ -149,11 +152,20 @@ class PredictionLog:
                 first = self.queue.get(timeout=self.flush_seconds)
             except queue.Empty:
                 continue
+            # Gather for up to flush_seconds: one transaction per batch, not per request, and
+            # few wake-ups of this thread (each one takes the GIL from the event loop).
             batch = [first]
-            while len(batch) < self.batch_size:
+            deadline = time.monotonic() + self.flush_seconds
+            while len(batch) < self.batch_size and first is not _STOP:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
                 try:
-                    batch.append(self.queue.get_nowait())
+                    item = self.queue.get(timeout=left)
                 except queue.Empty:
+                    break
+                batch.append(item)
+                if item is _STOP:
                     break
             if any(item is _STOP for item in batch):
                 stop = True
@@ -171,8 +183,9 @@ class PredictionLog:
         rows = [row for item in batch for row in self._rows(item)]
         try:
             if rows:
+                # The driver's executemany: SQLAlchemy's per-row Python work stays out of it.
                 with self.engine.begin() as conn:
-                    conn.execute(self.predictions.insert(), rows)
+                    conn.exec_driver_sql(self._insert_sql, rows)
             written, failed = len(rows), 0
         except Exception as exc:  # noqa: BLE001 - the log must not take the server down
             log.error("prediction log: could not write %d rows: %s", len(rows), exc)
