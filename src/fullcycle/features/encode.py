@@ -70,7 +70,8 @@ def smoothed_means(codes: np.ndarray, T: np.ndarray, n_levels: int, smoothing: f
 
 class CategoryEncoder(TransformerMixin, BaseEstimator):
     """Categorical frame -> encoded columns. `kind="onehot_te"` for linear/tree models,
-    `kind="native"` returns a frame of pandas categories for gradient-boosting libraries."""
+    `kind="native"` returns a frame with pandas categories (levels above `one_hot_max`, up to
+    `native_max`) for gradient-boosting libraries."""
 
     def __init__(self, *, kind: str = "onehot_te", one_hot_max: int = 15, native_max: int = 64,
                  rare_min_count: int = 10, folds: int = 5, smoothing: float = 10.0,
@@ -120,7 +121,10 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
                 method = "target" if y is not None else "frequency"
                 kept, rare_levels = sorted(str(v) for v in counts.index), 0
             else:
-                method = "native" if self.kind == "native" else "onehot"
+                # Few levels one-hot even for native models: on small data LightGBM's native
+                # categorical splits (min 100 rows per group) lose to one column per level.
+                method = "native" if self.kind == "native" and cardinality > self.one_hot_max \
+                    else "onehot"
                 kept = sorted(str(v) for v, c in counts.items() if c >= self.rare_threshold_)
                 present = counts.drop(MISSING, errors="ignore")
                 rare_levels = int((present < self.rare_threshold_).sum())
@@ -131,13 +135,15 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             self.decisions_.append({
                 "column": name, "cardinality": cardinality, "levels": len(levels) - 2,
                 "rare_grouped": rare_levels, "rare_rows": rare_rows, "encoding": method,
-                "reason": self._why(method, cardinality, limit)})
+                "reason": self._why(method, cardinality,
+                                    self.one_hot_max if method == "onehot" else limit)})
         self._fit_statistics(frame)
         return frame
 
     def _why(self, method: str, k: int, limit: int) -> str:
         return {"onehot": f"{k} levels <= {limit}: one column per level (rare ones grouped)",
-                "native": f"{k} levels <= {limit}: the model splits on categories itself",
+                "native": f"{self.one_hot_max} < {k} levels <= {limit}: the model splits on "
+                          "categories itself",
                 "target": f"{k} levels > {limit}: out-of-fold target encoding "
                           f"({self.folds}-fold, smoothing {self.smoothing:g})",
                 "frequency": f"{k} levels > {limit} and no target: frequency encoding"}[method]

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from fullcycle.features.impute import as_frame
 
 SCALERS = ("standard", "robust", "quantile")
+CV_ROWS = 5000
 
 
 def skewness(values: np.ndarray) -> float:
@@ -72,8 +73,9 @@ def make_scaler(kind: str) -> Any:
 class AutoTargetRegressor(RegressorMixin, BaseEstimator):
     """A regressor trained on a transformed target, predictions mapped back.
 
-    `transform="auto"` uses log1p when the training target is non-negative and its skewness is
-    above `threshold`, else the identity; "log" and "none" force the choice."""
+    `transform="auto"`: when the training target is non-negative and its skewness is above
+    `threshold`, a 3-fold comparison on the training rows decides between log1p and the
+    identity; otherwise identity. "log" and "none" force the choice."""
 
     def __init__(self, *, regressor: Any = None, transform: str = "auto",
                  threshold: float = 1.0) -> None:
@@ -87,9 +89,13 @@ class AutoTargetRegressor(RegressorMixin, BaseEstimator):
         y = np.asarray(y, dtype="float64")
         skew = skewness(y)
         if self.transform == "auto":
-            self.log_ = bool(y.min(initial=0.0) >= 0 and skew > self.threshold)
-            self.reason_ = (f"target skewness {skew:.2f} > {self.threshold:g}, non-negative: log1p"
-                            if self.log_ else f"target skewness {skew:.2f}: kept as is")
+            self.log_, self.reason_ = False, f"target skewness {skew:.2f}: kept as is"
+            if y.min(initial=0.0) >= 0 and skew > self.threshold:
+                plain, logged = self._cv_rmse(X, y)
+                self.log_ = bool(logged < plain)
+                self.reason_ = (f"target skewness {skew:.2f} > {self.threshold:g}; out-of-fold "
+                                f"RMSE {plain:.4g} as is vs {logged:.4g} with log1p: "
+                                + ("log1p" if self.log_ else "kept as is"))
         elif self.transform in ("log", "none"):
             if self.transform == "log" and y.min(initial=0.0) < 0:
                 raise ValueError("target_transform log needs a non-negative target")
@@ -97,15 +103,46 @@ class AutoTargetRegressor(RegressorMixin, BaseEstimator):
             self.reason_ = f"configured: {self.transform}"
         else:
             raise ValueError(f"transform {self.transform!r}; valid: auto, log, none")
+        self.log_cap_ = float(np.log1p(2 * y.max(initial=0.0)))
         self.regressor_ = clone(self.regressor).fit(X, np.log1p(y) if self.log_ else y,
                                                     **fit_params)
         if hasattr(self.regressor_, "n_features_in_"):
             self.n_features_in_ = self.regressor_.n_features_in_
         return self
 
+    def _cv_rmse(self, X: Any, y: np.ndarray) -> tuple[float, float]:
+        """3-fold RMSE (original scale) of the regressor on y and on log1p(y), on at most
+        `CV_ROWS` rows: log helps boosted trees on skewed prices and hurts linear models whose
+        extrapolations explode through expm1, so the data decides."""
+        from sklearn.model_selection import KFold
+
+        rows = np.arange(len(y))
+        if len(y) > CV_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(len(y), CV_ROWS, replace=False))
+        if len(rows) < 30:
+            return 0.0, 1.0  # too few rows to tell: keep the target as is
+        Xs = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+        ys = y[rows]
+        errors = {False: 0.0, True: 0.0}
+        for fit_idx, val_idx in KFold(3, shuffle=True, random_state=0).split(rows):
+            Xf = Xs.iloc[fit_idx] if hasattr(Xs, "iloc") else Xs[fit_idx]
+            Xv = Xs.iloc[val_idx] if hasattr(Xs, "iloc") else Xs[val_idx]
+            for log in (False, True):
+                model = clone(self.regressor).fit(Xf, np.log1p(ys[fit_idx]) if log
+                                                  else ys[fit_idx])
+                pred = np.asarray(model.predict(Xv), dtype="float64")
+                cap = np.log1p(2 * ys[fit_idx].max(initial=0.0))
+                pred = np.expm1(np.clip(pred, None, cap)) if log else pred
+                errors[log] += float(np.sum((pred - ys[val_idx]) ** 2))
+        return float(np.sqrt(errors[False] / len(rows))), float(np.sqrt(errors[True] / len(rows)))
+
     def predict(self, X: Any) -> np.ndarray:
         pred = np.asarray(self.regressor_.predict(X), dtype="float64")
-        return np.expm1(pred) if self.log_ else pred
+        if not self.log_:
+            return pred
+        # expm1 turns a linear model's extrapolation into an explosion: cap at twice the
+        # largest training target.
+        return np.expm1(np.clip(pred, None, self.log_cap_))
 
     @property
     def feature_importances_(self) -> np.ndarray:
