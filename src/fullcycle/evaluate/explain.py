@@ -183,7 +183,10 @@ class Explainer:
         problem = self.model.problem
         if not problem.is_classification:
             return f"predicted {problem.target}"
-        space = "probability" if self.kind == "shap_tree" else "log-odds"
+        if self.kind == "shap_tree":
+            space = "probability"
+        else:
+            space = "log-odds" if problem.task == "binary" else "raw score (softmax input)"
         if problem.task == "binary":
             return f"{space} of {problem.labels[-1]!r}"
         return f"{space} of the predicted class"
