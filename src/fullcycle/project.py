@@ -92,8 +92,10 @@ class Project:
               on_candidate: Callable[..., None] | None = None, alias: str = "champion",
               reason: str = "trained by fullcycle train") -> TrainReport:
         from fullcycle.automl.train import train_model
+        from fullcycle.registry.store import warm_up
 
         dataset = dataset or self.load_data()
+        warm_up()  # import MLflow while the search runs; registration needs it afterwards
         outcome = train_model(dataset, self.config, on_candidate=on_candidate)
         ws = self.workspace
         self.save_config()
@@ -142,9 +144,13 @@ class Project:
         return {"predictions": predictions_path, "scored": scored, "drift": drift, "paths": paths}
 
     def load_model(self, ref: str = "champion") -> Model:
-        """A model by reference: alias, version number, models:/ URI, or a model folder path."""
-        if Path(ref).is_dir():
-            return Model.load(ref)
+        """A model by reference: alias, version number, models:/ URI, or a model folder path.
+        Registered versions are checked against the SHA-256 recorded at registration."""
+        from fullcycle.registry.refs import parse_ref
+
+        parsed = parse_ref(ref)
+        if parsed.path is not None:
+            return Model.load(parsed.path)
         return self.registry.load(ref)
 
     def predict(self, data: str | Path | pd.DataFrame, output: str | Path | None = None,

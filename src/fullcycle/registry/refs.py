@@ -13,7 +13,8 @@ from fullcycle.errors import ModelError
 REF_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 ALIAS = re.compile(r"^[A-Za-z_][\w-]*$")
 REF_HELP = ("a model reference is an alias (champion, challenger), a version number, "
-            "models:/NAME@ALIAS, models:/NAME/VERSION, or a model folder path")
+            "models:/NAME@ALIAS, models:/NAME/VERSION, or a model folder path (with a '/', e.g. "
+            "./my-model)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def parse_ref(ref: str | int, *, allow_path: bool = True) -> ModelRef:
         if int(bare) < 1:
             raise ModelError(f"model version {text!r} does not exist: versions start at 1")
         return ModelRef(text, version=str(int(bare)))
-    if allow_path and (Path(text).is_dir() or "/" in text or text.startswith(".")):
+    # A bare word is an alias even if a folder of that name exists here: paths carry a '/'.
+    if allow_path and ("/" in text or text.startswith((".", "~"))):
         path = Path(text).expanduser()
         if not path.is_dir():
             raise ModelError(f"model folder {text} does not exist; {REF_HELP}")

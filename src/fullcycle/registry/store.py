@@ -69,9 +69,12 @@ class ModelRegistry:
         mlflow.set_registry_uri(self.tracking_uri)
 
     def experiment_id(self) -> str:
+        if getattr(self, "_experiment_id", None):
+            return self._experiment_id
         exp = self.client.get_experiment_by_name(self.model_name)
         if exp is not None:
-            return str(exp.experiment_id)
+            self._experiment_id: str = str(exp.experiment_id)
+            return self._experiment_id
         # A local store keeps artifacts in the workspace; a server picks its own destination.
         location = self.artifact_root.as_uri() if self.is_local else None
         # The experiment kind makes the MLflow UI open on training runs, not its GenAI pages.
@@ -109,7 +112,8 @@ class ModelRegistry:
         if alias:
             from fullcycle.registry.promotion import move_alias
 
-            move_alias(self, alias, version, reason=reason, kind="train")
+            # The artifact was verified above, byte for byte: no second load before the alias.
+            move_alias(self, alias, version, reason=reason, kind="train", verify=False)
         return version
 
     def set_alias(self, alias: str, version: str, *, reason: str) -> None:
@@ -147,6 +151,8 @@ class ModelRegistry:
         families = {meta.get("metadata", {}).get("family", "")}
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow's type-hint hints
+            # MLflow loads the logged model once and predicts the input example (~1 s): a check
+            # that the served form works, kept on purpose.
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(Path(__file__).with_name("pyfunc.py")),
                 artifacts={"model": str(model_dir)},
@@ -321,6 +327,28 @@ class ModelRegistry:
                                  f"read from the MLflow artifact store ({uri}): {exc}. It is "
                                  "missing or damaged; use another version.") from None
         return Path(out)
+
+
+def warm_up() -> None:
+    """Import MLflow (~2-5 s) in a background thread while the model search runs, so
+    registration does not pay for it afterwards. Training spends its time in native code that
+    releases the GIL, so on a multi-core machine the import is hidden. Nothing here is needed
+    for correctness: the registration imports whatever is still missing itself."""
+    import sys
+    import threading
+
+    if "mlflow.pyfunc" in sys.modules:
+        return
+
+    def work() -> None:
+        try:
+            import mlflow.pyfunc  # noqa: F401
+            import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+            import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+        except Exception:  # noqa: BLE001 - the main thread will import and report it
+            return
+
+    threading.Thread(target=work, name="fullcycle-mlflow-import", daemon=True).start()
 
 
 def seed_sqlite_store(tracking_uri: str, artifact_root: Path) -> bool:
