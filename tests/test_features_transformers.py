@@ -234,3 +234,18 @@ def test_scale_flag_keeps_old_call_and_config_section() -> None:
     assert isinstance(wrapped, OutlierDropper)
     assert isinstance(wrapped.estimator, AutoTargetRegressor)
     assert wrap_estimator(LogisticRegression(), task="binary").__class__ is LogisticRegression
+
+
+def test_generator_search_keeps_only_what_helps_out_of_fold() -> None:
+    rng = np.random.default_rng(6)
+    n = 600
+    X = pd.DataFrame({"a": rng.uniform(1, 10, n), "b": rng.uniform(1, 10, n),
+                      "noise": rng.normal(size=n), "g": rng.choice(list("pqrs"), n)})
+    y = (X["a"] / X["b"] > 1.0).astype(int).to_numpy()
+    gen = FeatureGenerator(numeric=["a", "b", "noise"], categorical=["g"], seed=0).fit(X, y)
+    kept = {e["kind"] for e in gen.search_ if e["kept"] and e["kind"] != "base"}
+    assert "ratio" in kept and "frequency" not in kept
+    assert "a_per_b" in gen.get_feature_names_out().tolist()
+    noise_y = rng.integers(0, 2, n)
+    none = FeatureGenerator(numeric=["a", "b", "noise"], categorical=["g"], seed=0).fit(X, noise_y)
+    assert none.get_feature_names_out().tolist() == []
