@@ -215,7 +215,8 @@ def batch_run(rows: int, chunk_rows: int) -> dict:
     # A fresh parent per run, so RUSAGE_CHILDREN's peak is this run's alone.
     wrapper = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], "
                "capture_output=True, text=True); print(p.stdout + p.stderr); "
-               "print('PEAK', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print('CPU', u.ru_utime + u.ru_stime); print('PEAK', u.ru_maxrss); "
                "sys.exit(p.returncode)")
     proc = subprocess.run([PY, "-c", wrapper, str(BIN / "fullcycle"), "predict", "-w", str(WS),
                            "-i", str(data), "-o", str(out), "--id-column", "customerID",
@@ -225,8 +226,10 @@ def batch_run(rows: int, chunk_rows: int) -> dict:
         raise RuntimeError(proc.stdout + proc.stderr)
     lines = proc.stdout.strip().splitlines()
     peak = int(lines[-1].split()[1]) / 1024
+    cpu = float(lines[-2].split()[1])
     return {"rows": rows, "chunk_rows": chunk_rows, "seconds": round(seconds, 1),
-            "rows_per_s_end_to_end": round(rows / seconds),
+            "rows_per_s_end_to_end": round(rows / seconds), "cpu_seconds": round(cpu, 1),
+            "rows_per_cpu_s": round(rows / cpu),
             "reported": next(line for line in lines if line.startswith("wrote")),
             "peak_rss_mib": round(peak), "input_mib": round(data.stat().st_size / 2**20)}
 

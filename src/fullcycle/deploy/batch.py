@@ -124,7 +124,7 @@ def _canonical(series: pd.Series, col: Any, unseen: Counter) -> tuple[np.ndarray
             bad_mask |= np.isnan(values)
         return values, _bad_rows(series, bad_mask, "expected a finite number"
                                  if col.nullable else "expected a number (no missing)")
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)  # no object copy of the column
     rule = ROLE_RULES.get(role, _category)
     lookup: list[Any] = []
     errors: dict[int, str] = {}
@@ -210,17 +210,19 @@ class OutputWriter:
         self._parquet: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
-        if self.kind == "csv":
-            text = frame.to_csv(index=False, header=self.first, lineterminator="\n")
-            self.target.write(text.encode() if isinstance(self.target, _Sink) else text)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+        import pyarrow as pa
 
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._parquet is None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            if self.kind == "csv":  # Arrow's CSV writer: ~5x faster than DataFrame.to_csv
+                import pyarrow.csv as pcsv
+
+                self._parquet = pcsv.CSVWriter(self.target, table.schema)
+            else:
+                import pyarrow.parquet as pq
+
                 self._parquet = pq.ParquetWriter(self.target, table.schema)
-            self._parquet.write_table(table)
+        self._parquet.write_table(table)
         self.first = False
 
     def close(self) -> None:
@@ -248,7 +250,7 @@ def predict_file(served: Served, source: str | Path, output: str | Path, *,
     report = BatchReport(output=output)
     start = time.perf_counter()
     try:
-        with (open(partial, "w", newline="") if kind == "csv" else open(partial, "wb")) as handle:
+        with open(partial, "wb") as handle:
             writer = OutputWriter(kind, handle)
             for chunk in iter_chunks(source, chunk_rows, id_column=id_column):
                 frame, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column)

@@ -20,6 +20,7 @@ So the fast path is an optimisation that can be wrong only by being off."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,9 +196,10 @@ class FastPath:
         return self.estimate(x, len(x))
 
     def estimate(self, x: np.ndarray, n: int) -> np.ndarray:
-        if self.booster is not None and n <= 4096:
-            # LightGBM's own predict on one thread, without the wrapper's validation.
-            raw = self.booster.predict(x, num_threads=1)
+        if self.booster is not None:
+            # LightGBM's own predict without the wrapper's validation: one thread for request
+            # sizes (the server parallelises over requests), all cores for batch chunks.
+            raw = self.booster.predict(x, num_threads=1 if n <= 4096 else os.cpu_count() or 1)
             return np.column_stack([1.0 - raw, raw]) if self.classify else np.asarray(raw)
         if self.classify:
             return np.asarray(self.estimator.predict_proba(x), dtype="float64")
