@@ -288,3 +288,14 @@ def test_mlflow_scoring_server_answers_json_with_integers_and_nulls(ws: Path) ->
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_reports_made_after_training_attach_to_the_version_run(ws: Path, tmp_path: Path) -> None:
+    registry = project(ws).registry
+    report = tmp_path / "evaluation.html"
+    report.write_text("<html><body>evaluation of v2</body></html>")
+    run_id = registry.attach("2", [report])
+    names = [a.path for a in registry.client.list_artifacts(run_id, "reports")]
+    assert "reports/evaluation.html" in names
+    with pytest.raises(ModelError, match="no such file"):
+        registry.attach("2", [tmp_path / "missing.html"])

@@ -122,6 +122,16 @@ class ModelRegistry:
 
         move_alias(self, alias, str(version), reason=reason, kind="promote")
 
+    def attach(self, ref: str | int, paths: list[Path], folder: str = "reports") -> str:
+        """Add files made after training (e.g. the evaluation report) to a version's run, so
+        the MLflow UI shows them next to the run's own record. Returns the run id."""
+        mv = self.checked_version(ref)
+        for path in paths:
+            if not Path(path).is_file():
+                raise ModelError(f"cannot attach {path} to version {mv.version}: no such file")
+            self.client.log_artifact(mv.run_id, str(path), folder)
+        return str(mv.run_id)
+
     def _log_run(self, model_dir: Path, record: RunRecord, digest: str,
                  meta: dict[str, Any]) -> tuple[str, str, str]:
         import mlflow
