@@ -52,3 +52,18 @@ def test_code_and_environment_records() -> None:
     pins = pinned_requirements(("lightgbm",))
     assert any(p.startswith("scikit-learn==") for p in pins)
     assert any(p.startswith("lightgbm==") for p in pins)
+
+
+def test_registry_public_names_and_lazy_mlflow() -> None:
+    import subprocess
+    import sys
+
+    import fullcycle.registry as registry
+
+    assert registry.__all__ == ["ModelRef", "ModelRegistry", "Reproduction", "RunRecord",
+                                "build_record", "history", "parse_ref", "promote", "reproduce",
+                                "rollback"]
+    probe = subprocess.run([sys.executable, "-c", "import sys, fullcycle.registry, "
+                            "fullcycle.cli; print('mlflow' in sys.modules)"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
