@@ -101,7 +101,7 @@ def installed_packages() -> str:
     """`pip freeze`-like list of every distribution in this environment (what actually ran)."""
     names = set()
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
+        name = dist.metadata["Name"]
         if name:
             names.add(f"{name}=={dist.version}")
     return "\n".join(sorted(names, key=str.lower)) + "\n"

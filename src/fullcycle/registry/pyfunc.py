@@ -10,7 +10,7 @@ from __future__ import annotations
 import mlflow.pyfunc
 
 
-class FullcyclePyfunc(mlflow.pyfunc.PythonModel):
+class FullcyclePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     # The signature (from the data contract) does the validation; no type-hint inference.
     _skip_type_hint_validation = True
 

@@ -31,7 +31,8 @@ def model_signature(schema: Schema, problem: Problem) -> Any:
     from mlflow.types.schema import ColSpec
     from mlflow.types.schema import Schema as MlflowSchema
 
-    inputs = [ColSpec(column_type(c.role, c.dtype), c.name) for c in schema.features]
+    inputs: list[Any] = [ColSpec(column_type(c.role, c.dtype), c.name) for c in schema.features]
+    outputs: list[Any]
     if problem.is_classification:
         outputs = [ColSpec("string", "prediction")]
         outputs += [ColSpec("double", f"proba_{label}") for label in problem.labels]
