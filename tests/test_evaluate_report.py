@@ -57,6 +57,7 @@ def test_churn_report_metrics_match_sklearn_and_render(churn_workspace: Path, br
     config = Config.load(churn_workspace / "fullcycle.yaml")
     config.evaluate.sensitive_columns = ["gender", "SeniorCitizen", "not_a_column"]
     config.evaluate.bootstrap = 100
+    config.split.cv_folds = 3  # the full-suite CV refits the model per fold: keep it small
     config.problem.success = {"roc_auc": ">= 0.6", "accuracy": ">= 0.99"}
     result = Project(config, churn_workspace).evaluate()
 
@@ -94,8 +95,13 @@ def test_churn_report_metrics_match_sklearn_and_render(churn_workspace: Path, br
 
 
 def test_housing_report_through_the_cli(housing_workspace: Path, browser: object,
-                                        artifacts_dir: Path) -> None:
-    run = cli("evaluate", "--workspace", str(housing_workspace))
+                                        artifacts_dir: Path, tmp_path: Path) -> None:
+    config = Config.load(housing_workspace / "fullcycle.yaml")
+    config.evaluate.cv = False  # CV of the suite is checked on churn; spare the refits here
+    config.evaluate.bootstrap = 100
+    config_path = tmp_path / "eval.yaml"
+    config_path.write_text(config.to_yaml())
+    run = cli("evaluate", "--workspace", str(housing_workspace), "--config", str(config_path))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "evaluation.html" in run.stdout
     result = json.loads((housing_workspace / "reports" / "evaluation.json").read_text())
@@ -107,6 +113,7 @@ def test_housing_report_through_the_cli(housing_workspace: Path, browser: object
     for name, value in expected.items():
         assert result["test"][name]["value"] == pytest.approx(value, rel=1e-9), name
     assert result["baseline"]["metrics"]["r2"] < 0.01 < result["test"]["r2"]["value"]
+    assert "suite" not in result["cv"] and result["cv"]["search"]["folds"]
     check_page(browser, housing_workspace / "reports" / "evaluation.html",
                artifacts_dir / "evaluate-housing.png", REGRESSION_PLOTS)
 

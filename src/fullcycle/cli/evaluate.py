@@ -14,12 +14,16 @@ DataOpt = Annotated[str | None, typer.Option(
     help="labelled rows to evaluate on (default: the test rows held out at training)")]
 
 
-def _project(workspace: Path):  # noqa: ANN202 - lazy imports keep --help fast
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="fullcycle.yaml to use (default: the workspace's)")]
+
+
+def _project(workspace: Path, config: Path | None = None):  # noqa: ANN202 - lazy imports
     from fullcycle.config import Config
     from fullcycle.project import Project
 
-    saved = workspace / "fullcycle.yaml"
-    return Project(Config.load(saved) if saved.exists() else Config(), workspace)
+    saved = config or workspace / "fullcycle.yaml"
+    return Project(Config.load(saved) if config or saved.exists() else Config(), workspace)
 
 
 @app.command()
@@ -27,13 +31,14 @@ def evaluate(
     workspace: Workspace = Path("workspace"),
     model: ModelRef = "champion",
     data: DataOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Metrics with 95% intervals, CV, baseline, verdict, charts, explanations, slices and model
     card: reports/evaluation.html and reports/evaluation.json."""
     from fullcycle.cli._show import metrics_table
 
     with console.status("evaluating"):
-        result = _project(workspace).evaluate(model_ref=model, data=data)
+        result = _project(workspace, config).evaluate(model_ref=model, data=data)
     console.print(metrics_table({k: v["value"] for k, v in result["test"].items()},
                                 f"model {result['model']['version']} on "
                                 f"{result['data']['rows']} {result['data']['label']}"))
