@@ -79,8 +79,10 @@ class _Steps:
 
 def analyse(frame: pd.DataFrame, target: str | None = None, *, source: str = "<frame>",
             roles: dict[str, str] | None = None, problem: ProblemConfig | None = None,
-            seed: int = 0, progress: Progress | None = None) -> Analysis:
-    """Compute everything the EDA report shows."""
+            seed: int = 0, progress: Progress | None = None,
+            version: str | None = None) -> Analysis:
+    """Compute everything the EDA report shows. `version`: the frame's fingerprint when the
+    caller already has it (a loaded Dataset), which saves hashing every cell again."""
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     if target is not None and target not in frame.columns:
@@ -95,7 +97,7 @@ def analyse(frame: pd.DataFrame, target: str | None = None, *, source: str = "<f
                                                                                  replace=False))]
     schema = infer_schema(schema_rows, target=target, overrides=roles)
     steps("column roles", "schema")
-    version = data_version(frame)
+    version = version or data_version(frame)
     memory = int(frame.memory_usage(deep=True, index=False).sum())
     steps("fingerprint", "fingerprint")
     problem_def, target_error = _problem(frame, target, problem)
@@ -164,8 +166,8 @@ def _type_and_describe(frame: pd.DataFrame, schema: Schema, problem: Any,
         for spec, (col, described) in zip(schema.columns, pool.map(one, schema.columns),
                                           strict=True):
             columns[spec.name], stats[spec.name] = col, described
-            steps(f"typing {spec.name}", "typing")
-            steps(f"described {spec.name}", "column statistics")
+            steps(f"typing {spec.name}", "columns: typing and statistics")
+            steps(f"described {spec.name}")
     return columns, stats
 
 

@@ -127,9 +127,11 @@ def _recode(codes: np.ndarray, text: pd.Series,
     return mapping[codes], labels
 
 
-def capped_codes(col: TypedColumn, top: int = 50) -> tuple[np.ndarray, int, list[str]]:
+def capped_codes(col: TypedColumn, top: int = 50,
+                 rows: np.ndarray | None = None) -> tuple[np.ndarray, int, list[str]]:
     """Codes limited to the `top` most frequent labels, then 'other', then 'missing', all >= 0:
-    what contingency tables and mutual information are computed on."""
+    what contingency tables and mutual information are computed on. The top labels come from
+    every row; the codes are returned for `rows` only (all rows by default)."""
     assert col.codes is not None and col.labels is not None
     counts = np.bincount(col.codes[col.codes >= 0], minlength=len(col.labels))
     order = np.argsort(-counts, kind="stable")
@@ -144,7 +146,7 @@ def capped_codes(col: TypedColumn, top: int = 50) -> tuple[np.ndarray, int, list
         k += 1
     remap[-1] = k  # missing
     names.append("(missing)")
-    return remap[col.codes], k + 1, names
+    return remap[col.codes if rows is None else col.codes[rows]], k + 1, names
 
 
 def binned_codes(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, int]:

@@ -39,15 +39,16 @@ def entropy_bits(codes: np.ndarray, k: int) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def mi_codes(col: TypedColumn, stats: dict[str, Any]) -> tuple[np.ndarray, int] | None:
-    """Codes used for mutual information: 20 quantile bins (+ missing) or top categories."""
+def mi_codes(col: TypedColumn, stats: dict[str, Any],
+             rows: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Codes of `rows` for mutual information: 20 quantile bins (+ missing) or top categories."""
     if col.kind == "categorical":
-        codes, k, _ = capped_codes(col)
+        codes, k, _ = capped_codes(col, rows=rows)
         return codes, k
     quantiles = stats.get("profile", {}).get("quantiles")
     if not quantiles or col.values is None:
         return None
-    return binned_codes(col.values, np.unique(np.asarray(quantiles)[::5]))
+    return binned_codes(col.values[rows], np.unique(np.asarray(quantiles)[::5]))
 
 
 def rank_mutual_information(cols: list[TypedColumn], stats: dict[str, dict[str, Any]],
@@ -60,11 +61,11 @@ def rank_mutual_information(cols: list[TypedColumn], stats: dict[str, dict[str, 
     h = entropy_bits(t, target.mi_k)
     out = []
     for col in cols:
-        coded = mi_codes(col, stats[col.name])
+        coded = mi_codes(col, stats[col.name], keep)
         if coded is None:
             continue
         codes, k = coded
-        mi = mutual_information(codes[keep], k, t, target.mi_k)
+        mi = mutual_information(codes, k, t, target.mi_k)
         out.append({"feature": col.name, "mi": mi, "share": mi / h if h > 0 else 0.0})
     return sorted(out, key=lambda r: -r["mi"])
 
@@ -88,8 +89,7 @@ def correlations(cols: list[TypedColumn], rows: np.ndarray,
         out["pearson"] = _square(names, pairwise_pearson(values))
         ranks = [pd.Series(v).rank(method="average").to_numpy() for v in values]
         out["spearman"] = _square(names, pairwise_pearson(ranks))
-    coded = [capped_codes(c)[:2] for c in categorical]
-    coded = [(codes[rows], k) for codes, k in coded]
+    coded = [capped_codes(c, rows=rows)[:2] for c in categorical]
     if len(categorical) >= 2:
         m = np.eye(len(coded))
         for i in range(len(coded)):

@@ -28,10 +28,10 @@ SECTIONS = [("overview", "Overview"), ("warnings", "Warnings"), ("columns", "Col
 def build_report(frame: pd.DataFrame, output: str | Path, target: str | None = None, *,
                  source: str = "<frame>", roles: dict[str, str] | None = None,
                  problem: ProblemConfig | None = None, seed: int = 0,
-                 progress: Progress | None = None) -> Analysis:
+                 progress: Progress | None = None, version: str | None = None) -> Analysis:
     """Analyse `frame` and write the HTML report to `output`; returns the analysis."""
     analysis = analyse(frame, target, source=source, roles=roles, problem=problem, seed=seed,
-                       progress=progress)
+                       progress=progress, version=version)
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(analysis), encoding="utf-8")
@@ -353,6 +353,7 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
     raw table read from `config.data` (before any cleaning, so duplicates and rows without a
     target are seen and counted)."""
     data = config.data
+    version = None
     if dataset is None:
         from fullcycle.data.sources import read_source
 
@@ -366,9 +367,9 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
     elif isinstance(dataset, pd.DataFrame):
         frame, source = dataset, "<frame>"
     else:
-        frame, source = dataset.frame, dataset.source
+        frame, source, version = dataset.frame, dataset.source, dataset.fingerprint
     from fullcycle.data.sql import mask_url
 
     return build_report(frame, output, data.target, source=mask_url(str(source)),
                         roles=data.roles, problem=config.problem, seed=config.seed,
-                        progress=progress)
+                        progress=progress, version=version)
