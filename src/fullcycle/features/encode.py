@@ -59,13 +59,27 @@ def target_matrix(y: np.ndarray, kind: str) -> tuple[np.ndarray, list[str]]:
         [f"te_{c}" for c in classes]
 
 
-def smoothed_means(codes: np.ndarray, T: np.ndarray, n_levels: int, smoothing: float,
+def smoothed_means(codes: np.ndarray, T: np.ndarray, n_levels: int, smoothing: float | str,
                    prior: np.ndarray) -> np.ndarray:
-    """(n_levels, k) m-estimate: (sum + m * prior) / (count + m)."""
+    """(n_levels, k) level statistics shrunk toward the prior. A number m gives the m-estimate
+    (sum + m * prior) / (count + m); "auto" gives the empirical-Bayes weight
+    var(y) * n / (var(y) * n + var(y | level)) per level, as scikit-learn's TargetEncoder."""
     counts = np.bincount(codes, minlength=n_levels).astype("float64")
     sums = np.column_stack([np.bincount(codes, weights=T[:, j], minlength=n_levels)
                             for j in range(T.shape[1])])
-    return (sums + smoothing * prior) / (counts[:, None] + smoothing)
+    if smoothing != "auto":
+        return (sums + float(smoothing) * prior) / (counts[:, None] + float(smoothing))
+    squares = np.column_stack([np.bincount(codes, weights=T[:, j] ** 2, minlength=n_levels)
+                               for j in range(T.shape[1])])
+    safe = np.maximum(counts, 1.0)[:, None]
+    means = sums / safe
+    within = np.maximum(squares / safe - means ** 2, 0.0)
+    total = T.var(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(counts[:, None] > 0,
+                          total * counts[:, None] / (total * counts[:, None] + within), 0.0)
+    weight = np.nan_to_num(weight)
+    return weight * means + (1 - weight) * prior
 
 
 class CategoryEncoder(TransformerMixin, BaseEstimator):
@@ -74,7 +88,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
     `native_max`) for gradient-boosting libraries."""
 
     def __init__(self, *, kind: str = "onehot_te", one_hot_max: int = 15, native_max: int = 64,
-                 rare_min_count: int = 10, folds: int = 5, smoothing: float = 10.0,
+                 rare_min_count: int = 10, folds: int = 5, smoothing: float | str = "auto",
                  target_type: str = "auto", seed: int = 0) -> None:
         self.kind = kind
         self.one_hot_max = one_hot_max
@@ -145,7 +159,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
                 "native": f"{self.one_hot_max} < {k} levels <= {limit}: the model splits on "
                           "categories itself",
                 "target": f"{k} levels > {limit}: out-of-fold target encoding "
-                          f"({self.folds}-fold, smoothing {self.smoothing:g})",
+                          f"({self.folds}-fold, smoothing {self.smoothing})",
                 "frequency": f"{k} levels > {limit} and no target: frequency encoding"}[method]
 
     def _text(self, X: Any, fitting: bool) -> pd.DataFrame:

@@ -87,8 +87,8 @@ def _step_notes(step_name: str, step: Any, column: str) -> list[str]:
                 for r in rows]
     if kind == "SkewLog":
         names = list(step.feature_names_in_)
-        if column in names and step.logged_[names.index(column)]:
-            return [f"log1p (skewness {step.skew_[names.index(column)]:.2f})"]
+        if column in names and abs(step.skew_[names.index(column)]) > step.threshold:
+            return [step.reasons_[names.index(column)]]
         return []
     if kind == "CategoryEncoder":
         d = next((d for d in step.decisions_ if d["column"] == column), None)
