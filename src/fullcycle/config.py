@@ -205,7 +205,8 @@ class FeaturesConfig(Section):
     native_max: int = Field(64, ge=2, description="native categorical (LightGBM...) up to this")
     rare_min_count: int = Field(10, ge=1, description="rarer categories are grouped as __rare__")
     target_encoding_folds: int = Field(5, ge=2, le=20)
-    target_smoothing: float = Field(10.0, ge=0)
+    target_smoothing: float | Literal["auto"] = Field(
+        "auto", description="target encoding shrinkage: a count m, or auto (empirical Bayes)")
     scaler: Literal["standard", "robust", "quantile"] = "standard"
     log_skewed: bool = Field(True, description="log1p skewed non-negative features (linear)")
     skew_threshold: float = Field(1.0, gt=0)
