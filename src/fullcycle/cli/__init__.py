@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import warnings
 
 import typer
 
@@ -26,6 +27,9 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if not debug:
+        # Third-party import-time chatter (urllib3 via MLflow) is noise on a terminal.
+        warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
     try:
         app(args=argv, standalone_mode=False, prog_name="fullcycle")
     except FullcycleError as exc:

@@ -85,13 +85,18 @@ def train(
     console.print(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
 
 
-def _train(project, cfg: Config):  # noqa: ANN001, ANN202
-    from fullcycle.evaluate.metrics import get_metric
-
+def _load(project):  # noqa: ANN001, ANN202
     with console.status("reading data"):
         dataset = project.load_data()
     for line in dataset.cleaning + dataset.schema.warnings:
         console.print(f"[yellow]note:[/] {line}")
+    return dataset
+
+
+def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
+    from fullcycle.evaluate.metrics import get_metric
+
+    dataset = dataset if dataset is not None else _load(project)
     metric = cfg.problem.metric or "score"
     greater = get_metric(metric).greater_is_better if cfg.problem.metric else True
     with TrainDisplay(metric, cfg.train.time_budget, greater) as display:
@@ -147,7 +152,8 @@ def run(
     workspace: Workspace = Path("workspace"),
     time_budget: Annotated[float | None, typer.Option("--time-budget", "-b")] = None,
 ) -> None:
-    """The whole cycle from a config: train, evaluate, register, batch-predict, check drift."""
+    """The whole cycle from a config: explore, train, register, evaluate, batch-predict, and
+    check drift."""
     cfg = Config.load(config)
     if data:
         cfg.data.source = data
@@ -157,9 +163,19 @@ def run(
 
 
 def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
-    report = _train(project, cfg)
+    """Explore -> train + register -> evaluate -> batch predict -> drift check."""
+    dataset = _load(project)
+    with console.status("exploring the data (EDA report)"):
+        eda = project.explore(dataset)
+    report = _train(project, cfg, dataset)
+    with console.status("evaluating the champion on the held-out rows"):
+        evaluation = project.evaluate(report.version)
     outputs = project.after_training(report)
     _drift_summary(outputs["drift"])
+    outputs["paths"] = {"eda": eda, **outputs["paths"],
+                        "evaluation": Path(evaluation["paths"]["html"])}
+    console.print(f"EDA report: [bold]{eda}[/]")
+    console.print(f"evaluation report: [bold]{evaluation['paths']['html']}[/]")
     console.print(f"predictions: [bold]{outputs['predictions']}[/]")
     return outputs
 
