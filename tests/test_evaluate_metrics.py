@@ -197,3 +197,16 @@ def test_slices_flag_the_planted_bad_group() -> None:
     mask = (frame["region"] == "west").to_numpy()
     assert west["error_rate"] == pytest.approx(1 - skm.accuracy_score(y[mask], pred[mask]))
     assert west["roc_auc"] == pytest.approx(skm.roc_auc_score(y[mask], proba[mask, 1]))
+
+
+def test_public_names_are_pinned() -> None:
+    import fullcycle.evaluate as evaluate
+
+    assert evaluate.__all__ == sorted([
+        "METRICS", "Metric", "get_metric", "metric_suite", "score_all", "Evaluation",
+        "evaluate_model", "render_html", "Explainer", "explain_records",
+        "permutation_importance", "compare_models", "evaluate_workspace"])
+    for name in evaluate.__all__:
+        assert getattr(evaluate, name) is not None
+    with pytest.raises(AttributeError):
+        evaluate.not_a_name  # noqa: B018

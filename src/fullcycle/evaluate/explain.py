@@ -276,7 +276,7 @@ def _typical_row(model: Model, inputs: list[str]) -> dict[str, Any]:
             row[name] = qs[len(qs) // 2]
         elif prof.get("shares"):
             shares = {k: v for k, v in prof["shares"].items() if k != "__other__"}
-            row[name] = max(shares, key=shares.get) if shares else None
+            row[name] = max(shares, key=lambda k: shares[k]) if shares else None
         else:
             row[name] = None
     return row

@@ -145,10 +145,10 @@ def line_chart(plot_id: str, title: str, series: Sequence[dict], *, xlabel: str,
         if "band" in s:
             bx, lo_ = _downsample(np.asarray(s["x"], float), np.asarray(s["band"][0], float))
             _, hi_ = _downsample(np.asarray(s["x"], float), np.asarray(s["band"][1], float))
-            pts = [f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(bx, hi_, strict=True)]
-            pts += [f"{_num(frame.x(a))},{_num(frame.y(b))}"
-                    for a, b in zip(bx[::-1], lo_[::-1], strict=True)]
-            body.append(f'<polygon points="{" ".join(pts)}" fill="{color}" opacity="0.15"/>')
+            edge = [f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(bx, hi_, strict=True)]
+            edge += [f"{_num(frame.x(a))},{_num(frame.y(b))}"
+                     for a, b in zip(bx[::-1], lo_[::-1], strict=True)]
+            body.append(f'<polygon points="{" ".join(edge)}" fill="{color}" opacity="0.15"/>')
         pts = " ".join(f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(x[ok], y[ok],
                                                                                  strict=True))
         body.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2" '
@@ -183,7 +183,7 @@ def scatter(plot_id: str, title: str, x: np.ndarray, y: np.ndarray, *, xlabel: s
         body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(frame.y(hline))}" '
                     f'y2="{_num(frame.y(hline))}" class="ref"/>')
     for j in ok:
-        color = colors[j] if colors is not None else PALETTE[0]
+        color = colors[int(j)] if colors is not None else PALETTE[0]
         body.append(f'<circle cx="{_num(frame.x(x[j]))}" cy="{_num(frame.y(y[j]))}" r="2.2" '
                     f'fill="{color}" fill-opacity="0.5" class="mark"/>')
     return figure(plot_id, title, "".join(body), caption=caption)

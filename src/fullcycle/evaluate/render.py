@@ -42,6 +42,7 @@ def _f(v: Any, digits: int = 4) -> str:
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
+        v = float(v)
         if not math.isfinite(v):
             return "–"
         small_or_big = abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3)

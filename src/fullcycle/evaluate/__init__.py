@@ -1,0 +1,27 @@
+"""Evaluation and explanation: metrics with intervals, charts, explanations, slices, model card,
+and the comparison of two models. Names are imported on first use so that importing the metric
+registry (which every task needs) does not pull in the report machinery."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "METRICS": "metrics", "Metric": "metrics", "get_metric": "metrics",
+    "metric_suite": "metrics", "score_all": "metrics",
+    "Evaluation": "report", "evaluate_model": "report",
+    "render_html": "render",
+    "Explainer": "explain", "explain_records": "explain",
+    "permutation_importance": "explain",
+    "compare_models": "compare",
+    "evaluate_workspace": "run",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
