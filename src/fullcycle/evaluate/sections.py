@@ -46,12 +46,21 @@ def cv_section(model: Model, train: tuple[pd.DataFrame, np.ndarray] | None, conf
         notes.append("The training rows were not available (data source moved or changed), so "
                      "the full metric suite was not cross-validated and there is no learning "
                      "curve.")
+    elif config.evaluate.cv and _split_strategy(model, config) in ("time", "group"):
+        notes.append("The full metric suite is cross-validated with shuffled folds only; this "
+                     "model was split by time or group, so only the search's own fold scores "
+                     "are shown.")
     elif config.evaluate.cv:
         try:
             out["suite"] = cross_validate(model, train[0], train[1], config)
         except (ValueError, TypeError, AttributeError) as exc:
             notes.append(f"Cross-validating the full suite failed: {exc}")
     return out
+
+
+def _split_strategy(model: Model, config: Config) -> str:
+    trained = (model.metadata.get("config") or {}).get("split", {}).get("strategy")
+    return str(trained or config.split.strategy)
 
 
 def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np.ndarray] | None,
