@@ -32,7 +32,13 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def fmt_tick(v: float) -> str:
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+    if abs(v) >= 1e9:
+        return f"{v / 1e9:.3g}G"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.3g}k"
+    if v != 0 and abs(v) < 1e-3:
         return f"{v:.2g}"
     return f"{v:,.6g}" if abs(v) >= 1000 else f"{v:.3g}"
 
