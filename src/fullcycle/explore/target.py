@@ -29,6 +29,7 @@ class TargetInfo:
     labels: list[str] = field(default_factory=list)
     mi_codes: np.ndarray | None = None  # classes, or regression quantile bins; missing last
     mi_k: int = 0
+    _numeric: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -40,15 +41,17 @@ class TargetInfo:
 
     def numeric(self) -> np.ndarray:
         """Target as numbers: regression values, the positive-class indicator (binary), or the
-        class index (multiclass); NaN where missing."""
+        class index (multiclass); NaN where missing. Computed once (every column asks)."""
         if self.values is not None:
             return self.values
-        assert self.codes is not None
-        out = self.codes.astype("float64")
-        if self.task == "binary":
-            out = (self.codes == len(self.labels) - 1).astype("float64")
-        out[self.missing] = np.nan
-        return out
+        if self._numeric is None:
+            assert self.codes is not None
+            out = self.codes.astype("float64")
+            if self.task == "binary":
+                out = (self.codes == len(self.labels) - 1).astype("float64")
+            out[self.missing] = np.nan
+            self._numeric = out
+        return self._numeric
 
 
 def make_target(raw: pd.Series, problem: Problem) -> TargetInfo:
