@@ -123,3 +123,16 @@ def test_project_explore_reads_the_raw_source(tmp_path):
     path = Project(config, tmp_path).explore()
     assert path == tmp_path.resolve() / "reports" / "eda.html"
     assert "Survived" in path.read_text() and "roc_auc" in path.read_text()
+
+
+def test_project_explore_of_a_loaded_dataset_reuses_its_version(tmp_path):
+    from fullcycle.config import Config
+    from fullcycle.data.dataset import Dataset
+    from fullcycle.project import Project
+
+    frame = read_source(str(DATA / "titanic.csv"))
+    dataset = Dataset.from_frame(pd.concat([frame, frame.iloc[:3]]), target="Survived")
+    config = Config.from_dict({"data": {"target": "Survived"}})
+    html = Project(config, tmp_path).explore(dataset).read_text()
+    assert dataset.fingerprint in html
+    assert "after fullcycle's cleaning" in html and "3 duplicate rows" in html

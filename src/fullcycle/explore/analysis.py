@@ -51,6 +51,7 @@ class Analysis:
     samples: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
     target_error: str | None = None
+    cleaning: list[str] = field(default_factory=list)  # steps applied before the analysis
 
     @property
     def profile(self) -> dict[str, Any]:

@@ -28,10 +28,13 @@ SECTIONS = [("overview", "Overview"), ("warnings", "Warnings"), ("columns", "Col
 def build_report(frame: pd.DataFrame, output: str | Path, target: str | None = None, *,
                  source: str = "<frame>", roles: dict[str, str] | None = None,
                  problem: ProblemConfig | None = None, seed: int = 0,
-                 progress: Progress | None = None, version: str | None = None) -> Analysis:
-    """Analyse `frame` and write the HTML report to `output`; returns the analysis."""
+                 progress: Progress | None = None, version: str | None = None,
+                 cleaning: list[str] | None = None) -> Analysis:
+    """Analyse `frame` and write the HTML report to `output`; returns the analysis.
+    `cleaning`: steps already applied to `frame` (a loaded Dataset's), shown in the overview."""
     analysis = analyse(frame, target, source=source, roles=roles, problem=problem, seed=seed,
                        progress=progress, version=version)
+    analysis.cleaning = list(cleaning or [])
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(analysis), encoding="utf-8")
@@ -153,8 +156,10 @@ def _overview(a: Analysis, p: _Plots) -> str:
         f"<tr><th>{escape(r)}</th><td class='num'>{len(names)}</td><td>"
         f"{escape(', '.join(names[:12]))}{' …' if len(names) > 12 else ''}</td></tr>"
         for r, names in sorted(roles.items(), key=lambda kv: -len(kv[1])))
-    inner = (f'<div class="cards">{cards}</div><div class="grid2"><div><h3>Column roles</h3>'
-             f"<table>{role_rows}</table></div>{_problem(a, p)}</div>"
+    cleaned = ("<p class='muted'>This is the data after fullcycle's cleaning: "
+               + escape("; ".join(a.cleaning)) + ".</p>") if a.cleaning else ""
+    inner = (f'<div class="cards">{cards}</div>{cleaned}<div class="grid2"><div>'
+             f"<h3>Column roles</h3><table>{role_rows}</table></div>{_problem(a, p)}</div>"
              f"{p.div(plots.missing_plot(a.stats))}")
     return _section("overview", "Overview", inner)
 
@@ -353,7 +358,7 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
     raw table read from `config.data` (before any cleaning, so duplicates and rows without a
     target are seen and counted)."""
     data = config.data
-    version = None
+    version, cleaning = None, None
     if dataset is None:
         from fullcycle.data.sources import read_source
 
@@ -368,8 +373,9 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
         frame, source = dataset, "<frame>"
     else:
         frame, source, version = dataset.frame, dataset.source, dataset.fingerprint
+        cleaning = list(getattr(dataset, "cleaning", []))
     from fullcycle.data.sql import mask_url
 
     return build_report(frame, output, data.target, source=mask_url(str(source)),
                         roles=data.roles, problem=config.problem, seed=config.seed,
-                        progress=progress, version=version)
+                        progress=progress, version=version, cleaning=cleaning)
