@@ -79,22 +79,29 @@ def monitor(
     with console.status("monitoring"):
         result = project.monitor(input, model_ref=model, since=since)
     print_summary(result)
-    _apply_policy(project, result)
+    _apply_policy(project, result, input)
     if result["exit_code"]:
         # SystemExit, not typer.Exit: the CLI runs click with standalone_mode=False, where
         # typer.Exit becomes a return value and the code would be lost.
         raise SystemExit(result["exit_code"])
 
 
-def _apply_policy(project: Any, result: dict[str, Any]) -> None:
+def _apply_policy(project: Any, result: dict[str, Any], input: Path | None) -> None:
+    """monitor.retrain_on: retrain on the monitored data (a labelled file, or the log with its
+    feedback). A failed retrain is reported; the exit code still says which alerts fired."""
+    from fullcycle.errors import FullcycleError
     from fullcycle.monitor.policy import retrain_reasons
 
     reasons = retrain_reasons(result, project.config.monitor)
     if not reasons:
         return
     console.print(f"policy monitor.retrain_on: retraining because of {', '.join(reasons)} alerts")
-    with console.status("retraining a challenger"):
-        outcome = project.retrain(trigger=", ".join(reasons))
+    try:
+        with console.status("retraining a challenger"):
+            outcome = project.retrain(str(input) if input else None, trigger=", ".join(reasons))
+    except FullcycleError as exc:
+        console.print(f"[yellow]policy: no retrain:[/] {exc}", highlight=False)
+        return
     print_decision(outcome)
 
 
