@@ -51,7 +51,7 @@
   }
 
   function bars(div, spec) {
-    var n = spec.labels.length, row = 18, left = 140, width = 440, right = 64;
+    var n = spec.labels.length, row = 18, left = 130, width = 370, right = 60;
     var s = svg(div, width, n * row + 8);
     var vals = spec.values.map(function (v) { return v === null ? 0 : v; });
     var max = Math.max.apply(null, vals.concat([spec.overall || 0, 1e-12]));
@@ -72,7 +72,7 @@
   }
 
   function hist(div, spec) {
-    var width = 440, height = 200, left = 50, bottom = 34, top = 8;
+    var width = 370, height = 190, left = 46, bottom = 34, top = 8;
     var s = svg(div, width, height), n = spec.counts.length;
     var max = Math.max.apply(null, spec.counts.concat([1]));
     var plotH = height - bottom - top, bw = (width - left - 10) / n;
@@ -108,7 +108,7 @@
   }
 
   function box(div, spec) {
-    var row = 34, left = 110, width = 440, n = spec.boxes.length;
+    var row = 34, left = 100, width = 370, n = spec.boxes.length;
     var s = svg(div, width, n * row + 30);
     var lo = Math.min.apply(null, spec.boxes.map(function (b) { return b.lo; }));
     var hi = Math.max.apply(null, spec.boxes.map(function (b) { return b.hi; }));
@@ -134,7 +134,7 @@
   }
 
   function line(div, spec) {
-    var width = 440, height = 220, left = 56, bottom = 60, top = 10;
+    var width = 370, height = 220, left = 56, bottom = 60, top = 10;
     var s = svg(div, width, height), n = spec.values.length, plotH = height - bottom - top;
     var vals = spec.values.filter(function (v) { return v !== null; }).concat(
       spec.overall !== null && spec.overall !== undefined ? [spec.overall] : []);
@@ -191,7 +191,7 @@
   }
 
   function stack(div, spec) {
-    var row = 18, left = 140, width = 440, n = spec.labels.length;
+    var row = 18, left = 130, width = 370, n = spec.labels.length;
     var s = svg(div, width, n * row + 26), w = width - left - 20;
     spec.labels.forEach(function (label, i) {
       var y = 4 + i * row, x = left;
