@@ -86,3 +86,21 @@ def test_balanced_class_weight_shifts_predictions_to_the_minority() -> None:
     balanced = FamilyModel(family="linear", task="binary", params={},
                            class_weight="balanced").fit(X, y)
     assert balanced.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean() + 0.1
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "catboost"])
+def test_boosting_stops_at_the_deadline(name: str) -> None:
+    import time
+
+    from fullcycle.automl.families import OutOfTime
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    late = FamilyModel(family=name, task="binary", params={"learning_rate": 0.001},
+                       deadline=time.perf_counter() + 0.05)
+    with pytest.raises(OutOfTime):
+        late.fit(X, y)
+    # without a deadline the same configuration trains to the end
+    fitted = FamilyModel(family=name, task="binary", params={"learning_rate": 0.3}).fit(X, y)
+    assert fitted.predict_proba(X).shape == (300, 2)

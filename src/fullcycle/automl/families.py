@@ -9,6 +9,7 @@ inner validation split (the number of rounds found is reused when the final mode
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,32 +63,51 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
+class OutOfTime(Exception):
+    """A fit that ran past its deadline; the search drops the candidate."""
+
+
+class _CatBoostClock:
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def after_iteration(self, info: Any) -> bool:
+        return time.perf_counter() <= self.deadline  # False stops training
+
+
 class FamilyModel(BaseEstimator):
     """One model family as a plain sklearn estimator (fitted on the preprocessed matrix)."""
 
     def __init__(self, *, family: str = "lightgbm", task: str = "binary",
                  params: Params | None = None, seed: int = 0, class_weight: str | None = None,
-                 early_stopping: bool = True) -> None:
+                 early_stopping: bool = True, deadline: float | None = None) -> None:
         self.family = family
         self.task = task
         self.params = params
         self.seed = seed
         self.class_weight = class_weight
         self.early_stopping = early_stopping
+        self.deadline = deadline  # time.perf_counter() value; boosting stops mid-fit after it
 
     def fit(self, X: Any, y: np.ndarray) -> FamilyModel:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(THREADS):  # BLAS threads fight each other on a shared machine
-            return self._fit_all(X, y)
+            self._fit_all(X, y)
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime(f"{self.family} fit ran past the search deadline")
+        return self
 
     def _fit_all(self, X: Any, y: np.ndarray) -> FamilyModel:
         family = get_family(self.family)
+        self._extra_fit: dict[str, list[Any]] = {}
         params = dict(self.params or {})
         stop_early = family.boosting and self.early_stopping and len(y) >= MIN_EARLY_STOP_ROWS
         if family.boosting and not stop_early:
             params.setdefault(ROUNDS_KEY[family.name], ROUNDS_WITHOUT_EARLY_STOP)
         self.estimator_ = family.make(self.task, params, self.seed)
+        if self.deadline is not None and family.boosting:
+            self._watch_clock()
         if self.family == "catboost" and hasattr(X, "dtypes"):
             cats = [str(c) for c, t in X.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
             if cats:  # native preprocessing hands CatBoost its categories as they are
@@ -96,11 +116,45 @@ class FamilyModel(BaseEstimator):
         self.best_iteration_: int | None = None
         if stop_early:
             self._fit_early_stopped(X, np.asarray(y), weights)
+        elif self.deadline is not None and self.family in ("random_forest", "extra_trees"):
+            self._fit_forest_in_chunks(X, y, weights)
         else:
             self._fit(X, y, weights)
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
         return self
+
+    def _watch_clock(self) -> None:
+        """Boosting checks the clock every round and stops at the deadline."""
+        deadline = float(self.deadline or 0.0)
+        if self.family == "xgboost":
+            import xgboost as xgb
+
+            class Clock(xgb.callback.TrainingCallback):
+                def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                    return time.perf_counter() > deadline
+
+            self.estimator_.set_params(callbacks=[Clock()])
+        elif self.family == "catboost":
+            self._extra_fit = {"callbacks": [_CatBoostClock(deadline)]}
+        elif self.family == "lightgbm":
+            def clock(env: Any) -> None:
+                if time.perf_counter() > deadline:
+                    raise OutOfTime("lightgbm fit ran past the search deadline")
+
+            self._extra_fit = {"callbacks": [clock]}
+
+    def _fit_forest_in_chunks(self, X: Any, y: np.ndarray, weights: np.ndarray | None) -> None:
+        """Grow the forest 50 trees at a time so a fit can stop at the deadline."""
+        total = int(self.estimator_.get_params()["n_estimators"])
+        grown = 0
+        while grown < total:
+            grown = min(total, grown + 50)
+            self.estimator_.set_params(warm_start=True, n_estimators=grown)
+            self._fit(X, y, weights)
+            if time.perf_counter() > float(self.deadline or 0.0):
+                raise OutOfTime(f"{self.family} fit ran past the search deadline")
+        self.estimator_.set_params(warm_start=False)
 
     def _weights(self, y: np.ndarray) -> np.ndarray | None:
         if self.class_weight != "balanced" or self.task == "regression":
@@ -109,6 +163,8 @@ class FamilyModel(BaseEstimator):
         return (len(y) / (len(counts) * np.maximum(counts, 1)))[y]
 
     def _fit(self, X: Any, y: np.ndarray, weights: np.ndarray | None, **extra: Any) -> None:
+        for key, value in getattr(self, "_extra_fit", {}).items():
+            extra[key] = list(extra.get(key, [])) + value
         accepts = inspect.signature(self.estimator_.fit).parameters
         if weights is not None and "sample_weight" in accepts:
             extra["sample_weight"] = weights
@@ -133,6 +189,8 @@ class FamilyModel(BaseEstimator):
         elif self.family == "xgboost":
             self.estimator_.set_params(early_stopping_rounds=EARLY_STOP_ROUNDS)
             self._fit(Xf, y[fit_idx], w, eval_set=[(Xv, y[val_idx])], verbose=False)
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                raise OutOfTime("xgboost fit ran past the search deadline")
             self.best_iteration_ = int(self.estimator_.best_iteration) + 1
         elif self.family == "catboost":
             self._fit(Xf, y[fit_idx], w, eval_set=(Xv, y[val_idx]),

@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from fullcycle.automl.families import (
     Family,
     FamilyModel,
+    OutOfTime,
     Params,
     get_family,
     portfolio,
@@ -266,6 +267,13 @@ class Search:
             return float(family.cost)  # static hint: the clock never steers a counted search
         return self._cost.get(family.name, 0.0)
 
+    def _hard_deadline(self) -> float | None:
+        """When a running fit must stop: the end of the search (plus a little), except for the
+        first candidate, which always finishes so that some model comes out."""
+        if self.max_trials is not None or not self.candidates:
+            return None
+        return time.perf_counter() + self._left() + 1.0
+
     def _guess_cost(self, family: Family) -> float:
         """Seconds one candidate of this family is expected to take: measured if it has run,
         else scaled by cost hints from the families that have."""
@@ -286,6 +294,8 @@ class Search:
         except _Stop as stop:
             if stop.reason == "pruned":
                 self.pruned += 1
+            return None
+        except OutOfTime:
             return None
         except Exception as exc:  # one family failing must not end the search
             self._broken.add(family.name)
@@ -332,7 +342,8 @@ class Search:
         for k, (train_idx, valid_idx) in enumerate(self.cv):
             data = self._fold_data(family, k, X, y)
             model = FamilyModel(family=family.name, task=self.problem.task, params=params,
-                                seed=self.seed, class_weight=_weighting(self.class_weight))
+                                seed=self.seed, class_weight=_weighting(self.class_weight),
+                                deadline=self._hard_deadline())
             model.fit(data.train, y[train_idx])
             best_iters.append(model.best_iteration_)
             t1 = time.perf_counter()

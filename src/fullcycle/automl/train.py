@@ -118,7 +118,7 @@ def feature_frame(dataset: Dataset) -> pd.DataFrame:
 
 # Share of the budget train_model aims to use; the rest is left to the command around it
 # (reading data before, registering the model after), so `fullcycle train -b 60` ends near 60 s.
-BUDGET_SHARE = 0.88
+BUDGET_SHARE = 0.85
 ENSEMBLE_RESERVE = 4  # refits of this many top candidates are kept in reserve for the ensemble
 
 
