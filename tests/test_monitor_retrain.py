@@ -60,3 +60,19 @@ def test_sql_query_source(tmp_path: Path) -> None:
     engine.dispose()
     frame = read_source(url, query="SELECT age, churn FROM rows WHERE age >= 4")
     assert len(frame) == 6 and set(frame.columns) == {"age", "churn"}
+
+
+def test_postgresql_log_with_feedback(postgres_url: str) -> None:
+    """The same reader works on the PostgreSQL prediction log (serve.log_url)."""
+    log = PredictionLog(postgres_url)
+    try:
+        ids = [f"pg{i}" for i in range(4)]
+        log.record(ids, [{"age": 40 + i, "plan": "pro"} for i in range(4)], ["no"] * 4,
+                   np.full((4, 2), 0.5), ["no", "yes"], version="7", latency_ms=2.0,
+                   request_id="r-pg")
+        assert log.flush()
+        assert log.add_feedback("pg1", "yes") and log.add_feedback("pg2", "no")
+    finally:
+        log.close()
+    frame = labelled_from_log(postgres_url, "churn", ["age", "plan"])
+    assert list(frame["churn"]) == ["yes", "no"] and list(frame["age"]) == [41, 42]
