@@ -177,3 +177,41 @@ def test_server_fast_matrix_matches_the_pipeline(lgbm_workspace: Path,
     fast = explain_records(model, records, matrix=matrix)
     slow = explain_records(model, records)
     assert [f["output"] for f in fast] == pytest.approx([s["output"] for s in slow])
+
+
+def test_multiclass_report_and_explanations(tmp_path: Path) -> None:
+    """Three classes: one-vs-rest curves, per-class table, and per-row SHAP on the predicted
+    class's softmax input, which adds up to the booster's raw score for that class."""
+    rng = np.random.default_rng(3)
+    n = 450
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                          "kind": rng.choice(["a", "b", "c"], n)})
+    noisy = frame["x1"] + 0.8 * (frame["kind"] == "a") + rng.normal(0, 0.7, n)
+    frame["label"] = np.where(noisy > 0.6, "high", np.where(frame["x2"] > 0, "mid", "low"))
+    source = tmp_path / "multi.csv"
+    frame.to_csv(source, index=False)
+    config = Config.from_dict({
+        "project": "multi", "data": {"source": str(source), "target": "label"},
+        "train": {"families": ["lightgbm"], "max_trials": 1, "ensemble": False,
+                  "calibration": "none"},
+        "evaluate": {"bootstrap": 30, "cv": False, "learning_curve": False, "shap_rows": 60}})
+    project = Project(config, tmp_path / "ws")
+    project.train()
+    result = project.evaluate()
+    assert result["problem"]["task"] == "multiclass"
+    assert [c["class"] for c in result["per_class"]] == ["high", "low", "mid"]
+    test = pd.read_parquet(tmp_path / "ws" / "reports" / "test_rows.parquet")
+    model = project.load_model()
+    proba = model.predict_scores(test)
+    y = model.problem.encode_target(test["label"])
+    assert result["test"]["roc_auc"]["value"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr"))
+    assert result["test"]["log_loss"]["value"] == pytest.approx(skm.log_loss(y, proba))
+    found = project.explain(test.drop(columns=["label"]).head(4).to_dict(orient="records"))
+    explainer = Explainer(model)
+    Xt = np.asarray(explainer.transform.transform(test.head(4)), dtype="float64")
+    raw = explainer.estimator.predict(Xt, raw_score=True)
+    for i, item in enumerate(found):
+        cls = model.problem.labels.index(item["prediction"])
+        total = item["base_value"] + sum(c["contribution"] for c in item["contributions"])
+        assert total == pytest.approx(raw[i, cls], abs=1e-6) == item["output"]
