@@ -31,7 +31,6 @@ from fullcycle.data.sources import iter_source
 Progress = Callable[[int, int | None], None]
 CHUNK_ROWS = 100_000
 SAMPLE_ROWS = 100_000
-_KEY = "\x00fullcycle_sample_key"
 
 
 @dataclass
@@ -73,22 +72,53 @@ def _chunks(location: str, config: DataConfig | None, table: str | None, query: 
 
 class Reservoir:
     """A uniform sample without replacement of every row seen: each row gets a random key and
-    the `size` smallest keys are kept."""
+    the `size` smallest keys are kept. Once full, a chunk only contributes rows whose key beats
+    the current largest kept key, and the kept rows are copied into fresh buffers so they never
+    pin whole chunks in memory."""
 
     def __init__(self, size: int, seed: int = 0) -> None:
         self.size = size
         self.rng = np.random.default_rng(seed)
         self.kept: pd.DataFrame | None = None
+        self.keys = np.empty(0)
 
     def update(self, chunk: pd.DataFrame) -> None:
-        keyed = chunk.assign(**{_KEY: self.rng.random(len(chunk))})
-        both = keyed if self.kept is None else pd.concat([self.kept, keyed], ignore_index=True)
-        self.kept = both.nsmallest(self.size, _KEY) if len(both) > self.size else both
+        keys = self.rng.random(len(chunk))
+        if self.kept is not None and len(self.keys) >= self.size:
+            better = keys < self.keys.max()
+            chunk, keys = chunk.loc[better], keys[better]
+            if not len(chunk):
+                return
+        both = chunk if self.kept is None else pd.concat([self.kept, chunk], ignore_index=True)
+        all_keys = np.concatenate([self.keys, keys])
+        if len(all_keys) > self.size:
+            keep = np.sort(np.argpartition(all_keys, self.size - 1)[: self.size])
+            both, all_keys = both.iloc[keep], all_keys[keep]
+        self.kept, self.keys = _compact(both.reset_index(drop=True)), all_keys
 
     def sample(self) -> pd.DataFrame:
         if self.kept is None:
             return pd.DataFrame()
-        return self.kept.sort_index().drop(columns=_KEY).reset_index(drop=True)
+        return self.kept.iloc[np.argsort(self.keys, kind="stable")].reset_index(drop=True)
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Arrow-backed text columns copied into fresh buffers (a take of every row), so the kept
+    rows do not keep the buffers of the chunks they came from alive."""
+    import pyarrow as pa
+
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.StringDtype):
+            arr = pa.array(col, from_pandas=True)
+            fresh = arr.take(pa.array(np.arange(len(arr))))
+            if isinstance(fresh, pa.ChunkedArray):
+                fresh = fresh.combine_chunks()
+            out[name] = fresh.to_pandas()
+        else:
+            out[name] = col.to_numpy(copy=True) if col.dtype.kind in "biufM" else col
+    return pd.DataFrame(out, index=frame.index) if out else frame
 
 
 def scan(location: str, *, target: str | None = None, config: DataConfig | None = None,
