@@ -84,6 +84,8 @@ def test_report_files(trained, tmp_path: Path) -> None:
 
     data = json.loads(Path(paths["path"]).read_text(), parse_constant=no_nan)
     assert "MonthlyCharges" in data["drifted_features"]
+    drift = json.loads((tmp_path / "drift.json").read_text(), parse_constant=no_nan)
+    assert drift["drifted_features"] == data["drifted_features"]
     html = Path(paths["html"]).read_text()
     for feature in data["features"]:
         assert f'data-feature="{feature["feature"]}"' in html

@@ -175,6 +175,12 @@ def write_reports(result: dict[str, Any], model: Any, folder: Path) -> dict[str,
     json_path.write_text(json.dumps(clean_json(result), indent=1, default=_json_default))
     title = f"Monitoring: {model.problem.target} ({model.problem.task})"
     html_path.write_text(render_html(result, title))
+    # drift.json: the drift verdict alone, as earlier versions wrote it (scripts read it).
+    drift = {k: result[k] for k in ("model_version", "rows", "drifted_features", "drift_share",
+                                    "dataset_drift", "thresholds")}
+    drift["features"] = [{k: v for k, v in f.items() if k != "histogram"}
+                         for f in result["features"]]
+    (folder / "drift.json").write_text(json.dumps(clean_json(drift), indent=1))
     return {"path": str(json_path), "html": str(html_path)}
 
 
