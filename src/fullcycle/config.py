@@ -178,6 +178,9 @@ class MonitorConfig(Section):
         0.3, gt=0, lt=1, description="retrain: newest share of labelled rows held out to compare")
     retrain_on: list[Literal["drift", "quality", "performance"]] = Field(
         default_factory=list, description="alerts that make `fullcycle monitor` retrain")
+    sample_rows: int | None = Field(
+        None, ge=1000, description="drift/quality on a random sample of this many rows; "
+        "None = the whole window")
 
 
 class EvaluateConfig(Section):

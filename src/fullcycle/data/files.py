@@ -243,7 +243,6 @@ class CsvDialect:
     sep: str
     notes: tuple[str, ...]
     names: tuple[str, ...] = ()
-    row_bytes: float = 100.0  # average, from the head: turns rows per chunk into bytes
 
 
 def csv_dialect(part: Part, config: DataConfig) -> CsvDialect:
@@ -261,8 +260,7 @@ def csv_dialect(part: Part, config: DataConfig) -> CsvDialect:
         raise DataError(f"{part.name}: duplicate column names {dupes}; rename them so each is "
                         "unique")
     notes = (f"{part.name}: read as Windows-1252 text (not UTF-8)",) if encoding == "cp1252" else ()
-    row_bytes = len(head) / max(head.count(b"\n"), 1)
-    return CsvDialect(encoding, sep, notes, tuple(header), row_bytes)
+    return CsvDialect(encoding, sep, notes, tuple(header))
 
 
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -293,17 +291,19 @@ def _csv_frames(part: Part, dialect: CsvDialect, chunk_rows: int | None) -> Iter
                         "quoting") from None
 
 
+ARROW_BLOCK = 1 << 22  # Arrow's streaming reader reads dozens of blocks ahead: keep them small
+
+
 def _arrow_frames(part: Part, dialect: CsvDialect,
                   chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     """pyarrow's CSV reader, every column as text: several times faster than pandas' own parser
-    with dtype=str, and it streams in blocks."""
+    with dtype=str. Streamed in small blocks, gathered into frames of about `chunk_rows`."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    block = 1 << 26 if chunk_rows is None else int(
-        min(max(chunk_rows * dialect.row_bytes, 1 << 16), 1 << 30))
     encoding = "utf8" if dialect.encoding.startswith("utf-8") else dialect.encoding
-    read = pcsv.ReadOptions(encoding=encoding, block_size=block)
+    read = pcsv.ReadOptions(encoding=encoding,
+                            block_size=1 << 26 if chunk_rows is None else ARROW_BLOCK)
     parse = pcsv.ParseOptions(delimiter=dialect.sep, newlines_in_values=True)
     convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in dialect.names},
                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
@@ -311,8 +311,17 @@ def _arrow_frames(part: Part, dialect: CsvDialect,
         if chunk_rows is None:
             yield pcsv.read_csv(handle, read, parse, convert).to_pandas()
             return
+        pending: list[pa.RecordBatch] = []
         for batch in pcsv.open_csv(handle, read, parse, convert):
-            yield batch.to_pandas()
+            pending.append(batch)
+            table = None
+            while sum(b.num_rows for b in pending) >= chunk_rows:
+                table = table or pa.Table.from_batches(pending)
+                yield table.slice(0, chunk_rows).to_pandas()
+                table = table.slice(chunk_rows)
+                pending = table.to_batches()
+        if pending and sum(b.num_rows for b in pending):
+            yield pa.Table.from_batches(pending).to_pandas()
 
 
 def _table_frames(part: Part, dialect: CsvDialect,
