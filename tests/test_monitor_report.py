@@ -115,3 +115,14 @@ def test_policy_retrains_only_on_configured_alerts() -> None:
     assert retrain_reasons({"alert_kinds": ["drift", "performance"]}, cfg) == ["performance"]
     assert retrain_reasons({"alert_kinds": ["drift"]}, cfg) == []
     assert retrain_reasons({"alert_kinds": ["drift"]}, MonitorConfig()) == []
+
+
+def test_sampling_only_when_asked(trained) -> None:
+    model, train, test = trained
+    everything = pd.concat([train, test])
+    full = run_monitoring(model, from_frame(everything, model), MonitorConfig())
+    assert full["sampled_rows"] == 800
+    tripled = pd.concat([everything] * 3, ignore_index=True)
+    sampled = run_monitoring(model, from_frame(tripled, model), MonitorConfig(sample_rows=1000))
+    assert sampled["rows"] == 2400 and sampled["sampled_rows"] == 1000
+    assert sampled["drifted_features"] == []

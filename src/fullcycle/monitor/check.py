@@ -77,7 +77,10 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
     """The full monitoring result of `live` against `model` (`cfg`: MonitorConfig)."""
     started = time.perf_counter()
     reference = reference_of(model)
-    window = read_window(live.inputs, model.schema)
+    inputs = live.inputs
+    if cfg.sample_rows and len(inputs) > cfg.sample_rows:  # only when asked: the default is all
+        inputs = inputs.sample(n=cfg.sample_rows, random_state=0)
+    window = read_window(inputs, model.schema)
     drift = detect_drift(window, reference, cfg)
     _histograms(drift, window, reference)
     pred = prediction_drift(reference.get("prediction"), live.output(), cfg)
@@ -93,7 +96,7 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
     return {
         "model_version": model.version_label, "source": live.source, "rows": live.rows,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "reference_format": reference.get("format", 0),
+        "reference_format": reference.get("format", 0), "sampled_rows": window.rows,
         **drift, "prediction_drift": pred, "quality": quality, "performance": performance,
         "traffic": traffic, "alerts": alerts, "alert_kinds": kinds,
         "exit_code": sum(EXIT_BITS[k] for k in kinds),
