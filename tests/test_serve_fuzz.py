@@ -30,23 +30,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
-def _run(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(server: Server, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     need(Path(SCHEMATHESIS).exists(), "schemathesis")
+    # cwd: Schemathesis keeps an example database in ./.schemathesis; not in the repository.
     return subprocess.run([SCHEMATHESIS, "run", f"{server.url}/openapi.json",
                            "--generation-deterministic", "--wait-for-schema", "30", *args],
-                          capture_output=True, text=True, timeout=300,
+                          capture_output=True, text=True, timeout=300, cwd=cwd,
                           env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
 
 
-def test_no_server_error_on_any_generated_request(server: Server) -> None:
+def test_no_server_error_on_any_generated_request(server: Server, tmp_path: Path) -> None:
     result = _run(server, "--checks", "not_a_server_error", "--max-examples", "25",
-                  "--phases", "examples,coverage,fuzzing", "--include-path-regex", ROUTES)
+                  "--phases", "examples,coverage,fuzzing", "--include-path-regex", ROUTES,
+                  cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
     assert " passed" in result.stdout
 
 
-def test_schema_valid_records_are_accepted(server: Server) -> None:
+def test_schema_valid_records_are_accepted(server: Server, tmp_path: Path) -> None:
     result = _run(server, "--checks", "not_a_server_error,positive_data_acceptance",
                   "--mode", "positive", "--max-examples", "40", "--phases", "examples,fuzzing",
-                  "--include-path-regex", "^/predict$")
+                  "--include-path-regex", "^/predict$", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
