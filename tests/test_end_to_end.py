@@ -50,7 +50,7 @@ def test_train_predict_serve_monitor(churn_workspace: Path, tmp_path: Path) -> N
     shifted.to_csv(tmp_path / "shifted.csv", index=False)
     drift = cli("monitor", "--workspace", str(ws), "--input", str(tmp_path / "shifted.csv"))
     assert drift.returncode != 0, drift.stdout
-    report = json.loads((ws / "reports" / "drift.json").read_text())
+    report = json.loads((ws / "reports" / "monitoring.json").read_text())
     assert {"MonthlyCharges", "Contract"} <= set(report["drifted_features"])
 
 
@@ -59,14 +59,16 @@ def test_registered_champion_in_mlflow(churn_workspace: Path) -> None:
 
     client = MlflowClient(f"sqlite:///{churn_workspace / 'mlflow.db'}")
     version = client.get_model_version_by_alias("fullcycle", "champion")
-    assert version.version == "1" and version.tags["sha256"]
+    assert str(version.version) == "1" and "champion" in version.aliases
+    assert len(version.tags["fullcycle.digest"]) == 64  # SHA-256 recorded at registration
 
 
 def test_demo_runs_the_whole_cycle(tmp_path: Path) -> None:
     ws = tmp_path / "demo"
     result = cli("demo", "--workspace", str(ws), "--time-budget", "8", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("leaderboard.csv", "metrics.json", "predictions.csv", "drift.json"):
+    for name in ("eda.html", "leaderboard.csv", "metrics.json", "evaluation.html",
+                 "predictions.csv", "monitoring.json", "monitoring.html"):
         assert (ws / "reports" / name).is_file(), name
     assert "sample real-time prediction" in result.stdout
     assert '"model_version": "1"' in result.stdout

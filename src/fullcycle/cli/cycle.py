@@ -168,6 +168,7 @@ def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
     with console.status("exploring the data (EDA report)"):
         eda = project.explore(dataset)
     report = _train(project, cfg, dataset)
+    console.print(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
     with console.status("evaluating the champion on the held-out rows"):
         evaluation = project.evaluate(report.version)
     outputs = project.after_training(report)
