@@ -94,10 +94,11 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
     alerts = _alerts(drift, pred, quality, performance, cfg)
     kinds = sorted({a["kind"] for a in alerts})
     return {
-        "model_version": model.version_label, "source": live.source, "rows": live.rows,
+        "model_version": model.version_label, "source": live.source,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "reference_format": reference.get("format", 0), "sampled_rows": window.rows,
-        **drift, "prediction_drift": pred, "quality": quality, "performance": performance,
+        **drift, "rows": live.rows,  # after **drift: the window's rows, not the sample's
+        "prediction_drift": pred, "quality": quality, "performance": performance,
         "traffic": traffic, "alerts": alerts, "alert_kinds": kinds,
         "exit_code": sum(EXIT_BITS[k] for k in kinds),
         "seconds": round(time.perf_counter() - started, 3),
