@@ -249,3 +249,15 @@ def test_generator_search_keeps_only_what_helps_out_of_fold() -> None:
     noise_y = rng.integers(0, 2, n)
     none = FeatureGenerator(numeric=["a", "b", "noise"], categorical=["g"], seed=0).fit(X, noise_y)
     assert none.get_feature_names_out().tolist() == []
+
+
+def test_public_names_are_pinned() -> None:
+    import fullcycle.features as features
+
+    assert sorted(features.__all__) == sorted([
+        "AutoImputer", "AutoTargetRegressor", "CategoryEncoder", "DatetimeExpander",
+        "FeatureConfig", "FeatureGenerator", "FeatureSelector", "OutlierDropper",
+        "OutlierHandler", "SafeNames", "SchemaCoercer", "SkewLog", "TextVectorizer",
+        "adversarial_validation", "build_preprocessor", "describe_pipeline", "holdout_split",
+        "make_splitter", "wrap_estimator"])
+    assert all(hasattr(features, name) for name in features.__all__)
