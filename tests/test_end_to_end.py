@@ -57,7 +57,8 @@ def test_train_predict_serve_monitor(churn_workspace: Path, tmp_path: Path) -> N
 def test_registered_champion_in_mlflow(churn_workspace: Path) -> None:
     from mlflow import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{churn_workspace / 'mlflow.db'}")
+    store = f"sqlite:///{churn_workspace / 'mlflow.db'}"
+    client = MlflowClient(store, registry_uri=store)  # other tests set a global registry URI
     version = client.get_model_version_by_alias("fullcycle", "champion")
     assert str(version.version) == "1" and "champion" in version.aliases
     assert len(version.tags["fullcycle.digest"]) == 64  # SHA-256 recorded at registration

@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> None:
         # Third-party import-time chatter (urllib3 via MLflow) is noise on a terminal.
         warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
     try:
-        app(args=argv, standalone_mode=False, prog_name="fullcycle")
+        # Without standalone mode click returns (not raises) the code of `typer.Exit(n)`.
+        code = app(args=argv, standalone_mode=False, prog_name="fullcycle")
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except FullcycleError as exc:
         if debug:
             raise
