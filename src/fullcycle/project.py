@@ -99,9 +99,12 @@ class Project:
         outcome = train_model(dataset, self.config, on_candidate=on_candidate)
         ws = self.workspace
         self.save_config()
-        leaderboard_path = ws.reports / "leaderboard.csv"
+        # A challenger's reports stay beside the champion's until it is promoted.
+        reports = ws.reports if alias == "champion" else ws.reports / alias
+        reports.mkdir(parents=True, exist_ok=True)
+        leaderboard_path = reports / "leaderboard.csv"
         outcome.leaderboard.to_csv(leaderboard_path, index=False)
-        metrics_path = ws.reports / "metrics.json"
+        metrics_path = reports / "metrics.json"
         metrics_path.write_text(json.dumps(
             {"problem": outcome.model.problem.to_dict(), "test": outcome.test_metrics,
              "verdict": outcome.verdict, "data_fingerprint": dataset.fingerprint,
@@ -109,13 +112,14 @@ class Project:
             indent=2, default=str))
         from fullcycle.evaluate.holdout import save_holdout
 
-        save_holdout(dataset.frame.iloc[outcome.test_index], ws.reports)  # for `fullcycle evaluate`
+        save_holdout(dataset.frame.iloc[outcome.test_index], reports)  # for `fullcycle evaluate`
         from fullcycle.monitor.reference import attach_reference
 
         # Exact drift sketches of the training rows (and of the model's test-set output).
         attach_reference(outcome.model, dataset.frame.iloc[outcome.train_index],
                          dataset.frame.iloc[outcome.test_index])
-        model_dir = outcome.model.save(ws.models / f"{self.config.project}-latest")
+        suffix = "latest" if alias == "champion" else alias
+        model_dir = outcome.model.save(ws.models / f"{self.config.project}-{suffix}")
         from fullcycle.registry.tracking import build_record
 
         # Config (secrets masked), problem, data fingerprint/schema/snapshot, code version,

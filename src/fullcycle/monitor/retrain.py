@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,20 @@ def retrain(project: Any, data: str | None = None, *, query: str | None = None,
     _record(project, report.version, promoted, evidence, reason)
     if promoted:
         _promote(project.registry, report.version, f"retrain: {reason}")
+        _adopt_reports(project.workspace.reports)
     outcome = {"promoted": promoted, "reason": reason, "evidence": evidence,
                "champion": report.version if promoted else champion_version}
     path = project.workspace.reports / "retrain.json"
     path.write_text(json.dumps(outcome, indent=1, default=str))
     outcome["path"] = str(path)
     return outcome
+
+
+def _adopt_reports(reports: Path) -> None:
+    """The promoted challenger's training reports become the workspace's own."""
+    for path in (reports / "challenger").glob("*"):
+        if path.is_file():
+            os.replace(path, reports / path.name)
 
 
 def _record(project: Any, version: str, promoted: bool, evidence: dict[str, Any],
