@@ -67,8 +67,11 @@ def _meta(name: str) -> dict:
     return json.loads((DATA / name / "meta.json").read_text())
 
 
+OUT: dict[str, str] = {}  # tool -> results folder name (--out)
+
+
 def _save(tool: str, name: str, pred: pd.DataFrame, info: dict) -> None:
-    out = RESULTS / tool
+    out = RESULTS / OUT.get(tool, tool)
     out.mkdir(parents=True, exist_ok=True)
     pred.to_csv(out / f"{name}.csv", index=False)
     (out / f"{name}.json").write_text(json.dumps(info, indent=1))
@@ -200,7 +203,7 @@ def run_fullcycle(tables: list[str], budget: float) -> None:
 def score(name: str, tool: str) -> float | None:
     from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
 
-    path = RESULTS / tool / f"{name}.csv"
+    path = RESULTS / OUT.get(tool, tool) / f"{name}.csv"
     if not path.exists():
         return None
     meta = _meta(name)
@@ -261,7 +264,13 @@ def main() -> None:
     parser.add_argument("step", choices=["prepare", "flaml", "autogluon", "fullcycle", "table"])
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--tables", help="comma-separated subset of tables")
+    parser.add_argument("--out", help="results folder name for this step's tool (a rerun); "
+                        "for `table`, TOOL=FOLDER pairs, comma-separated")
     args = parser.parse_args()
+    if args.out and args.step == "table":
+        OUT.update(dict(pair.split("=", 1) for pair in args.out.split(",")))
+    elif args.out:
+        OUT[args.step] = args.out
     tables = _tables(args.tables)
     if args.step == "prepare":
         prepare(tables)

@@ -433,8 +433,9 @@ class Search:
             if c.family not in best or sign * c.score > sign * best[c.family].score:
                 best[c.family] = c
         untried = [f for f in self.families if f.name not in best and f.name not in self._broken
+                   and counts.get(f.name, 0) == 0
                    and (self.max_trials is not None or self._guess_cost(f) <= self._left())]
-        if untried and counts.get(untried[0].name, 0) == 0:
+        if untried:
             return untried[0]  # a family skipped by the portfolio gets its defaults tried first
         if not best:
             return None
