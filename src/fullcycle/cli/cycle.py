@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fullcycle.cli._app import ModelRef, Workspace, app, console
-from fullcycle.cli._show import TrainDisplay, frame_table, metrics_table
+from fullcycle.cli._show import TrainDisplay, frame_table, metrics_table, print_train_summary
 from fullcycle.config import Config
 from fullcycle.errors import ConfigError
 
@@ -101,8 +101,10 @@ def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
     greater = get_metric(metric).greater_is_better if cfg.problem.metric else True
     with TrainDisplay(metric, cfg.train.time_budget, greater) as display:
         report = project.train(dataset, on_candidate=display)
-    console.print(frame_table(report.leaderboard, title="leaderboard (cross-validated)", max_rows=10))
+    console.print(frame_table(report.leaderboard, title="leaderboard (cross-validated)",
+                              max_rows=10))
     console.print(metrics_table(report.test_metrics, "test set"))
+    print_train_summary(report.model.metadata)
     _verdict(report.verdict)
     return report
 
