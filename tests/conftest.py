@@ -164,7 +164,7 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-# --- headless Chromium -----------------------------------------------------------------------------
+# --- headless Chromium ----------------------------------------------------------------------
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
@@ -182,7 +182,8 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def open_page(browser: object, url: str, screenshot: Path | None = None) -> tuple[object, list[str]]:
+def open_page(browser: object, url: str,
+              screenshot: Path | None = None) -> tuple[object, list[str]]:
     """Open a URL; return the page and the console errors seen while loading it."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     errors: list[str] = []

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
-
 from conftest import DATA, cli, start_server
 
 

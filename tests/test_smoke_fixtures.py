@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-
 from conftest import open_page
 
 

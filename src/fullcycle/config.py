@@ -52,7 +52,8 @@ class HttpConfig(Section):
 
 
 class DataConfig(Section):
-    source: str | None = Field(None, description="file path or glob, SQLAlchemy URL, or http(s) URL")
+    source: str | None = Field(
+        None, description="file path or glob, SQLAlchemy URL, or http(s) URL")
     table: str | None = Field(None, description="table to read when source is a database URL")
     query: str | None = Field(None, description="SQL query to run when source is a database URL")
     params: dict[str, Any] = Field(default_factory=dict, description="bound SQL query parameters")
@@ -252,7 +253,8 @@ class Config(Section):
     def load(cls, path: str | Path) -> Config:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; create one with `fullcycle init`")
+            raise ConfigError(
+                f"config file {path} does not exist; create one with `fullcycle init`")
         try:
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:

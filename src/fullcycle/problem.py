@@ -51,7 +51,8 @@ class Problem:
         codes = text.map(index)
         if codes.isna().any():
             unknown = sorted(set(text[codes.isna()].astype(str)))[:5]
-            raise ProblemError(f"target {self.target!r} has classes not seen in training: {unknown}")
+            raise ProblemError(
+                f"target {self.target!r} has classes not seen in training: {unknown}")
         return codes.to_numpy(dtype=np.int64)
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -110,8 +111,8 @@ def define_problem(y: pd.Series, target: str, config: ProblemConfig | None = Non
         counts = text.value_counts()
         if len(counts) < 2:
             only = counts.index[0] if len(counts) else "nothing"
-            raise ProblemError(f"target {target!r} has one class only ({only!r}); a classifier needs "
-                               "at least two. Check the target column or the data filter.")
+            raise ProblemError(f"target {target!r} has one class only ({only!r}); a classifier "
+                               "needs at least two. Check the target column or the data filter.")
         if len(counts) > MAX_CLASSES:
             raise ProblemError(f"target {target!r} has {len(counts)} classes; set "
                                "problem.task: regression if it is a quantity")

@@ -12,7 +12,7 @@ import warnings
 
 import typer
 
-from fullcycle.cli._app import app, console, err_console
+from fullcycle.cli._app import app, console, err_console  # noqa: F401 - console re-exported
 from fullcycle.errors import FullcycleError
 
 # Each public module of this package registers its commands on `app` when imported: a stage

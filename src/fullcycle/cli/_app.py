@@ -18,8 +18,9 @@ err_console = Console(stderr=True)
 
 Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="project folder (created if "
                                          "missing): config, MLflow store, models, reports")]
-ModelRef = Annotated[str, typer.Option("--model", "-m", help="model reference: champion, "
-                                       "challenger, a version number, models:/NAME@ALIAS, or a path")]
+ModelRef = Annotated[str, typer.Option(
+    "--model", "-m",
+    help="model reference: champion, challenger, a version number, models:/NAME@ALIAS, or a path")]
 Debug = Annotated[bool, typer.Option("--debug", help="show tracebacks")]
 
 
