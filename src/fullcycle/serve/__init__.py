@@ -1,7 +1,24 @@
 """Real-time serving over HTTP: the app factory, and the prediction log reader that monitoring
-uses."""
+uses. Names load lazily (PEP 562): batch scoring imports `serve.reload`/`serve.validation`
+without paying for FastAPI."""
 
-from fullcycle.serve.app import create_app, serve_app
-from fullcycle.serve.predlog import PredictionLog, read_log
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fullcycle.serve.app import create_app, serve_app
+    from fullcycle.serve.predlog import PredictionLog, read_log
+
+_LAZY = {"create_app": "fullcycle.serve.app", "serve_app": "fullcycle.serve.app",
+         "PredictionLog": "fullcycle.serve.predlog", "read_log": "fullcycle.serve.predlog"}
 
 __all__ = ["PredictionLog", "create_app", "read_log", "serve_app"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fullcycle.serve' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
