@@ -117,7 +117,7 @@ class Project:
 
         # Exact drift sketches of the training rows (and of the model's test-set output).
         attach_reference(outcome.model, dataset.frame.iloc[outcome.train_index],
-                         dataset.frame.iloc[outcome.test_index])
+                         dataset.frame.iloc[outcome.test_index], test_scores=outcome.test_scores)
         suffix = "latest" if alias == "champion" else alias
         model_dir = outcome.model.save(ws.models / f"{self.config.project}-{suffix}")
         from fullcycle.registry.tracking import build_record

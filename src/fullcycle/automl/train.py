@@ -42,6 +42,7 @@ class TrainOutcome:
     seconds: float
     diagnosis: list[str] = field(default_factory=list)
     final: dict[str, Any] = field(default_factory=dict)  # what the final model is, OOF-scored
+    test_scores: np.ndarray | None = None  # the final model's scores on the test rows
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -184,7 +185,9 @@ def train_model(dataset: Dataset, config: Config, *,
                   reference=profile_frame(X.iloc[train_idx], dataset.schema))
     if final.threshold is not None:
         model.metadata["threshold"] = final.threshold["threshold"]
-    test_metrics = evaluate_on(model, X.iloc[test_idx], y[test_idx])
+    # The test rows are scored once: metrics, prediction reference and monitoring reuse it.
+    test_scores = model.predict_scores(X.iloc[test_idx])
+    test_metrics = metrics_from_scores(model, test_scores, y[test_idx])
     verdict = problem.check_success(test_metrics)
     best = result.best
     model.metadata.update({
@@ -204,13 +207,13 @@ def train_model(dataset: Dataset, config: Config, *,
         "config": config.model_dump(mode="json"), "environment": environment_record(),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "input_example": _example(X.iloc[train_idx]),
-        "prediction_reference": _prediction_reference(model, X.iloc[test_idx]),
+        "prediction_reference": _prediction_reference(test_scores),
     })
     log.info("scored and packaged at %.1fs", time.perf_counter() - start)
     return TrainOutcome(model=model, search=result, test_metrics=test_metrics, verdict=verdict,
                         train_index=train_idx, test_index=test_idx,
                         seconds=time.perf_counter() - start, diagnosis=final.diagnosis,
-                        final=final.info)
+                        final=final.info, test_scores=test_scores)
 
 
 def _train_rows(dataset: Dataset, config: Config, X: pd.DataFrame, y: np.ndarray,
@@ -230,8 +233,12 @@ def _train_rows(dataset: Dataset, config: Config, X: pd.DataFrame, y: np.ndarray
 
 def evaluate_on(model: Model, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     """The task's full metric suite of a model on encoded targets."""
+    return metrics_from_scores(model, model.predict_scores(X), y)
+
+
+def metrics_from_scores(model: Model, scores: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The metric suite from scores already computed (probabilities, or regression values)."""
     problem = model.problem
-    scores = model.predict_scores(X)
     if problem.is_classification:
         labels = np.arange(len(problem.labels))
         pred = _encode(problem, model.labels_from_scores(scores)) \
@@ -251,10 +258,9 @@ def _example(X: pd.DataFrame) -> dict[str, Any]:
             for k, v in row.items()}
 
 
-def _prediction_reference(model: Model, X: pd.DataFrame) -> dict[str, Any]:
+def _prediction_reference(scores: np.ndarray) -> dict[str, Any]:
     """Distribution of the model's own outputs on test rows, for prediction drift."""
     from fullcycle.explore.profile import numeric_profile
 
-    scores = model.predict_scores(X)
     values = scores[:, -1] if scores.ndim == 2 else scores
     return numeric_profile(pd.Series(values))

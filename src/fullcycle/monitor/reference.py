@@ -97,11 +97,13 @@ def build_reference(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     return {"format": FORMAT, "rows": window.rows, "features": features}
 
 
-def attach_reference(model: Any, train_frame: pd.DataFrame, test_frame: pd.DataFrame) -> None:
+def attach_reference(model: Any, train_frame: pd.DataFrame, test_frame: pd.DataFrame, *,
+                     test_scores: np.ndarray | None = None) -> None:
     """Store the monitoring reference in a freshly trained model: features from the training
-    rows, predictions from the model's own scores on the test rows."""
+    rows, predictions from the model's own scores on the test rows (`test_scores` when the
+    trainer already has them)."""
     reference = build_reference(train_frame, model.schema)
-    scores = model.predict_scores(test_frame)
+    scores = model.predict_scores(test_frame) if test_scores is None else test_scores
     values = scores[:, -1] if scores.ndim == 2 else scores
     reference["prediction"] = numeric_sketch(values)
     model.metadata["monitor_reference"] = reference
