@@ -319,18 +319,28 @@ def compile_checked(model: Model, validator: Any) -> tuple[FastPath | TypedPath 
         problems: list[dict[str, Any]] = []
         rows.append(validator.record(probe, 0, problems, []))  # problem probes still count
     expected = general_scores(model, validator.names, rows)
+    from fullcycle.serve.compiled_models import CompiledPath
+
     notes = []
-    for kind in (FastPath, TypedPath):
+    for kind in (FastPath, CompiledPath, TypedPath):
         try:
-            path = kind(model, validator) if kind is TypedPath else kind(model, validator.names)
+            path = kind(model, validator.names) if kind is FastPath else kind(model, validator)
         except (Unsupported, AttributeError, KeyError, ValueError, TypeError) as exc:
             notes.append(f"{kind.__name__}: {exc}")
             continue
         if _agrees(path, rows, expected, validator):
-            label = "compiled fast path" if kind is FastPath else "typed path (coercion skipped)"
-            return path, f"{label}, verified on {len(rows)} probe rows"
+            return path, f"{_label(path)}, verified on {len(rows)} probe rows" + (
+                f" ({'; '.join(notes)})" if notes and kind is TypedPath else "")
         notes.append(f"{kind.__name__}: differed from Model.predict on probe rows")
     return None, "general path (" + "; ".join(notes) + ")"
+
+
+def _label(path: Any) -> str:
+    if isinstance(path, FastPath):
+        return "compiled fast path (reference pipeline)"
+    if isinstance(path, TypedPath):
+        return "typed path (coercion skipped)"
+    return f"compiled fast path (fullcycle pipeline: {path.describe})"
 
 
 def _agrees(path: Any, rows: list[list[Any]], expected: np.ndarray, validator: Any) -> bool:

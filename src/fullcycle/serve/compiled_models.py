@@ -1,0 +1,259 @@
+"""The estimator half of the compiled path (see `compiled.py` for the preprocessing half).
+
+Each fitted estimator becomes `scores(matrix) -> probabilities (n, k) | values (n,)`, computed the
+way its sklearn wrapper computes them but without the wrapper's DataFrame checks:
+
+- LightGBM: `booster.predict` on the float matrix (native categorical columns hold the level
+  codes, which is what LightGBM's pandas path feeds the booster; the levels are checked against
+  the booster's `pandas_categorical`), one thread for request-sized calls;
+- XGBoost: `booster.inplace_predict`, float32 arithmetic kept as the wrapper does;
+- CatBoost (numeric inputs only): its own `predict_proba`/`predict` on the matrix;
+- logistic regression, ridge, linear regression: the dot product, expit/softmax;
+- wrappers: FamilyModel, AutoTargetRegressor (log1p target), OutlierDropper;
+- EnsembleModel: members compiled one by one (each its own preprocessing), blended by weights
+  or a linear stacker, then its calibrator (temperature, sigmoid, isotonic: numpy in, numpy out).
+
+`CompiledPath` is what the server and batch scoring call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fullcycle.serve.compiled import Columns, compile_preprocess
+from fullcycle.serve.fastpath import Unsupported
+
+Scores = Callable[[np.ndarray], np.ndarray]
+ONE_THREAD_ROWS = 4096  # request sizes use one thread: the server parallelises over requests
+
+
+def _threads(n: int) -> int:
+    return 1 if n <= ONE_THREAD_ROWS else os.cpu_count() or 1
+
+
+def _width(est: Any, cols: Columns) -> None:
+    n = getattr(est, "n_features_in_", None)
+    if n is not None and int(n) != len(cols.names):
+        raise Unsupported(f"{type(est).__name__} expects {n} columns, gets {len(cols.names)}")
+
+
+def _numeric_only(cols: Columns, what: str) -> None:
+    if any(lv is not None for lv in cols.levels):
+        raise Unsupported(f"{what} with native categorical columns")
+
+
+# --- libraries -------------------------------------------------------------------------------
+def _lightgbm(est: Any, cols: Columns, classify: bool) -> Scores:
+    _width(est, cols)
+    booster = est.booster_
+    wanted = [list(lv) for lv in cols.levels if lv is not None]
+    known = [list(c) for c in (getattr(booster, "pandas_categorical", None) or [])]
+    if wanted != known:
+        raise Unsupported("native categories differ from the booster's pandas_categorical")
+    if classify:
+        if est.n_classes_ == 2:
+            def binary(x: np.ndarray) -> np.ndarray:
+                raw = booster.predict(x, num_threads=_threads(len(x)))
+                return np.column_stack([1.0 - raw, raw])
+            return binary
+        return lambda x: booster.predict(x, num_threads=_threads(len(x)))
+    return lambda x: booster.predict(x, num_threads=_threads(len(x)))
+
+
+def _xgboost(est: Any, cols: Columns, classify: bool) -> Scores:
+    _width(est, cols)
+    if not est._can_use_inplace_predict() or est.objective == "multi:softmax":
+        raise Unsupported("xgboost model without in-place prediction")
+    booster = est.get_booster()
+    natives = sum(lv is not None for lv in cols.levels)
+    if natives and list(booster.feature_types or []).count("c") != natives:
+        raise Unsupported("xgboost categorical columns differ")
+    iteration_range = est._get_iteration_range(None)
+    missing = est.missing
+
+    def raw(x: np.ndarray) -> np.ndarray:
+        return booster.inplace_predict(data=x, iteration_range=iteration_range,
+                                       predict_type="value", missing=missing,
+                                       validate_features=False)
+    if not classify:
+        return raw
+    n_classes = est.n_classes_
+
+    def proba(x: np.ndarray) -> np.ndarray:
+        p = raw(x)
+        if p.ndim == 2 and p.shape[1] == n_classes:
+            return p
+        return np.vstack((1.0 - p, p)).transpose()  # float32, as the wrapper returns it
+
+    return proba
+
+
+def _catboost(est: Any, cols: Columns, classify: bool) -> Scores:
+    _numeric_only(cols, "CatBoost")
+    if est.get_param("cat_features") or est.get_param("text_features"):
+        raise Unsupported("CatBoost with categorical features")
+    if len(est.feature_names_) != len(cols.names):
+        raise Unsupported("CatBoost input width")
+    return est.predict_proba if classify else est.predict
+
+
+def _logistic(est: Any, cols: Columns, classify: bool) -> Scores:
+    _numeric_only(cols, "logistic regression")
+    _width(est, cols)
+    from scipy.special import expit  # what sklearn's _expit calls for numpy
+
+    coef_t, intercept = est.coef_.T, est.intercept_
+    if len(est.classes_) <= 2:
+        def binary(x: np.ndarray) -> np.ndarray:
+            p = expit((x @ coef_t + intercept).reshape(-1))
+            return np.stack([1 - p, p], axis=1)
+        return binary
+
+    def multinomial(x: np.ndarray) -> np.ndarray:
+        z = x @ coef_t + intercept
+        z -= z.max(axis=1).reshape(-1, 1)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1).reshape(-1, 1)
+        return z
+
+    return multinomial
+
+
+def _linear_regression(est: Any, cols: Columns, classify: bool) -> Scores:
+    _numeric_only(cols, "linear regression")
+    _width(est, cols)
+    coef_t, intercept = (est.coef_.T if est.coef_.ndim == 2 else est.coef_), est.intercept_
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = x @ coef_t + intercept
+        return out.reshape(-1) if out.ndim > 1 and out.shape[1] == 1 else out
+
+    return predict
+
+
+ESTIMATORS: dict[str, Callable[[Any, Columns, bool], Scores]] = {
+    "lightgbm.sklearn.LGBMClassifier": _lightgbm,
+    "lightgbm.sklearn.LGBMRegressor": _lightgbm,
+    "xgboost.sklearn.XGBClassifier": _xgboost,
+    "xgboost.sklearn.XGBRegressor": _xgboost,
+    "catboost.core.CatBoostClassifier": _catboost,
+    "catboost.core.CatBoostRegressor": _catboost,
+    "sklearn.linear_model._logistic.LogisticRegression": _logistic,
+    "sklearn.linear_model._ridge.Ridge": _linear_regression,
+    "sklearn.linear_model._base.LinearRegression": _linear_regression,
+}
+
+
+# --- fullcycle wrappers ----------------------------------------------------------------------
+def compile_estimator(est: Any, cols: Columns, classify: bool) -> tuple[Scores, str]:
+    """(scores function, a short name for the label)."""
+    from fullcycle.automl.families import FamilyModel
+    from fullcycle.features.outliers import OutlierDropper
+    from fullcycle.features.scale import AutoTargetRegressor
+
+    if isinstance(est, FamilyModel):
+        if (est.task == "regression") == classify:
+            raise Unsupported("FamilyModel task differs from the problem")
+        fn, _ = compile_estimator(est.estimator_, cols, classify)
+        return fn, est.family
+    if isinstance(est, OutlierDropper):
+        return compile_estimator(est.estimator_, cols, classify)
+    if isinstance(est, AutoTargetRegressor):
+        inner, name = compile_estimator(est.regressor_, cols, classify)
+        if not est.log_:
+            return inner, name
+        cap = est.log_cap_
+        return (lambda x: np.expm1(np.clip(np.asarray(inner(x), dtype="float64"), None, cap))), \
+            f"{name} on log1p(target)"
+    key = f"{type(est).__module__}.{type(est).__qualname__}"
+    make = ESTIMATORS.get(key)
+    if make is None:
+        raise Unsupported(f"estimator {type(est).__name__}")
+    return make(est, cols, classify), type(est).__name__
+
+
+def compile_member(pipe: Any, names: list[str], roles: list[str], classify: bool
+                   ) -> tuple[Callable[[list[np.ndarray]], np.ndarray], str]:
+    """Pipeline[preprocess, model] over canonical columns -> float64 scores."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipe, Pipeline) or len(pipe.steps) != 2:
+        raise Unsupported(f"{type(pipe).__name__} is not Pipeline[preprocess, model]")
+    pre, cols = compile_preprocess(pipe.steps[0][1], names, roles)
+    est, name = compile_estimator(pipe.steps[1][1], cols, classify)
+    return (lambda values: np.asarray(est(pre(values)), dtype="float64")), name
+
+
+def _calibrator(cal: Any) -> Scores:
+    from fullcycle.automl.calibrate import (
+        IsotonicCalibrator,
+        SigmoidCalibrator,
+        TemperatureCalibrator,
+    )
+
+    if type(cal) not in (TemperatureCalibrator, SigmoidCalibrator, IsotonicCalibrator):
+        raise Unsupported(f"calibrator {type(cal).__name__}")
+    return cal.transform  # numpy in, numpy out: nothing to strip
+
+
+def compile_ensemble(ens: Any, names: list[str], roles: list[str], classify: bool
+                     ) -> tuple[Callable[[list[np.ndarray]], np.ndarray], str]:
+    """EnsembleModel._raw / predict_proba with every member compiled."""
+    from fullcycle.automl.ensemble import stack_features
+
+    if (ens.task == "regression") == classify:
+        raise Unsupported("ensemble task differs from the problem")
+    compiled = [compile_member(m, names, roles, classify) for m in ens.members]
+    members = [fn for fn, _ in compiled]
+    label = "ensemble of " + ", ".join(n for _, n in compiled)
+    stacker = None
+    if ens.stacker is not None:
+        width = Columns.numeric([f"s{i}" for i in range(getattr(ens.stacker, "n_features_in_",
+                                                                   0))])
+        stacker, _ = compile_estimator(ens.stacker, width, classify)
+        label += " stacked"
+    weights = list(ens.weights or [])
+    calibrate = _calibrator(ens.calibrator) if ens.calibrator is not None and classify else None
+    if calibrate is not None:
+        label += f", {type(ens.calibrator).__name__}"
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        outputs = [fn(values) for fn in members]
+        if not classify:
+            outputs = [o.reshape(-1) for o in outputs]
+        if stacker is not None:
+            raw = stacker(stack_features(outputs, classify))
+        else:
+            raw = sum(w * o for w, o in zip(weights, outputs, strict=True))
+        return calibrate(raw) if calibrate is not None else raw
+
+    return run, label
+
+
+class CompiledPath:
+    """A fullcycle-trained pipeline (one model or an ensemble) compiled to numpy."""
+
+    def __init__(self, model: Any, validator: Any) -> None:
+        from fullcycle.automl.ensemble import EnsembleModel
+
+        self.names = list(validator.names)
+        self.roles = [c.spec.role for c in validator.columns]
+        self.classify = bool(model.problem.is_classification)
+        pipe = model.pipeline
+        if isinstance(pipe, EnsembleModel):
+            self.fn, self.describe = compile_ensemble(pipe, self.names, self.roles, self.classify)
+        else:
+            self.fn, self.describe = compile_member(pipe, self.names, self.roles, self.classify)
+
+    def scores_columns(self, columns: list[np.ndarray]) -> np.ndarray:
+        return np.asarray(self.fn(columns), dtype="float64")
+
+    def scores(self, rows: list[list[Any]]) -> np.ndarray:
+        columns = []
+        for i, role in enumerate(self.roles):
+            numeric = role in ("numeric", "boolean")
+            columns.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
+        return self.scores_columns(columns)
