@@ -299,3 +299,34 @@ def test_reports_made_after_training_attach_to_the_version_run(ws: Path, tmp_pat
     assert "reports/evaluation.html" in names
     with pytest.raises(ModelError, match="no such file"):
         registry.attach("2", [tmp_path / "missing.html"])
+
+
+def test_local_reads_agree_with_mlflow_and_loading_needs_no_mlflow(ws: Path) -> None:
+    """registry/local_read.py reads MLflow's SQLite tables directly; any drift from what
+    MlflowClient answers (a new MLflow schema) must fail here, not serve a wrong version."""
+    import subprocess
+    import sys
+
+    from fullcycle.registry import local_read
+
+    registry = project(ws).registry
+    uri, name = registry.tracking_uri, registry.model_name
+    for alias in ("champion", "challenger", "no-such-alias"):
+        try:
+            expected = str(registry.client.get_model_version_by_alias(name, alias).version)
+        except Exception:  # noqa: BLE001 - MLflow: "alias not found"
+            expected = None
+        assert local_read.alias_version(uri, name, alias) == expected, alias
+    for version in ("1", "2"):
+        mv, row = registry.client.get_model_version(name, version), \
+            local_read.model_version(uri, name, version)
+        assert (row.version, row.status, row.source, row.run_id, row.tags) == \
+            (str(mv.version), mv.status, mv.source, mv.run_id, dict(mv.tags))
+    assert local_read.model_version(uri, name, "99") is None
+    assert local_read.alias_version("http://127.0.0.1:1", name, "champion") \
+        is local_read.UNAVAILABLE
+    probe = subprocess.run([sys.executable, "-c", "import sys; from fullcycle import Project; "
+                            f"m = Project.open({str(ws)!r}).load_model('champion'); "
+                            "print(m.version_label, 'mlflow' in sys.modules)"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.split() == [project(ws).registry.alias_version("champion"), "False"]

@@ -27,6 +27,7 @@ from typing import Any
 
 from fullcycle.errors import IntegrityError, ModelError, RegistryError
 from fullcycle.model import Model, folder_digest, read_metadata, verify_folder
+from fullcycle.registry import local_read
 from fullcycle.registry.refs import REF_URI, parse_ref  # noqa: F401 - REF_URI re-exported
 from fullcycle.registry.tracking import RunRecord
 
@@ -230,6 +231,9 @@ class ModelRegistry:
 
     # --- reading ----------------------------------------------------------------------------
     def alias_version(self, alias: str) -> str | None:
+        found = local_read.alias_version(self.tracking_uri, self.model_name, alias)
+        if found is not local_read.UNAVAILABLE:
+            return found  # type: ignore[return-value]
         from mlflow.exceptions import MlflowException
 
         try:
@@ -274,7 +278,9 @@ class ModelRegistry:
     def checked_version(self, ref: str | int) -> Any:
         """The model version for a reference, refused unless fullcycle registered it whole."""
         version = self.resolve_version(ref)
-        mv = self.model_version(version)
+        mv = local_read.model_version(self.tracking_uri, self.model_name, version)
+        if mv is local_read.UNAVAILABLE or mv is None:  # MLflow answers, or words the error
+            mv = self.model_version(version)
         if mv.tags.get(STATE) != READY or not mv.tags.get(DIGEST):
             raise ModelError(f"model version {version} of {self.model_name!r} is incomplete (no "
                              "verified fullcycle artifact recorded); it will not be loaded. Use "
