@@ -1,12 +1,23 @@
-"""The prediction paths agree with Model.predict: the compiled numpy path (reference pipeline),
-the typed path that skips the coercer (the AutoML preprocessing), the general fallback."""
+"""The prediction paths agree with Model.predict: the compiled numpy path of the reference
+pipeline, the compiled path of fullcycle's own trained pipelines (each family, native
+categoricals, target encoding, ensembles with calibration, regression on a log target), the
+typed path that skips the coercer, and the general fallback. Each compiled kind is also checked
+to BE compiled (its label), so a silent fallback fails the test."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from serve_support import CHURN, ROLES, churn_records, reference_model
+from serve_support import CHURN, DATA, ROLES, churn_records, reference_model
+
+HOUSING = DATA / "housing_small.csv"
+# one_hot_max 2: Telco's 3- and 4-level columns become native categoricals (LightGBM, XGBoost,
+# CatBoost) or target-encoded (linear); 2-level ones stay one-hot.
+SMALL_FEATURES = {"one_hot_max": 2, "missing_indicators": "always"}
 
 
 def _served(model):  # noqa: ANN001, ANN202
@@ -16,24 +27,170 @@ def _served(model):  # noqa: ANN001, ANN202
 
 
 def _check(served, records: list[dict]) -> None:  # noqa: ANN001
-    rows, _ = served.validator.records(records, 10_000)
-    expected = served.model.predict_scores(records)
+    """Batch (rows and columns, below and above the per-value lookup size) and single rows
+    equal Model.predict_scores on the raw records."""
+    from fullcycle.serve.fastpath import rows_to_columns
+
+    rows = []
+    for i, record in enumerate(records):  # missing where training had none still predicts
+        rows.append(served.validator.record(record, i, [], []))
+    expected = served.model.predict_scores(pd.DataFrame.from_records(records))
     np.testing.assert_allclose(served.scores(rows), expected, rtol=1e-9, atol=1e-12)
-    for i in (0, 7, 19):  # the one-row path too
-        np.testing.assert_allclose(served.scores([rows[i]]), expected[i:i + 1], rtol=1e-9)
+    if served.fast is not None:
+        got = served.fast.scores_columns(rows_to_columns(served.validator, rows))
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    for i in (0, 5, 6, 7, 8, 19):  # the one-row path too
+        np.testing.assert_allclose(served.scores([rows[i]]), expected[i:i + 1], rtol=1e-9,
+                                   atol=1e-12)
+
+
+def _odd_churn(n: int, start: int) -> list[dict[str, Any]]:
+    records = churn_records(n, start=start)
+    records[5]["TotalCharges"] = None
+    records[6]["PaymentMethod"] = "Crypto"  # unseen
+    records[7]["Contract"] = "  Two year "  # padded: encoders strip it
+    records[8]["InternetService"] = None  # missing where training had none
+    records[8]["tenure"] = None
+    records[19]["MultipleLines"] = "never seen"
+    return records
+
+
+def _train(root: Path, name: str, data: Path, target: str, train: dict[str, Any],
+           features: dict[str, Any] | None = None) -> Any:
+    from fullcycle.config import Config
+    from fullcycle.project import Project
+
+    config = Config.from_dict({
+        "project": name, "data": {"source": str(data), "target": target},
+        "train": {"max_trials": 1, "ensemble": False, "calibration": "none",
+                  "threshold": "none", **train},
+        "features": features or {}})
+    project = Project(config, root / name)
+    project.train()
+    return project.load_model()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Tiny real fullcycle models, trained once for the module (a few seconds each)."""
+    root = tmp_path_factory.mktemp("compiled-models")
+    out = {f: _train(root, f, CHURN, "Churn", {"families": [f]}, SMALL_FEATURES)
+           for f in ("lightgbm", "xgboost", "catboost", "linear")}
+    out["ensemble"] = _train(root, "ensemble", CHURN, "Churn", {
+        "families": ["linear", "lightgbm", "xgboost"], "max_trials": 4, "ensemble": True,
+        "calibration": "temperature"}, {**SMALL_FEATURES, "outliers": "iqr"})
+    out["regression"] = _train(root, "regression", HOUSING, "median_house_value", {
+        "families": ["linear", "lightgbm"], "max_trials": 2, "ensemble": True},
+        {"target_transform": "log", "scaler": "robust"})
+    out["quantile"] = _train(root, "quantile", CHURN, "Churn", {"families": ["linear"]},
+                             {"scaler": "quantile"})
+    return out
+
+
+@pytest.mark.parametrize("family, label", [
+    ("lightgbm", "lightgbm"), ("xgboost", "xgboost"), ("catboost", "catboost"),
+    ("linear", "linear")])
+def test_fullcycle_family_compiles(trained: dict[str, Any], family: str, label: str) -> None:
+    served = _served(trained[family])
+    assert served.note.startswith(f"compiled fast path (fullcycle pipeline: {label})"), \
+        served.note
+    _check(served, _odd_churn(200, start=100))
+
+
+def test_native_categories_reach_lightgbm_as_codes(trained: dict[str, Any]) -> None:
+    """The native columns exist (so the code mapping is really exercised) and are checked
+    against the booster's pandas_categorical."""
+    from fullcycle.features.encode import CategoryEncoder
+
+    model = trained["lightgbm"]
+    encoder = next(t for _, t, _ in model.pipeline.steps[0][1].named_steps["columns"]
+                   .transformers_ if isinstance(t, CategoryEncoder))
+    native = [n for n, m in encoder.method_.items() if m == "native"]
+    assert "PaymentMethod" in native and "Contract" in native
+    booster = model.pipeline.steps[1][1].estimator_.booster_
+    assert [encoder.levels_[n] for n in native] == booster.pandas_categorical
+
+
+def test_fullcycle_ensemble_compiles(trained: dict[str, Any]) -> None:
+    served = _served(trained["ensemble"])
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: ensemble of "), \
+        served.note
+    assert "TemperatureCalibrator" in served.note
+    _check(served, _odd_churn(120, start=400))
+
+
+def test_fullcycle_regression_compiles(trained: dict[str, Any]) -> None:
+    model = trained["regression"]
+    served = _served(model)
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: "), served.note
+    _check(served, _odd_housing())
+
+
+def _odd_housing() -> list[dict[str, Any]]:
+    frame = pd.read_csv(HOUSING).drop(columns=["median_house_value"]).iloc[:120]
+    records = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
+               for r in frame.to_dict("records")]
+    records[5]["total_bedrooms"] = None
+    records[6]["ocean_proximity"] = "ON THE MOON"
+    records[7]["ocean_proximity"] = None
+    records[8]["median_income"] = 1e6  # far outside training: the log cap applies
+    return records
+
+
+def test_log_target_and_outlier_wrappers_compile() -> None:
+    """`wrap_estimator` (features.target_transform log, outlier_action drop) around a
+    FamilyModel: AutoTargetRegressor and OutlierDropper compile."""
+    from sklearn.pipeline import Pipeline
+
+    from fullcycle.automl.families import FamilyModel
+    from fullcycle.config import FeaturesConfig
+    from fullcycle.data.dataset import Dataset
+    from fullcycle.features.preprocess import build_preprocessor, wrap_estimator
+    from fullcycle.model import Model
+    from fullcycle.problem import define_problem
+
+    data = Dataset.read(str(HOUSING), target="median_house_value")
+    problem = define_problem(data.target, "median_house_value")
+    features = data.frame[[c.name for c in data.schema.features]]
+    options = FeaturesConfig(target_transform="log", outliers="zscore", outlier_action="drop")
+    model_step = wrap_estimator(FamilyModel(family="lightgbm", task="regression",
+                                            params={"n_estimators": 40}, early_stopping=False),
+                                task="regression", options=options)
+    pipeline = Pipeline([("preprocess", build_preprocessor(data.schema, scale=False,
+                                                           family_kind="native",
+                                                           options=options)),
+                         ("model", model_step)])
+    pipeline.fit(features, problem.encode_target(data.target))
+    example = _odd_housing()[0]
+    model = Model(pipeline=pipeline, problem=problem, schema=data.schema, reference={},
+                  metadata={"input_example": example})
+    served = _served(model)
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: lightgbm on "
+                                  "log1p(target))"), served.note
+    _check(served, _odd_housing())
+
+
+def test_unknown_step_falls_back_to_typed_path(trained: dict[str, Any]) -> None:
+    """A step the compiler does not know (features.scaler quantile: a QuantileTransformer)
+    means the typed path, and the note says why."""
+    served = _served(trained["quantile"])
+    assert served.note.startswith("typed path"), served.note
+    assert "QuantileTransformer" in served.note
+    _check(served, _odd_churn(30, start=0))
 
 
 @pytest.mark.parametrize("estimator", ["lightgbm", "logistic"])
 def test_reference_pipeline_compiles(estimator: str) -> None:
     served = _served(reference_model(estimator))
-    assert served.note.startswith("compiled fast path"), served.note
+    assert served.note.startswith("compiled fast path (reference pipeline)"), served.note
     records = churn_records(60, start=300)
     records[5]["TotalCharges"] = None
     records[6]["PaymentMethod"] = "Crypto"
     _check(served, records)
 
 
-def test_automl_preprocessing_uses_typed_path() -> None:
+def test_automl_preprocessing_compiles() -> None:
+    """`build_preprocessor` + a plain sklearn estimator (no FamilyModel) compiles too."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
@@ -52,8 +209,9 @@ def test_automl_preprocessing_uses_typed_path() -> None:
     model = Model(pipeline=pipeline, problem=problem, schema=data.schema, reference={},
                   metadata={"input_example": {k: example[k] for k in features.columns}})
     served = _served(model)
-    assert served.note.startswith("typed path"), served.note
-    _check(served, churn_records(40, start=500))
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: "
+                                  "LogisticRegression)"), served.note
+    _check(served, _odd_churn(40, start=500))
 
 
 def test_unknown_pipeline_falls_back_to_model_predict() -> None:

@@ -7,7 +7,8 @@ way its sklearn wrapper computes them but without the wrapper's DataFrame checks
   codes, which is what LightGBM's pandas path feeds the booster; the levels are checked against
   the booster's `pandas_categorical`), one thread for request-sized calls;
 - XGBoost: `booster.inplace_predict`, float32 arithmetic kept as the wrapper does;
-- CatBoost (numeric inputs only): its own `predict_proba`/`predict` on the matrix;
+- CatBoost: its own `predict_proba`/`predict` on the matrix (native categorical columns
+  turned back into their level texts, which is what CatBoost reads from a pandas category);
 - logistic regression, ridge, linear regression: the dot product, expit/softmax;
 - wrappers: FamilyModel, AutoTargetRegressor (log1p target), OutlierDropper;
 - EnsembleModel: members compiled one by one (each its own preprocessing), blended by weights
@@ -92,12 +93,27 @@ def _xgboost(est: Any, cols: Columns, classify: bool) -> Scores:
 
 
 def _catboost(est: Any, cols: Columns, classify: bool) -> Scores:
-    _numeric_only(cols, "CatBoost")
-    if est.get_param("cat_features") or est.get_param("text_features"):
-        raise Unsupported("CatBoost with categorical features")
-    if len(est.feature_names_) != len(cols.names):
-        raise Unsupported("CatBoost input width")
-    return est.predict_proba if classify else est.predict
+    if est.get_param("text_features") or est.get_param("embedding_features"):
+        raise Unsupported("CatBoost with text features")
+    if [str(n) for n in est.feature_names_] != cols.names:
+        raise Unsupported("CatBoost was fitted on other column names")
+    predict = est.predict_proba if classify else est.predict
+    cats = [str(c) for c in (est.get_param("cat_features") or [])]
+    native = [j for j, lv in enumerate(cols.levels) if lv is not None]
+    if [cols.names[j] for j in native] != cats:
+        raise Unsupported("CatBoost categorical features differ from the native columns")
+    if not native:
+        return predict
+    # CatBoost reads a pandas category column by its values: hand it the level texts.
+    levels = {j: np.asarray(cols.levels[j], dtype=object) for j in native}
+
+    def with_texts(x: np.ndarray) -> np.ndarray:
+        data = x.astype(object)
+        for j, texts in levels.items():
+            data[:, j] = texts[x[:, j].astype(np.int64)]
+        return predict(data)
+
+    return with_texts
 
 
 def _logistic(est: Any, cols: Columns, classify: bool) -> Scores:

@@ -298,7 +298,8 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
     base = dict(model.metadata.get("input_example") or {})
     for spec in model.schema.features:
         base.setdefault(spec.name, None)
-    probes = [dict(base)]
+    probes = [dict(base), {**base, **{s.name: None for s in model.schema.features
+                                       if s.missing_rate > 0}}]
     for spec in model.schema.features:
         values: list[Any] = [None]
         if spec.role == "numeric":
@@ -306,7 +307,10 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
         elif spec.role == "boolean":
             values += [True, False]
         elif spec.role == "categorical":
-            values += list(spec.categories or [])[:30] + ["never-seen-category"]
+            # every level a native-categorical model may split on (their codes must match the
+            # pandas path), an unseen one, and one padded with spaces (encoders strip them)
+            known = list(spec.categories or [])[:80]
+            values += known + ["never-seen-category"] + [f" {known[0]} "] * bool(known)
         probes += [{**base, spec.name: v} for v in values]
     return probes
 
