@@ -14,8 +14,10 @@ into numpy operations read from the fitted attributes:
 - the estimator: LightGBM's booster directly for 1-row calls (skipping the wrapper's validation),
   otherwise the estimator's own `predict_proba` / `predict` on the matrix.
 
-A pipeline with any other step compiles to nothing, and `check()` compares the compiled path
-with `Model.predict_scores` on probe rows built from the contract; any difference disables it.
+Pipelines trained by fullcycle itself (AutoImputer, CategoryEncoder, FeatureSelector, families,
+ensembles) are compiled by `compiled.py` / `compiled_models.py` instead. A pipeline with any
+other step compiles to nothing, and `compile_checked` compares each path with
+`Model.predict_scores` on probe rows built from the contract; any difference disables it.
 So the fast path is an optimisation that can be wrong only by being off."""
 
 from __future__ import annotations
@@ -315,9 +317,29 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
     return probes
 
 
+PATHS_ENV = "FULLCYCLE_SERVE_PATHS"
+PATH_NAMES = {"FastPath": "reference", "CompiledPath": "compiled", "TypedPath": "typed"}
+
+
+def allowed_paths() -> set[str]:
+    """The paths `compile_checked` may pick: all, unless the FULLCYCLE_SERVE_PATHS environment
+    variable lists some of reference, compiled, typed (comma-separated; empty = general path
+    only). For operators who want a path off, and for benchmarks comparing paths."""
+    value = os.environ.get(PATHS_ENV)
+    if value is None:
+        return set(PATH_NAMES.values())
+    chosen = {v.strip() for v in value.split(",") if v.strip()}
+    unknown = chosen - set(PATH_NAMES.values())
+    if unknown:
+        raise ValueError(f"{PATHS_ENV}={value!r}: unknown path(s) {sorted(unknown)}; valid: "
+                         f"{', '.join(PATH_NAMES.values())} (comma-separated)")
+    return chosen
+
+
 def compile_checked(model: Model, validator: Any) -> tuple[FastPath | TypedPath | None, str]:
-    """The fastest path that compiles and matches `Model.predict_scores` on probe rows:
-    the compiled numpy path, else the typed-frame path, else None (the general path)."""
+    """The fastest path that compiles and matches `Model.predict_scores` on probe rows: the
+    compiled reference pipeline (`FastPath`), else the compiled fullcycle pipeline
+    (`compiled_models.CompiledPath`), else the typed-frame path, else None (general path)."""
     rows = []
     for probe in probe_rows(model):
         problems: list[dict[str, Any]] = []
@@ -326,7 +348,11 @@ def compile_checked(model: Model, validator: Any) -> tuple[FastPath | TypedPath 
     from fullcycle.serve.compiled_models import CompiledPath
 
     notes = []
+    allowed = allowed_paths()
     for kind in (FastPath, CompiledPath, TypedPath):
+        if PATH_NAMES[kind.__name__] not in allowed:
+            notes.append(f"{kind.__name__}: off ({PATHS_ENV})")
+            continue
         try:
             path = kind(model, validator.names) if kind is FastPath else kind(model, validator)
         except (Unsupported, AttributeError, KeyError, ValueError, TypeError) as exc:
