@@ -4,9 +4,7 @@ and serves the model without the workspace.
 The test does what the Dockerfile does: `pip install -r requirements.txt wheels/*.whl` into an
 empty venv (pip's cache is warm from installing the project, so this is ~20 s and needs no new
 downloads), then serves through `start.sh`. So a pin missing from the serving closure, or a
-serving import of a package the closure leaves out (MLflow), fails here.
-
-"""
+serving import of a package the closure leaves out (MLflow), fails here."""
 
 from __future__ import annotations
 
