@@ -37,15 +37,17 @@ def free_port() -> int:
 
 
 def sample_live_prediction(project: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Start the server on a free loopback port, send one real HTTP request, stop it."""
+    """Start the server `fullcycle serve` would start (champion, prediction log) on a free
+    loopback port, send one real HTTP request, stop it; the prediction is in the log."""
     import httpx
     import uvicorn
 
-    from fullcycle.serve.app import create_app
+    from fullcycle.serve.app import serve_app
 
-    model = project.load_model("champion")
+    app = serve_app(str(project.workspace.root), "champion", project.config)
+    model = app.state.models.current.model
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(model), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

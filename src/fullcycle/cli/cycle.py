@@ -203,3 +203,5 @@ def demo(
     for name, path in outputs["paths"].items():
         console.print(f"  {name:<12} {path}")
     console.print(f"  {'mlflow':<12} mlflow ui --backend-store-uri {ws.tracking_uri}")
+    console.print(f"  {'log':<12} {ws.root / 'predictions.db'} (the sample request is in it; "
+                  "`fullcycle monitor` reads it)")
