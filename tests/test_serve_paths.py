@@ -75,13 +75,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Tiny real fullcycle models, trained once for the module (a few seconds each)."""
     root = tmp_path_factory.mktemp("compiled-models")
     out = {f: _train(root, f, CHURN, "Churn", {"families": [f]}, SMALL_FEATURES)
-           for f in ("lightgbm", "xgboost", "catboost", "linear")}
+           for f in ("lightgbm", "xgboost", "catboost", "linear", "extra_trees", "mlp")}
     out["ensemble"] = _train(root, "ensemble", CHURN, "Churn", {
         "families": ["linear", "lightgbm", "xgboost"], "max_trials": 4, "ensemble": True,
         "calibration": "temperature"}, {**SMALL_FEATURES, "outliers": "iqr"})
     out["regression"] = _train(root, "regression", HOUSING, "median_house_value", {
         "families": ["linear", "lightgbm"], "max_trials": 2, "ensemble": True},
         {"target_transform": "log", "scaler": "robust"})
+    for family in ("random_forest", "mlp"):  # the MLP regresses a scaled target
+        out[f"{family}_regression"] = _train(root, f"{family}-regression", HOUSING,
+                                             "median_house_value", {"families": [family]})
     out["quantile"] = _train(root, "quantile", CHURN, "Churn", {"families": ["linear"]},
                              {"scaler": "quantile"})
     return out
@@ -89,7 +92,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.mark.parametrize("family, label", [
     ("lightgbm", "lightgbm"), ("xgboost", "xgboost"), ("catboost", "catboost"),
-    ("linear", "linear")])
+    ("linear", "linear"), ("extra_trees", "extra_trees"), ("mlp", "mlp")])
 def test_fullcycle_family_compiles(trained: dict[str, Any], family: str, label: str) -> None:
     served = _served(trained[family])
     assert served.note.startswith(f"compiled fast path (fullcycle pipeline: {label})"), \
@@ -123,6 +126,14 @@ def test_fullcycle_regression_compiles(trained: dict[str, Any]) -> None:
     model = trained["regression"]
     served = _served(model)
     assert served.note.startswith("compiled fast path (fullcycle pipeline: "), served.note
+    _check(served, _odd_housing())
+
+
+@pytest.mark.parametrize("family", ["random_forest", "mlp"])
+def test_fullcycle_regression_family_compiles(trained: dict[str, Any], family: str) -> None:
+    served = _served(trained[f"{family}_regression"])
+    assert served.note.startswith(f"compiled fast path (fullcycle pipeline: {family})"), \
+        served.note
     _check(served, _odd_housing())
 
 

@@ -10,6 +10,7 @@ way its sklearn wrapper computes them but without the wrapper's DataFrame checks
 - CatBoost: its own `predict_proba`/`predict` on the matrix (native categorical columns
   turned back into their level texts, which is what CatBoost reads from a pandas category);
 - logistic regression, ridge, linear regression: the dot product, expit/softmax;
+- random forest / extra trees: each tree's `apply` and a leaf table; MLP: the forward pass;
 - wrappers: FamilyModel, AutoTargetRegressor (log1p target), OutlierDropper;
 - EnsembleModel: members compiled one by one (each its own preprocessing), blended by weights
   or a linear stacker, then its calibrator (temperature, sigmoid, isotonic: numpy in, numpy out).
@@ -150,6 +151,75 @@ def _linear_regression(est: Any, cols: Columns, classify: bool) -> Scores:
     return predict
 
 
+def _forest(est: Any, cols: Columns, classify: bool) -> Scores:
+    """RandomForest / ExtraTrees: every tree's `apply` on the float32 matrix (the forest's own
+    input dtype) and a table of each leaf's output, normalised per leaf for classifiers as
+    `DecisionTreeClassifier.predict_proba` does; the average over trees as the forest does."""
+    _numeric_only(cols, "forest")
+    _width(est, cols)
+    if getattr(est, "n_outputs_", 1) != 1:
+        raise Unsupported("multi-output forest")
+    trees, tables = [], []
+    for tree in est.estimators_:
+        value = tree.tree_.value[:, 0, :]
+        if classify:
+            value = value[:, :int(est.n_classes_)].astype("float64", copy=True)
+            total = value.sum(axis=1, keepdims=True)
+            total[total == 0.0] = 1.0
+            value /= total
+        else:
+            value = value[:, 0].astype("float64", copy=True)
+        trees.append(tree.tree_)
+        tables.append(value)
+    count = len(trees)
+
+    def average(x: np.ndarray) -> np.ndarray:
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        total = sum(table[tree.apply(x32)] for tree, table in zip(trees, tables, strict=True))
+        return total / count
+
+    return average
+
+
+def _mlp(est: Any, cols: Columns, classify: bool) -> Scores:
+    """MLP forward pass with sklearn's own activation functions."""
+    from sklearn.neural_network._base import ACTIVATIONS
+
+    _numeric_only(cols, "MLP")
+    _width(est, cols)
+    hidden, output = ACTIVATIONS[est.activation], ACTIVATIONS[est.out_activation_]
+    coefs, intercepts, last = est.coefs_, est.intercepts_, est.n_layers_ - 2
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        a = x
+        for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            a = a @ w
+            a += b
+            if i != last:
+                hidden(a)
+        output(a)
+        if not classify:
+            return a[:, 0] if a.shape[1] == 1 else a
+        a = a.ravel() if est.n_outputs_ == 1 else a
+        return np.vstack([1 - a, a]).T if a.ndim == 1 else a
+
+    return forward
+
+
+def _target_scaled(est: Any, cols: Columns, classify: bool) -> Scores:
+    """TransformedTargetRegressor (the MLP family's scaled target)."""
+    inner, _ = compile_estimator(est.regressor_, cols, classify)
+    back = est.transformer_.inverse_transform
+    squeeze = est._training_dim == 1
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        pred = np.asarray(inner(x))
+        out = back(pred.reshape(-1, 1) if pred.ndim == 1 else pred)
+        return out.squeeze(axis=1) if squeeze and out.ndim == 2 and out.shape[1] == 1 else out
+
+    return predict
+
+
 ESTIMATORS: dict[str, Callable[[Any, Columns, bool], Scores]] = {
     "lightgbm.sklearn.LGBMClassifier": _lightgbm,
     "lightgbm.sklearn.LGBMRegressor": _lightgbm,
@@ -160,6 +230,13 @@ ESTIMATORS: dict[str, Callable[[Any, Columns, bool], Scores]] = {
     "sklearn.linear_model._logistic.LogisticRegression": _logistic,
     "sklearn.linear_model._ridge.Ridge": _linear_regression,
     "sklearn.linear_model._base.LinearRegression": _linear_regression,
+    "sklearn.ensemble._forest.RandomForestClassifier": _forest,
+    "sklearn.ensemble._forest.RandomForestRegressor": _forest,
+    "sklearn.ensemble._forest.ExtraTreesClassifier": _forest,
+    "sklearn.ensemble._forest.ExtraTreesRegressor": _forest,
+    "sklearn.neural_network._multilayer_perceptron.MLPClassifier": _mlp,
+    "sklearn.neural_network._multilayer_perceptron.MLPRegressor": _mlp,
+    "sklearn.compose._target.TransformedTargetRegressor": _target_scaled,
 }
 
 
