@@ -36,6 +36,7 @@ def _check(served, records: list[dict]) -> None:  # noqa: ANN001
         rows.append(served.validator.record(record, i, [], []))
     expected = served.model.predict_scores(pd.DataFrame.from_records(records))
     np.testing.assert_allclose(served.scores(rows), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(served.scores(rows[:50]), expected[:50], rtol=1e-9, atol=1e-12)
     if served.fast is not None:
         got = served.fast.scores_columns(rows_to_columns(served.validator, rows))
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
@@ -76,13 +77,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("compiled-models")
     out = {f: _train(root, f, CHURN, "Churn", {"families": [f]}, SMALL_FEATURES)
            for f in ("lightgbm", "xgboost", "catboost", "linear", "extra_trees", "mlp")}
+    # default one_hot_max: no native columns, so CatBoost runs as numpy oblivious trees
+    out["catboost_numeric"] = _train(root, "catboost-numeric", CHURN, "Churn",
+                                     {"families": ["catboost"]})
     out["ensemble"] = _train(root, "ensemble", CHURN, "Churn", {
         "families": ["linear", "lightgbm", "xgboost"], "max_trials": 4, "ensemble": True,
         "calibration": "temperature"}, {**SMALL_FEATURES, "outliers": "iqr"})
     out["regression"] = _train(root, "regression", HOUSING, "median_house_value", {
         "families": ["linear", "lightgbm"], "max_trials": 2, "ensemble": True},
         {"target_transform": "log", "scaler": "robust"})
-    for family in ("random_forest", "mlp"):  # the MLP regresses a scaled target
+    for family in ("random_forest", "mlp", "catboost"):  # MLP: a scaled target
         out[f"{family}_regression"] = _train(root, f"{family}-regression", HOUSING,
                                              "median_house_value", {"families": [family]})
     out["quantile"] = _train(root, "quantile", CHURN, "Churn", {"families": ["linear"]},
@@ -92,7 +96,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.mark.parametrize("family, label", [
     ("lightgbm", "lightgbm"), ("xgboost", "xgboost"), ("catboost", "catboost"),
-    ("linear", "linear"), ("extra_trees", "extra_trees"), ("mlp", "mlp")])
+    ("linear", "linear"), ("extra_trees", "extra_trees"), ("mlp", "mlp"),
+    ("catboost_numeric", "catboost")])
 def test_fullcycle_family_compiles(trained: dict[str, Any], family: str, label: str) -> None:
     served = _served(trained[family])
     assert served.note.startswith(f"compiled fast path (fullcycle pipeline: {label})"), \
@@ -129,7 +134,7 @@ def test_fullcycle_regression_compiles(trained: dict[str, Any]) -> None:
     _check(served, _odd_housing())
 
 
-@pytest.mark.parametrize("family", ["random_forest", "mlp"])
+@pytest.mark.parametrize("family", ["random_forest", "mlp", "catboost"])
 def test_fullcycle_regression_family_compiles(trained: dict[str, Any], family: str) -> None:
     served = _served(trained[f"{family}_regression"])
     assert served.note.startswith(f"compiled fast path (fullcycle pipeline: {family})"), \
