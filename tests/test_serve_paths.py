@@ -86,6 +86,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out["regression"] = _train(root, "regression", HOUSING, "median_house_value", {
         "families": ["linear", "lightgbm"], "max_trials": 2, "ensemble": True},
         {"target_transform": "log", "scaler": "robust"})
+    out["multiclass"] = _train(root, "multiclass", HOUSING, "ocean_proximity", {
+        "families": ["linear", "lightgbm"], "max_trials": 2, "ensemble": True,
+        "calibration": "temperature"}, {"one_hot_max": 2})
+    out["isotonic"] = _train(root, "isotonic", CHURN, "Churn", {
+        "families": ["linear", "lightgbm"], "max_trials": 2, "ensemble": True,
+        "calibration": "isotonic"}, {"outliers": "iqr", "outlier_action": "flag",
+                                     "impute": "iterative", "select": "mutual_info"})
     for family in ("random_forest", "mlp", "catboost"):  # MLP: a scaled target
         out[f"{family}_regression"] = _train(root, f"{family}-regression", HOUSING,
                                              "median_house_value", {"families": [family]})
@@ -127,6 +134,40 @@ def test_fullcycle_ensemble_compiles(trained: dict[str, Any]) -> None:
     _check(served, _odd_churn(120, start=400))
 
 
+def test_multiclass_and_isotonic_ensembles_compile(trained: dict[str, Any]) -> None:
+    """Multiclass (softmax logistic, LightGBM (n, k), temperature scaling) and a binary
+    ensemble with isotonic calibration over outlier flags, iterative imputation and
+    mutual-information selection."""
+    served = _served(trained["multiclass"])
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: "), served.note
+    _check(served, _odd_housing(target="ocean_proximity"))
+    served = _served(trained["isotonic"])
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: "), served.note
+    assert "IsotonicCalibrator" in served.note
+    _check(served, _odd_churn(120, start=200))
+
+
+def test_stacked_ensemble_compiles(trained: dict[str, Any]) -> None:
+    """A linear stacker over fitted fullcycle members (what train.stacking builds)."""
+    import copy
+
+    from fullcycle.automl.ensemble import EnsembleModel, make_stacker, stack_features
+
+    members = [trained["lightgbm"].pipeline, trained["linear"].pipeline]
+    frame = pd.read_csv(CHURN)
+    problem = trained["lightgbm"].problem
+    outputs = [m.predict_proba(frame) for m in members]
+    stacker = make_stacker(True, 0).fit(stack_features(outputs, True),
+                                        problem.encode_target(frame["Churn"]))
+    model = copy.copy(trained["lightgbm"])
+    model.pipeline = EnsembleModel(members=members, names=["lightgbm", "linear"], task="binary",
+                                   stacker=stacker)
+    served = _served(model)
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: ensemble of "
+                                  "lightgbm, linear stacked)"), served.note
+    _check(served, _odd_churn(100, start=600))
+
+
 def test_fullcycle_regression_compiles(trained: dict[str, Any]) -> None:
     model = trained["regression"]
     served = _served(model)
@@ -142,13 +183,14 @@ def test_fullcycle_regression_family_compiles(trained: dict[str, Any], family: s
     _check(served, _odd_housing())
 
 
-def _odd_housing() -> list[dict[str, Any]]:
-    frame = pd.read_csv(HOUSING).drop(columns=["median_house_value"]).iloc[:120]
+def _odd_housing(target: str = "median_house_value") -> list[dict[str, Any]]:
+    frame = pd.read_csv(HOUSING).drop(columns=[target]).iloc[:120]
     records = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
                for r in frame.to_dict("records")]
     records[5]["total_bedrooms"] = None
-    records[6]["ocean_proximity"] = "ON THE MOON"
-    records[7]["ocean_proximity"] = None
+    if "ocean_proximity" in records[0]:
+        records[6]["ocean_proximity"] = "ON THE MOON"
+        records[7]["ocean_proximity"] = None
     records[8]["median_income"] = 1e6  # far outside training: the log cap applies
     return records
 
