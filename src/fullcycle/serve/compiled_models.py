@@ -340,12 +340,13 @@ def _halves(pipe: Any) -> tuple[Any, Any]:
 
 
 def compile_member(pipe: Any, names: list[str], roles: list[str], classify: bool
-                   ) -> tuple[Callable[[list[np.ndarray]], np.ndarray], str]:
-    """Pipeline[preprocess, model] over canonical columns -> float64 scores."""
+                   ) -> tuple[Callable[[list[np.ndarray]], np.ndarray], Scores, str]:
+    """Pipeline[preprocess, model] -> (canonical columns -> the estimator's matrix,
+    matrix -> scores, a name)."""
     pre_step, est_step = _halves(pipe)
     pre, cols = compile_preprocess(pre_step, names, roles)
     est, name = compile_estimator(est_step, cols, classify)
-    return (lambda values: np.asarray(est(pre(values)), dtype="float64")), name
+    return pre, est, name
 
 
 def _members(ens: Any, names: list[str], roles: list[str], classify: bool
@@ -431,17 +432,31 @@ class CompiledPath:
         self.roles = [c.spec.role for c in validator.columns]
         self.classify = bool(model.problem.is_classification)
         pipe = model.pipeline
+        self._pre: Callable[[list[np.ndarray]], np.ndarray] | None = None
         if isinstance(pipe, EnsembleModel):
             self.fn, self.describe = compile_ensemble(pipe, self.names, self.roles, self.classify)
         else:
-            self.fn, self.describe = compile_member(pipe, self.names, self.roles, self.classify)
+            pre, est, self.describe = compile_member(pipe, self.names, self.roles, self.classify)
+            self._pre = pre
+            self.fn = lambda values: est(pre(values))
 
     def scores_columns(self, columns: list[np.ndarray]) -> np.ndarray:
         return np.asarray(self.fn(columns), dtype="float64")
 
-    def scores(self, rows: list[list[Any]]) -> np.ndarray:
-        columns = []
+    def columns(self, rows: list[list[Any]]) -> list[np.ndarray]:
+        out = []
         for i, role in enumerate(self.roles):
             numeric = role in ("numeric", "boolean")
-            columns.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
-        return self.scores_columns(columns)
+            out.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
+        return out
+
+    def scores(self, rows: list[list[Any]]) -> np.ndarray:
+        return self.scores_columns(self.columns(rows))
+
+    def matrix(self, rows: list[list[Any]]) -> np.ndarray:
+        """What the estimator of a single-model pipeline sees (native categorical columns as
+        their level codes, as LightGBM sees them): `/explain` reuses it. An ensemble has no
+        single matrix: ValueError."""
+        if self._pre is None:
+            raise ValueError("an ensemble has one matrix per member")
+        return self._pre(self.columns(rows))
