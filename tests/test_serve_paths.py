@@ -126,6 +126,19 @@ def test_native_categories_reach_lightgbm_as_codes(trained: dict[str, Any]) -> N
     assert [encoder.levels_[n] for n in native] == booster.pandas_categorical
 
 
+def test_explain_reuses_the_compiled_matrix(trained: dict[str, Any]) -> None:
+    """/explain hands the compiled path's matrix (native columns as codes) to the explainer:
+    the explanations are the ones computed from the records themselves."""
+    from fullcycle.evaluate.explain import explain_records
+
+    model = trained["lightgbm"]
+    served = _served(model)
+    records = _odd_churn(20, start=40)
+    rows = [served.validator.record(r, i, [], []) for i, r in enumerate(records)]
+    matrix = served.fast.matrix(rows)
+    assert explain_records(model, records, matrix=matrix) == explain_records(model, records)
+
+
 def test_fullcycle_ensemble_compiles(trained: dict[str, Any]) -> None:
     served = _served(trained["ensemble"])
     assert served.note.startswith("compiled fast path (fullcycle pipeline: ensemble of "), \
