@@ -21,9 +21,15 @@ SMALL_FEATURES = {"one_hot_max": 2, "missing_indicators": "always"}
 
 
 def _served(model):  # noqa: ANN001, ANN202
+    """Served.prepare, and no warning from compiling (a compiled step that changed the
+    fitted model, e.g. its output config, makes sklearn warn about feature names)."""
+    import warnings
+
     from fullcycle.serve.reload import Served
 
-    return Served.prepare(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        return Served.prepare(model)
 
 
 def _check(served, records: list[dict]) -> None:  # noqa: ANN001
@@ -97,14 +103,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         out[f"{family}_regression"] = _train(root, f"{family}-regression", HOUSING,
                                              "median_house_value", {"families": [family]})
     out["quantile"] = _train(root, "quantile", CHURN, "Churn", {"families": ["linear"]},
-                             {"scaler": "quantile"})
+                             {"scaler": "quantile", "pca": 0.95})
+    out["knn"] = _train(root, "knn", CHURN, "Churn", {"families": ["knn"]})
     return out
 
 
 @pytest.mark.parametrize("family, label", [
     ("lightgbm", "lightgbm"), ("xgboost", "xgboost"), ("catboost", "catboost"),
     ("linear", "linear"), ("extra_trees", "extra_trees"), ("mlp", "mlp"),
-    ("catboost_numeric", "catboost")])
+    ("catboost_numeric", "catboost"), ("quantile", "linear")])
 def test_fullcycle_family_compiles(trained: dict[str, Any], family: str, label: str) -> None:
     served = _served(trained[family])
     assert served.note.startswith(f"compiled fast path (fullcycle pipeline: {label})"), \
@@ -241,12 +248,12 @@ def test_log_target_and_outlier_wrappers_compile() -> None:
     _check(served, _odd_housing())
 
 
-def test_unknown_step_falls_back_to_typed_path(trained: dict[str, Any]) -> None:
-    """A step the compiler does not know (features.scaler quantile: a QuantileTransformer)
-    means the typed path, and the note says why."""
-    served = _served(trained["quantile"])
+def test_unknown_estimator_falls_back_to_typed_path(trained: dict[str, Any]) -> None:
+    """A step the compiler does not know (the knn family's KNeighborsClassifier) means the
+    typed path, and the note says why."""
+    served = _served(trained["knn"])
     assert served.note.startswith("typed path"), served.note
-    assert "QuantileTransformer" in served.note
+    assert "KNeighborsClassifier" in served.note
     _check(served, _odd_churn(30, start=0))
 
 

@@ -185,6 +185,22 @@ def _safe_names(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
     return identity, Columns([str(n) for n in step.names_out_], cols.levels)
 
 
+def _sklearn_numpy(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    """Transformers whose own `transform` is numpy arithmetic (QuantileTransformer: per-column
+    interpolation; PCA: a projection) are called directly on the matrix, through a copy that
+    neither checks feature names (it was fitted on a frame) nor wraps its output in one."""
+    import copy
+
+    _check_width(step, cols)
+    cols.require_numeric(type(step).__name__)
+    names = [str(n) for n in step.get_feature_names_out()]
+    bare = copy.deepcopy(step)  # set_output edits a dict the original shares with a copy
+    if hasattr(bare, "feature_names_in_"):
+        del bare.feature_names_in_
+    bare.set_output(transform="default")
+    return bare.transform, Columns.numeric(names)
+
+
 MATRIX_STEPS: dict[str, Callable[[Any, Columns], tuple[Matrix, Columns]]] = {
     "fullcycle.features.impute.AutoImputer": _auto_imputer,
     "fullcycle.features.outliers.OutlierHandler": _outlier_handler,
@@ -193,6 +209,8 @@ MATRIX_STEPS: dict[str, Callable[[Any, Columns], tuple[Matrix, Columns]]] = {
     "fullcycle.features.select.SafeNames": _safe_names,
     "sklearn.preprocessing._data.StandardScaler": _standard_scaler,
     "sklearn.preprocessing._data.RobustScaler": _robust_scaler,
+    "sklearn.preprocessing._data.QuantileTransformer": _sklearn_numpy,
+    "sklearn.decomposition._pca.PCA": _sklearn_numpy,
 }
 
 
