@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.serve.compiled import Columns, compile_preprocess
+from fullcycle.serve.compiled import Columns, Inputs, compile_preprocess, parse_dates
 from fullcycle.serve.fastpath import Unsupported
 
 Scores = Callable[[np.ndarray], np.ndarray]
@@ -339,17 +339,17 @@ def _halves(pipe: Any) -> tuple[Any, Any]:
     return pipe.steps[0][1], pipe.steps[1][1]
 
 
-def compile_member(pipe: Any, names: list[str], roles: list[str], classify: bool
+def compile_member(pipe: Any, inputs: Inputs, classify: bool
                    ) -> tuple[Callable[[list[np.ndarray]], np.ndarray], Scores, str]:
     """Pipeline[preprocess, model] -> (canonical columns -> the estimator's matrix,
     matrix -> scores, a name)."""
     pre_step, est_step = _halves(pipe)
-    pre, cols = compile_preprocess(pre_step, names, roles)
+    pre, cols = compile_preprocess(pre_step, inputs)
     est, name = compile_estimator(est_step, cols, classify)
     return pre, est, name
 
 
-def _members(ens: Any, names: list[str], roles: list[str], classify: bool
+def _members(ens: Any, inputs: Inputs, classify: bool
              ) -> tuple[list[Callable[[list[np.ndarray]], np.ndarray]], list[tuple[int, Scores]],
                         list[str]]:
     """Distinct preprocessings and (preprocessing index, estimator) per member. Members of one
@@ -366,7 +366,7 @@ def _members(ens: Any, names: list[str], roles: list[str], classify: bool
         pre_step, est_step = _halves(pipe)
         key = pickle.dumps(pre_step)
         if key not in seen:
-            fn, cols = compile_preprocess(pre_step, names, roles)
+            fn, cols = compile_preprocess(pre_step, inputs)
             seen[key] = len(pres)
             pres.append(fn)
             widths.append(cols)
@@ -388,14 +388,14 @@ def _calibrator(cal: Any) -> Scores:
     return cal.transform  # numpy in, numpy out: nothing to strip
 
 
-def compile_ensemble(ens: Any, names: list[str], roles: list[str], classify: bool
+def compile_ensemble(ens: Any, inputs: Inputs, classify: bool
                      ) -> tuple[Callable[[list[np.ndarray]], np.ndarray], str]:
     """EnsembleModel._raw / predict_proba with every member compiled."""
     from fullcycle.automl.ensemble import stack_features
 
     if (ens.task == "regression") == classify:
         raise Unsupported("ensemble task differs from the problem")
-    pres, members, labels = _members(ens, names, roles, classify)
+    pres, members, labels = _members(ens, inputs, classify)
     label = "ensemble of " + ", ".join(labels)
     stacker = None
     if ens.stacker is not None:
@@ -431,17 +431,30 @@ class CompiledPath:
         self.names = list(validator.names)
         self.roles = [c.spec.role for c in validator.columns]
         self.classify = bool(model.problem.is_classification)
+        inputs = Inputs(self.names, self.roles,
+                        [getattr(c.spec, "format", None) for c in validator.columns])
+        self.dates = [(i, fmt) for i, (role, fmt) in enumerate(zip(inputs.roles, inputs.formats,
+                                                                   strict=True))
+                      if role == "datetime"]
         pipe = model.pipeline
         self._pre: Callable[[list[np.ndarray]], np.ndarray] | None = None
         if isinstance(pipe, EnsembleModel):
-            self.fn, self.describe = compile_ensemble(pipe, self.names, self.roles, self.classify)
+            self.fn, self.describe = compile_ensemble(pipe, inputs, self.classify)
         else:
-            pre, est, self.describe = compile_member(pipe, self.names, self.roles, self.classify)
+            pre, est, self.describe = compile_member(pipe, inputs, self.classify)
             self._pre = pre
             self.fn = lambda values: est(pre(values))
 
     def scores_columns(self, columns: list[np.ndarray]) -> np.ndarray:
-        return np.asarray(self.fn(columns), dtype="float64")
+        return np.asarray(self.fn(self._dates(columns)), dtype="float64")
+
+    def _dates(self, columns: list[np.ndarray]) -> list[np.ndarray]:
+        if not self.dates:
+            return columns
+        columns = list(columns)
+        for i, fmt in self.dates:
+            columns[i] = parse_dates(columns[i], fmt)
+        return columns
 
     def columns(self, rows: list[list[Any]]) -> list[np.ndarray]:
         out = []
@@ -459,4 +472,4 @@ class CompiledPath:
         single matrix: ValueError."""
         if self._pre is None:
             raise ValueError("an ensemble has one matrix per member")
-        return self._pre(self.columns(rows))
+        return self._pre(self._dates(self.columns(rows)))

@@ -308,6 +308,9 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
             values += [v for v in (spec.minimum, spec.maximum) if v is not None]
         elif spec.role == "boolean":
             values += [True, False]
+        elif spec.role == "datetime":  # leap day, before 1970, late evening, far future
+            values += ["2000-02-29T13:45:00", "1969-07-20 20:17:40", "2024-12-31 23:59:59",
+                       "2099-01-04"]
         elif spec.role == "categorical":
             # every level a native-categorical model may split on (their codes must match the
             # pandas path), an unseen one, and one padded with spaces (encoders strip them)
