@@ -13,6 +13,14 @@ What flows between steps: a float64 matrix whose columns are described at compil
 `Columns` (names, and for LightGBM-style native categoricals the category levels: such a column
 holds the level's code, exactly what LightGBM's pandas path turns a `category` column into).
 
+Compiled here (each from its fitted attributes, same arithmetic in the same order):
+ColumnTransformer branches of AutoImputer (fill values, flags, its IterativeImputer),
+OutlierHandler (clip / flag), SkewLog, StandardScaler, RobustScaler, QuantileTransformer and
+PCA (their own numpy `transform`); CategoryEncoder (one-hot, target, frequency, native codes);
+TextVectorizer (its fitted vectorizers); DatetimeExpander (numpy calendar arithmetic);
+FeatureSelector, SafeNames. Not compiled (the typed path serves them): FeatureGenerator
+(`features.generate`) and any step or estimator not listed.
+
 Anything this module does not know raises `Unsupported` and the caller falls back to the typed
 or general path; `fastpath.compile_checked` also compares the compiled path with
 `Model.predict_scores` on probe rows (missing values, unseen categories, every known level)
@@ -268,7 +276,7 @@ def category_key(value: Any) -> str:
             return MISSING
         if value.is_integer():
             return str(int(value))
-    if value is getattr(_pd(), "NA", None):
+    if type(value).__name__ == "NAType":  # pd.NA
         return MISSING
     return str(value).strip() or MISSING
 

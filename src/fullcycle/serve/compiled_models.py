@@ -13,10 +13,14 @@ way its sklearn wrapper computes them but without the wrapper's DataFrame checks
 - logistic regression, ridge, linear regression: the dot product, expit/softmax;
 - random forest / extra trees: each tree's `apply` and a leaf table; MLP: the forward pass;
 - wrappers: FamilyModel, AutoTargetRegressor (log1p target), OutlierDropper;
-- EnsembleModel: members compiled one by one (each its own preprocessing), blended by weights
-  or a linear stacker, then its calibrator (temperature, sigmoid, isotonic: numpy in, numpy out).
+- EnsembleModel: members compiled one by one (members whose fitted preprocessing is equal
+  share one computation of it), blended by weights or a linear stacker, then its calibrator
+  (temperature, sigmoid, isotonic: numpy in, numpy out).
+Not compiled (Unsupported -> the typed path): k nearest neighbours, multi-output forests,
+XGBoost multi:softmax, CatBoost with text features.
 
-`CompiledPath` is what the server and batch scoring call."""
+`CompiledPath` is what the server (`scores`), batch scoring (`scores_columns`) and `/explain`
+(`matrix`) call."""
 
 from __future__ import annotations
 
@@ -361,7 +365,7 @@ def _members(ens: Any, inputs: Inputs, classify: bool
     pres: list[Callable[[list[np.ndarray]], np.ndarray]] = []
     members: list[tuple[int, Scores]] = []
     labels: list[str] = []
-    widths: list[Columns] = []
+    layouts: list[Columns] = []
     for pipe in ens.members:
         pre_step, est_step = _halves(pipe)
         key = pickle.dumps(pre_step)
@@ -369,8 +373,8 @@ def _members(ens: Any, inputs: Inputs, classify: bool
             fn, cols = compile_preprocess(pre_step, inputs)
             seen[key] = len(pres)
             pres.append(fn)
-            widths.append(cols)
-        est, name = compile_estimator(est_step, widths[seen[key]], classify)
+            layouts.append(cols)
+        est, name = compile_estimator(est_step, layouts[seen[key]], classify)
         members.append((seen[key], est))
         labels.append(name)
     return pres, members, labels
