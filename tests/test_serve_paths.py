@@ -191,6 +191,24 @@ def test_multiclass_and_isotonic_ensembles_compile(trained: dict[str, Any]) -> N
     _check(served, _odd_churn(120, start=200))
 
 
+def test_ensemble_member_that_does_not_compile_runs_typed(trained: dict[str, Any]) -> None:
+    """An ensemble with a knn member: the other members are compiled, the knn member runs as
+    its own pipeline on a typed frame, and the blend equals Model.predict."""
+    import copy
+
+    from fullcycle.automl.ensemble import EnsembleModel
+
+    model = copy.copy(trained["lightgbm"])
+    model.pipeline = EnsembleModel(
+        members=[trained["lightgbm"].pipeline, trained["knn"].pipeline],
+        weights=[0.6, 0.4], names=["lightgbm", "knn"], task="binary")
+    served = _served(model)
+    assert served.note.startswith("compiled fast path (fullcycle pipeline: ensemble of "
+                                  "lightgbm, knn (typed: estimator KNeighborsClassifier))"), \
+        served.note
+    _check(served, _odd_churn(80, start=250))
+
+
 def test_dates_and_text_compile(trained: dict[str, Any]) -> None:
     """DatetimeExpander (calendar parts, days since the first training date, dates before
     1970) and TextVectorizer branches, in a calibrated ensemble."""

@@ -17,7 +17,8 @@ way its sklearn wrapper computes them but without the wrapper's DataFrame checks
   share one computation of it), blended by weights or a linear stacker, then its calibrator
   (temperature, sigmoid, isotonic: numpy in, numpy out).
 Not compiled (Unsupported -> the typed path): k nearest neighbours, multi-output forests,
-XGBoost multi:softmax, CatBoost with text features.
+XGBoost multi:softmax, CatBoost with text features. Inside an ensemble such a member alone runs
+as its own pipeline on a typed frame; the other members stay compiled.
 
 `CompiledPath` is what the server (`scores`), batch scoring (`scores_columns`) and `/explain`
 (`matrix`) call."""
@@ -358,7 +359,10 @@ def _members(ens: Any, inputs: Inputs, classify: bool
                         list[str]]:
     """Distinct preprocessings and (preprocessing index, estimator) per member. Members of one
     family kind were fitted with the same preprocessing on the same rows, so it is usually the
-    same fitted object (equal pickles): computed once per call instead of once per member."""
+    same fitted object (equal pickles): computed once per call instead of once per member.
+    A member that does not compile (e.g. k nearest neighbours) runs as its own pipeline on a
+    typed frame (index -1: it takes the canonical columns), so one member does not send the
+    whole ensemble to the typed path."""
     import pickle
 
     seen: dict[bytes, int] = {}
@@ -369,15 +373,52 @@ def _members(ens: Any, inputs: Inputs, classify: bool
     for pipe in ens.members:
         pre_step, est_step = _halves(pipe)
         key = pickle.dumps(pre_step)
-        if key not in seen:
-            fn, cols = compile_preprocess(pre_step, inputs)
-            seen[key] = len(pres)
-            pres.append(fn)
-            layouts.append(cols)
-        est, name = compile_estimator(est_step, layouts[seen[key]], classify)
-        members.append((seen[key], est))
+        try:
+            if key not in seen:
+                fn, cols = compile_preprocess(pre_step, inputs)
+                seen[key] = len(pres)
+                pres.append(fn)
+                layouts.append(cols)
+            est, name = compile_estimator(est_step, layouts[seen[key]], classify)
+        except Unsupported as exc:
+            est, name = _typed_member(pipe, inputs, classify), f"{_name(est_step)} (typed: {exc})"
+            members.append((-1, est))
+        else:
+            members.append((seen[key], est))
         labels.append(name)
+    if all(i < 0 for i, _ in members):
+        raise Unsupported("no ensemble member compiles")
     return pres, members, labels
+
+
+def _name(est: Any) -> str:
+    return str(getattr(est, "family", type(est).__name__))
+
+
+def _typed_member(pipe: Any, inputs: Inputs, classify: bool) -> Scores:
+    """The member's own pipeline, coercer skipped, on a typed frame of the canonical columns
+    (what the typed path does for a whole model)."""
+    import copy
+
+    import pandas as pd
+
+    from fullcycle.serve.fastpath import _skip_coercers
+
+    member = copy.deepcopy(pipe)
+    if _skip_coercers(member) == 0:
+        raise Unsupported("member without a SchemaCoercer")
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        data: dict[str, Any] = {}
+        for name, role, v in zip(inputs.names, inputs.roles, values, strict=True):
+            if role in ("numeric", "boolean", "datetime"):  # dates: parsed by parse_dates
+                data[name] = v
+            else:
+                data[name] = np.array([np.nan if x is None else x for x in v], dtype=object)
+        frame = pd.DataFrame(data, copy=False)
+        return member.predict_proba(frame) if classify else member.predict(frame)
+
+    return run
 
 
 def _calibrator(cal: Any) -> Scores:
@@ -414,7 +455,8 @@ def compile_ensemble(ens: Any, inputs: Inputs, classify: bool
 
     def run(values: list[np.ndarray]) -> np.ndarray:
         matrices = [pre(values) for pre in pres]
-        outputs = [np.asarray(est(matrices[i]), dtype="float64") for i, est in members]
+        outputs = [np.asarray(est(matrices[i] if i >= 0 else values), dtype="float64")
+                   for i, est in members]
         if not classify:
             outputs = [o.reshape(-1) for o in outputs]
         if stacker is not None:
