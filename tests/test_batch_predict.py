@@ -80,3 +80,26 @@ def test_bad_value_names_row_and_column_and_leaves_no_output(workspace: Path,
     result = cli("predict", "-w", str(workspace), "-i", str(source), "-o", str(out))
     assert result.returncode == 2 and "missing column(s) the model needs: Contract" in \
         result.stdout + result.stderr
+
+
+def test_read_ahead_keeps_order_passes_errors_and_stops_its_reader() -> None:
+    import threading
+
+    from fullcycle.deploy.batch import read_ahead
+
+    def chunks(fail_at: int | None = None):  # noqa: ANN202
+        for i in range(6):
+            if i == fail_at:
+                raise ValueError(f"bad chunk {i}")
+            yield pd.DataFrame({"i": [i]})
+
+    assert [int(c["i"][0]) for c in read_ahead(chunks())] == list(range(6))
+    seen = []
+    with pytest.raises(ValueError, match="bad chunk 3"):
+        for chunk in read_ahead(chunks(fail_at=3)):
+            seen.append(int(chunk["i"][0]))
+    assert seen == [0, 1, 2]  # every chunk before the bad one was delivered
+    stream = read_ahead(chunks())
+    next(stream)
+    stream.close()  # the consumer stops early (a scoring error): the reader thread ends
+    assert not [t for t in threading.enumerate() if t.name == "fullcycle-batch-reader"]

@@ -90,6 +90,50 @@ def _parquet_chunks(source: Any, chunk_rows: int, label: str) -> Iterator[pd.Dat
         yield batch.to_pandas()
 
 
+def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The same chunks, the next one parsed in a thread while the caller scores this one.
+
+    Scoring a chunk is single-threaded Python and numpy except for the model itself, so one core
+    idles while the other validates; the CSV parser releases the GIL for much of its work and
+    fills that core. At most two chunks are in memory. Errors reach the caller at the chunk
+    where they happened; a caller that stops early stops the reader."""
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not offer(chunk):
+                    return
+            offer(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            offer(exc)
+
+    reader = threading.Thread(target=produce, name="fullcycle-batch-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
 # --- validation ----------------------------------------------------------------------------------
 def canonical_columns(frame: pd.DataFrame, served: Served, offset: int,
                       unseen: Counter) -> list[np.ndarray]:
@@ -252,7 +296,7 @@ def predict_file(served: Served, source: str | Path, output: str | Path, *,
     try:
         with open(partial, "wb") as handle:
             writer = OutputWriter(kind, handle)
-            for chunk in iter_chunks(source, chunk_rows, id_column=id_column):
+            for chunk in read_ahead(iter_chunks(source, chunk_rows, id_column=id_column)):
                 frame, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column)
                 writer.write(frame)
                 report.rows += len(chunk)
