@@ -1,7 +1,7 @@
 """Serving benchmark: fullcycle serve vs `mlflow models serve` on the same registered model,
 plus the in-process floor, a 20k-request load run and the 1M-row batch run.
 
-    .venv/bin/python bench/serving.py            # everything (~10 min on a quiet 2-core box)
+    .venv/bin/python bench/serving.py            # everything (~2-3 min on a quiet 2-core box)
     .venv/bin/python bench/serving.py --quick    # fewer requests
 
 The model is the Telco churn reference pipeline of the issue (contract coercion, median impute
@@ -220,7 +220,8 @@ def batch_run(rows: int, chunk_rows: int) -> dict:
                "sys.exit(p.returncode)")
     proc = subprocess.run([PY, "-c", wrapper, str(BIN / "fullcycle"), "predict", "-w", str(WS),
                            "-i", str(data), "-o", str(out), "--id-column", "customerID",
-                           "--chunk-rows", str(chunk_rows)], capture_output=True, text=True)
+                           "--chunk-rows", str(chunk_rows)], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"})  # the summary on one line
     seconds = time.perf_counter() - start_time
     if proc.returncode:
         raise RuntimeError(proc.stdout + proc.stderr)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,14 @@ import pandas as pd
 from fullcycle.model import Model
 
 UNSEEN = "\x00fullcycle-unseen\x00"
+
+
+class PredictionPath(Protocol):
+    """What `Served` calls: FastPath, compiled_models.CompiledPath or TypedPath."""
+
+    def scores(self, rows: list[list[Any]]) -> np.ndarray: ...
+
+    def scores_columns(self, columns: list[np.ndarray]) -> np.ndarray: ...
 
 
 class Unsupported(Exception):
@@ -339,7 +347,7 @@ def allowed_paths() -> set[str]:
     return chosen
 
 
-def compile_checked(model: Model, validator: Any) -> tuple[FastPath | TypedPath | None, str]:
+def compile_checked(model: Model, validator: Any) -> tuple[PredictionPath | None, str]:
     """The fastest path that compiles and matches `Model.predict_scores` on probe rows: the
     compiled reference pipeline (`FastPath`), else the compiled fullcycle pipeline
     (`compiled_models.CompiledPath`), else the typed-frame path, else None (general path)."""

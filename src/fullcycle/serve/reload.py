@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fullcycle.model import Model
-from fullcycle.serve.fastpath import FastPath, TypedPath, compile_checked, general_scores
+from fullcycle.serve.fastpath import PredictionPath, compile_checked, general_scores
 from fullcycle.serve.validation import RecordValidator
 
 log = logging.getLogger("fullcycle.serve")
@@ -32,7 +32,7 @@ log = logging.getLogger("fullcycle.serve")
 class Served:
     model: Model
     validator: RecordValidator
-    fast: FastPath | TypedPath | None
+    fast: PredictionPath | None  # None: the general path
     note: str  # how predictions are computed, and why
     version: str
     loaded_at: float = field(default_factory=time.time)
