@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import start_server
-from serve_support import churn_records, make_workspace, reference_model, shared_workspace
+from serve_support import churn_records, make_workspace, reference_model
 
 
 def _load(url: str, payloads: Path, stop: Path, out: Path, requests: int = 200_000,
@@ -107,11 +107,14 @@ def test_admin_reload_swaps_to_the_new_champion(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("workers", [2])
-def test_several_workers_share_the_log(tmp_path: Path, workers: int,
-                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_several_workers_share_the_log_metrics_and_reloads(tmp_path: Path, workers: int) -> None:
+    """Each worker is its own process: the log, the /metrics totals and an /admin/reload must
+    still be the server's, whichever worker answers."""
+    from fullcycle.deploy.reference import register_reference
     from fullcycle.serve.predlog import read_log
 
-    ws = shared_workspace(tmp_path_factory)
+    ws = make_workspace(tmp_path / "ws", estimator="logistic")
+    os.environ.pop("FULLCYCLE_API_KEYS", None)
     log_url = f"sqlite:///{tmp_path / 'log.db'}"
     server = start_server(ws, "--workers", str(workers), "--log-url", log_url)
     payloads = tmp_path / "payloads.json"
@@ -121,8 +124,20 @@ def test_several_workers_share_the_log(tmp_path: Path, workers: int,
         subprocess.run([sys.executable, "-m", "fullcycle.serve.loadtest", server.url,
                         "--payloads", str(payloads), "--requests", "400", "--concurrency", "8",
                         "--out", str(out)], check=True, stdout=subprocess.DEVNULL, timeout=120)
+        # every scrape adds up both workers (snapshots are at most 0.5 s old)
+        _wait_for(lambda: _served(server.url) == 400, timeout=10)
+        assert {_served(server.url) for _ in range(6)} == {400}
+        register_reference(ws, reference_model("lightgbm"))  # version 2 -> champion
+        answer = httpx.post(server.url + "/admin/reload", timeout=60).json()
+        assert answer["version"] == "2" and "others follow" in answer["workers"]
+        time.sleep(2)  # the other worker sees the reload request within 0.5 s
+        # fresh connections, so the kernel hands them to both workers
+        versions = {httpx.post(server.url + "/predict", json=churn_records(1),
+                               timeout=10).json()["model_version"] for _ in range(40)}
+        assert versions == {"2"}
     finally:
         server.stop()
     result = json.loads(out.read_text())
     assert result["ok"] == 400 and result["errors"] == {}
-    assert len(read_log(log_url)) == result["predictions"] == 400
+    log = read_log(log_url)
+    assert len(log) == result["predictions"] + 40 == 440

@@ -57,9 +57,20 @@ def serve(
                    access_log=False, timeout_graceful_shutdown=30)
     url = f"http://{serve_cfg.host}:{serve_cfg.port}"
     if serve_cfg.workers > 1:
+        import shutil
+        import tempfile
+
+        from fullcycle.serve.workers import SHARED_ENV
+
+        # The workers add up their metrics and follow each other's reloads through this folder.
+        shared = tempfile.mkdtemp(prefix="fullcycle-serve-")
+        os.environ[SHARED_ENV] = shared
         console.print(f"serving {model} with {serve_cfg.workers} workers on {url}")
-        uvicorn.run("fullcycle.serve.app:app_from_env", factory=True, workers=serve_cfg.workers,
-                    **options)
+        try:
+            uvicorn.run("fullcycle.serve.app:app_from_env", factory=True,
+                        workers=serve_cfg.workers, **options)
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
         return
     from fullcycle.serve.app import app_from_env
 

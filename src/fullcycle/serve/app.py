@@ -78,9 +78,11 @@ class Feedback(BaseModel):
 
 def create_app(model: Model | None = None, *, max_rows: int | None = None,
                source: ModelSource | None = None, config: ServeConfig | None = None,
-               log_url: str | None = None, api_keys: ApiKeys | None = None) -> FastAPI:
+               log_url: str | None = None, api_keys: ApiKeys | None = None,
+               shared: str | None = None) -> FastAPI:
     """The app over a fixed `model`, or over a `source` it can reload from. Prediction logging
-    needs `log_url` (the CLI passes the workspace's, or serve.log_url)."""
+    needs `log_url` (the CLI passes the workspace's, or serve.log_url). `shared` is the folder
+    the workers of one server share (metrics totals, reloads; see workers.py)."""
     cfg = config or ServeConfig()
     if max_rows is not None:
         cfg = cfg.model_copy(update={"max_rows": max_rows})
@@ -88,14 +90,23 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     metrics = Metrics()
     holder = ModelHolder(source, Served.prepare(source.load()), metrics)
     predlog = PredictionLog(log_url) if log_url and cfg.log_predictions else None
+    share = None
+    if shared:
+        from fullcycle.serve.workers import WorkerShare
+
+        share = metrics.share = WorkerShare(shared)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start_polling(cfg.reload_seconds)
+        if share is not None:
+            share.start(metrics, holder)
         try:
             yield
         finally:
             holder.stop()
+            if share is not None:
+                share.stop(metrics)
             if predlog is not None:
                 await run_in_threadpool(predlog.close)
 
@@ -365,11 +376,16 @@ def _feedback_routes(app: FastAPI) -> None:
               responses={409: {"description": "the new version failed its checks"}})
     async def admin_reload() -> dict[str, Any]:
         try:
-            return await run_in_threadpool(holder.reload)
+            answer = await run_in_threadpool(holder.reload)
         except Exception as exc:  # noqa: BLE001 - the old model keeps serving
             raise HTTPException(409, detail=[problem(["model"], f"reload failed, still serving "
                                                      f"{holder.current.version}: {exc}",
                                                      "reload_failed")]) from None
+        share = app.state.metrics.share
+        if share is not None:  # the other workers follow within a second
+            share.request_reload()
+            answer["workers"] = "this worker reloaded; the others follow within a second"
+        return answer
 
 
 def _typed_openapi(app: FastAPI, cfg: ServeConfig) -> None:
@@ -400,7 +416,8 @@ def _typed_openapi(app: FastAPI, cfg: ServeConfig) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def serve_app(workspace: str, ref: str = "champion", config: Any = None) -> FastAPI:
+def serve_app(workspace: str, ref: str = "champion", config: Any = None,
+              shared: str | None = None) -> FastAPI:
     """The app the CLI serves: a registry reference of a workspace (aliases followed), the
     prediction log at serve.log_url or the workspace's SQLite file."""
     from fullcycle.serve.reload import RegistrySource
@@ -409,7 +426,7 @@ def serve_app(workspace: str, ref: str = "champion", config: Any = None) -> Fast
     project = source.project
     cfg = project.config.serve
     log_url = cfg.log_url or project.workspace.prediction_log_url
-    return create_app(source=source, config=cfg, log_url=log_url)
+    return create_app(source=source, config=cfg, log_url=log_url, shared=shared)
 
 
 def app_from_env() -> FastAPI:
@@ -428,7 +445,10 @@ def app_from_env() -> FastAPI:
     workspace = os.environ["FULLCYCLE_SERVE_WORKSPACE"]
     config = Project.open(workspace).config if "FULLCYCLE_SERVE_CONFIG" not in os.environ \
         else Config.from_dict(json.loads(os.environ["FULLCYCLE_SERVE_CONFIG"]), where="serve env")
-    return serve_app(workspace, os.environ.get("FULLCYCLE_SERVE_MODEL", "champion"), config)
+    from fullcycle.serve.workers import SHARED_ENV
+
+    return serve_app(workspace, os.environ.get("FULLCYCLE_SERVE_MODEL", "champion"), config,
+                     shared=os.environ.get(SHARED_ENV))
 
 
 def _plain(value: Any) -> Any:

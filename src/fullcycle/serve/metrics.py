@@ -1,7 +1,8 @@
 """Prometheus metrics in the text exposition format (version 0.0.4), without a dependency.
 
-Counters and histograms live in this process; with `--workers N` each worker answers with its
-own figures (scrape through the load balancer, or run one worker per container as usual)."""
+Counters and histograms live in this process. With `--workers N` they are added up across the
+workers through a shared folder (`workers.py`), so any worker answers a scrape with the server's
+totals; gauges stay per worker."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Metrics:
             defaultdict(dict)
         self.help: dict[str, tuple[str, str]] = {}
         self.gauges: dict[str, Any] = {}  # name -> callable returning {labels: value}
+        self.share: Any = None  # workers.WorkerShare when the server runs several workers
         self._describe()
 
     def _describe(self) -> None:
@@ -94,13 +96,45 @@ class Metrics:
         self.help[name] = ("gauge", text)
         self.gauges[name] = read
 
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and histograms as JSON-ready data (for adding up across workers)."""
+        with self._lock:
+            return {
+                "counters": {n: [[list(map(list, k)), v] for k, v in series.items()]
+                             for n, series in self.counters.items()},
+                "histograms": {n: [[list(map(list, k)), list(h.buckets), list(h.counts), h.total]
+                                   for k, h in hists.items()]
+                               for n, hists in self.histograms.items()}}
+
+    @staticmethod
+    def merged(snapshots: list[dict[str, Any]]) -> Metrics:
+        """One registry holding the sums of several workers' snapshots."""
+        total = Metrics()
+        for snap in snapshots:
+            for name, series in snap.get("counters", {}).items():
+                for key, value in series:
+                    total.inc(name, float(value), **dict(map(tuple, key)))
+            for name, hists in snap.get("histograms", {}).items():
+                for key, buckets, counts, hist_sum in hists:
+                    label = tuple(sorted(map(tuple, key)))
+                    hist = total.histograms[name].setdefault(label, Histogram(tuple(buckets)))
+                    if list(hist.buckets) != list(buckets):
+                        continue  # another fullcycle version's buckets: not addable
+                    hist.counts = [a + b for a, b in zip(hist.counts, counts, strict=True)]
+                    hist.total += hist_sum
+        return total
+
     def render(self) -> str:
         lines: list[str] = []
-        with self._lock:
-            for name, series in self.counters.items():
+        source = self
+        if self.share is not None:  # several workers: everyone's counters, this one's gauges
+            self.share.publish(self.snapshot())
+            source = Metrics.merged(self.share.snapshots())
+        with source._lock:
+            for name, series in source.counters.items():
                 self._head(lines, name)
                 lines += [f"{name}{_labels(k)} {v:g}" for k, v in sorted(series.items())]
-            for name, hists in self.histograms.items():
+            for name, hists in source.histograms.items():
                 self._head(lines, name)
                 for key, hist in sorted(hists.items()):
                     self._histogram(lines, name, key, hist)
