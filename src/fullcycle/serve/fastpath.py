@@ -304,7 +304,8 @@ def general_scores(model: Model, names: list[str], rows: list[list[Any]]) -> np.
 
 def probe_rows(model: Model) -> list[dict[str, Any]]:
     """Records that exercise every branch: the example, then each column missing, at its
-    extremes, each known category and an unseen one."""
+    extremes and beyond them, each known category and an unseen one; then rows where every
+    column varies at once (seeded), so a step that mixes up columns cannot pass."""
     base = dict(model.metadata.get("input_example") or {})
     for spec in model.schema.features:
         base.setdefault(spec.name, None)
@@ -314,6 +315,10 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
         values: list[Any] = [None]
         if spec.role == "numeric":
             values += [v for v in (spec.minimum, spec.maximum) if v is not None]
+            if spec.minimum is not None and spec.maximum is not None:
+                span = float(spec.maximum) - float(spec.minimum) or 1.0
+                values += [float(spec.minimum) - span, (spec.minimum + spec.maximum) / 2,
+                           float(spec.maximum) + span]  # clipping, outlier flags, logs
         elif spec.role == "boolean":
             values += [True, False]
         elif spec.role == "datetime":  # leap day, before 1970, late evening, far future
@@ -325,7 +330,26 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
             known = list(spec.categories or [])[:80]
             values += known + ["never-seen-category"] + [f" {known[0]} "] * bool(known)
         probes += [{**base, spec.name: v} for v in values]
-    return probes
+    return probes + _mixed_rows(model, probes, 16)
+
+
+def _mixed_rows(model: Model, probes: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """Rows whose every column takes a value drawn from that column's own probe values."""
+    rng = np.random.default_rng(0)
+    choices: dict[str, list[Any]] = {s.name: [] for s in model.schema.features}
+    for probe in probes[2:]:
+        for name, value in probe.items():
+            if name in choices and value is not None and value not in choices[name]:
+                choices[name].append(value)
+    rows = []
+    for _ in range(count):
+        row = {}
+        for spec in model.schema.features:
+            pool = choices[spec.name]
+            missing = spec.missing_rate > 0 and rng.random() < 0.2
+            row[spec.name] = None if missing or not pool else pool[rng.integers(len(pool))]
+        rows.append(row)
+    return rows
 
 
 PATHS_ENV = "FULLCYCLE_SERVE_PATHS"
