@@ -103,3 +103,24 @@ def test_read_ahead_keeps_order_passes_errors_and_stops_its_reader() -> None:
     next(stream)
     stream.close()  # the consumer stops early (a scoring error): the reader thread ends
     assert not [t for t in threading.enumerate() if t.name == "fullcycle-batch-reader"]
+
+
+def test_project_predict_applies_the_contract_like_the_cli(workspace: Path,
+                                                           rows: pd.DataFrame) -> None:
+    """The Python API scores through the same checks and path as `fullcycle predict`: same
+    numbers as the pipeline on good rows, the input's index kept, a bad value refused."""
+    from fullcycle import DataError
+    from fullcycle.project import Project
+
+    project = Project.open(workspace)
+    frame = rows.iloc[:300].set_axis(range(1000, 1300))
+    scored = project.predict(frame, id_column="customerID")
+    assert list(scored.index) == list(frame.index)
+    assert (scored["customerID"] == frame["customerID"]).all()
+    expected = _expected(workspace, frame)
+    assert (scored["prediction"].to_numpy() == expected["prediction"].to_numpy()).all()
+    np.testing.assert_allclose(scored["proba_Yes"], expected["proba_Yes"], rtol=1e-9)
+    bad = frame.copy()
+    bad.loc[1100, "tenure"] = "ten"
+    with pytest.raises(DataError, match=r"row 101, column 'tenure': 'ten'"):
+        project.predict(bad)

@@ -158,10 +158,17 @@ class Project:
         return self.registry.load(ref)
 
     def predict(self, data: str | Path | pd.DataFrame, output: str | Path | None = None,
-                model_ref: str = "champion") -> pd.DataFrame:
-        model = self.load_model(model_ref)
+                model_ref: str = "champion", *, id_column: str | None = None) -> pd.DataFrame:
+        """Score a frame or any readable source with the checks `fullcycle predict` and the
+        server apply: a value the data contract refuses raises DataError naming its row, column
+        and value (`Model.predict` is the unchecked pipeline call). The result keeps the
+        input's index; `id_column` is copied into it."""
+        from fullcycle.deploy.batch import score_frame
+        from fullcycle.serve.reload import Served
+
+        served = Served.prepare(self.load_model(model_ref), serving_threads=False)
         frame = data if isinstance(data, pd.DataFrame) else _read_input(data)
-        result = model.predict(frame)
+        result, _ = score_frame(served, frame, id_column=id_column)
         if output is not None:
             _write_output(result, Path(output))
         return result

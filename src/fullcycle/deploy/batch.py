@@ -314,6 +314,27 @@ def predict_file(served: Served, source: str | Path, output: str | Path, *,
     return report
 
 
+def score_frame(served: Served, frame: pd.DataFrame, *, id_column: str | None = None,
+                chunk_rows: int = 100_000) -> tuple[pd.DataFrame, BatchReport]:
+    """An in-memory frame scored with the same contract checks and prediction path as
+    `predict_file`: a bad value is a DataError naming its row, column and value. The result
+    keeps the frame's index, so it joins back onto the input."""
+    report = BatchReport()
+    start = time.perf_counter()
+    parts = []
+    for offset in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[offset:offset + chunk_rows]
+        scored, _, _ = score_chunk(served, chunk, offset, report.unseen, id_column)
+        scored.index = chunk.index
+        parts.append(scored)
+        report.rows += len(chunk)
+        report.chunks += 1
+    if not parts:
+        raise DataError("no rows to score")
+    report.seconds = time.perf_counter() - start
+    return pd.concat(parts) if len(parts) > 1 else parts[0], report
+
+
 def score_upload(served: Served, handle: IO[bytes], filename: str | None, output: str | None,
                  id_column: str | None, predlog: Any,
                  chunk_rows: int = 20_000) -> tuple[str, str, Iterator[bytes]]:
