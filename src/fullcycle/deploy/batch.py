@@ -296,11 +296,9 @@ def predict_file(served: Served, source: str | Path, output: str | Path, *,
     try:
         with open(partial, "wb") as handle:
             writer = OutputWriter(kind, handle)
-            for chunk in read_ahead(iter_chunks(source, chunk_rows, id_column=id_column)):
-                frame, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column)
-                writer.write(frame)
-                report.rows += len(chunk)
-                report.chunks += 1
+            chunks = read_ahead(iter_chunks(source, chunk_rows, id_column=id_column))
+            for chunk, scored in _score_chunks(served, chunks, report, id_column):
+                writer.write(scored)
                 if on_chunk is not None:
                     on_chunk(len(chunk))
             writer.close()
@@ -321,18 +319,23 @@ def score_frame(served: Served, frame: pd.DataFrame, *, id_column: str | None = 
     keeps the frame's index, so it joins back onto the input."""
     report = BatchReport()
     start = time.perf_counter()
-    parts = []
-    for offset in range(0, len(frame), chunk_rows):
-        chunk = frame.iloc[offset:offset + chunk_rows]
-        scored, _, _ = score_chunk(served, chunk, offset, report.unseen, id_column)
-        scored.index = chunk.index
-        parts.append(scored)
-        report.rows += len(chunk)
-        report.chunks += 1
+    chunks = (frame.iloc[i:i + chunk_rows] for i in range(0, len(frame), chunk_rows))
+    parts = [scored.set_axis(chunk.index)
+             for chunk, scored in _score_chunks(served, chunks, report, id_column)]
     if not parts:
         raise DataError("no rows to score")
     report.seconds = time.perf_counter() - start
     return pd.concat(parts) if len(parts) > 1 else parts[0], report
+
+
+def _score_chunks(served: Served, chunks: Iterator[pd.DataFrame], report: BatchReport,
+                  id_column: str | None) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(input chunk, its output frame) pairs; the report counts rows, chunks, unseen values."""
+    for chunk in chunks:
+        scored, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column)
+        report.rows += len(chunk)
+        report.chunks += 1
+        yield chunk, scored
 
 
 def score_upload(served: Served, handle: IO[bytes], filename: str | None, output: str | None,
