@@ -371,3 +371,27 @@ class _Opaque:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.inner.predict_proba(X)
+
+
+def test_request_sized_date_parsing_equals_the_pipelines() -> None:
+    """parse_dates reads plain ISO texts with numpy for request-sized calls; every instant must
+    equal what the pipeline's own parsing (pandas) gives, and everything else must fall back."""
+    import pandas as pd
+
+    from fullcycle.data.schema import to_datetime
+    from fullcycle.features.preprocess import DatetimeExpander
+    from fullcycle.serve.compiled import parse_dates
+
+    rng = np.random.default_rng(7)
+    stamps = pd.to_datetime(rng.integers(-8_000_000_000, 7_000_000_000, 300), unit="s")
+    texts = [s.strftime(f) for s, f in zip(stamps, ["%Y-%m-%d", "%Y-%m-%dT%H:%M",
+                                                    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f"]
+                                           * 75, strict=True)]
+    texts += ["2023-02-30", "2024-13-01", "2024-05-01T12:30:00+02:00", "2024-05-01Z",
+              " 2024-05-01", "01/05/2024", "1650-01-01", None]
+    for start in range(0, len(texts), 8):
+        values = np.array(texts[start:start + 8], dtype=object)
+        got = parse_dates(values, None)
+        want = DatetimeExpander._parse(to_datetime(pd.Series(values, dtype=object))).to_numpy()
+        assert (np.isnat(got) == np.isnat(want)).all(), values
+        assert (got[~np.isnat(got)] == want[~np.isnat(want)]).all(), values

@@ -28,6 +28,7 @@ before using it, so the compiled path can be wrong only by being off."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -390,10 +391,24 @@ def compile_datetime(steps: list[Any], names: list[str]
     return run, cols
 
 
+# Naive ISO 8601 dates and times whose year numpy and pandas both hold: numpy parses these to the
+# same instant as pandas, in ~1 us per value instead of pandas' ~0.9 ms per call.
+PLAIN_ISO = re.compile(r"(1[7-9]|2[01])\d\d-[01]\d-[0-3]\d"
+                       r"(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)?")
+
+
 def parse_dates(values: np.ndarray, fmt: str | None) -> np.ndarray:
     """The validator's date texts as the pipeline parses them (the contract's `to_datetime`,
     then DatetimeExpander's time-zone normalisation): naive datetime64, NaT for missing.
-    `CompiledPath` does it once per call, for every member of an ensemble."""
+    `CompiledPath` does it once per call, for every member of an ensemble. Request-sized calls
+    of plain ISO texts are parsed by numpy; anything else (time zones, other layouts, a date
+    numpy refuses) goes through pandas."""
+    if len(values) <= SMALL and fmt in (None, "ISO8601") and \
+            all(v is None or (isinstance(v, str) and PLAIN_ISO.fullmatch(v)) for v in values):
+        try:
+            return np.array(["NaT" if v is None else v for v in values], dtype="datetime64[us]")
+        except ValueError:  # e.g. 2023-02-30, which pandas turns into NaT
+            pass
     import pandas as pd
 
     from fullcycle.data.schema import to_datetime
