@@ -503,11 +503,9 @@ class CompiledPath:
         return columns
 
     def columns(self, rows: list[list[Any]]) -> list[np.ndarray]:
-        out = []
-        for i, role in enumerate(self.roles):
-            numeric = role in ("numeric", "boolean")
-            out.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
-        return out
+        from fullcycle.serve.fastpath import columns_of
+
+        return columns_of(self.roles, rows)
 
     def scores(self, rows: list[list[Any]]) -> np.ndarray:
         return self.scores_columns(self.columns(rows))

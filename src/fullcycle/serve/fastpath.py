@@ -276,10 +276,11 @@ class TypedPath:
         return np.asarray(self.pipeline.predict(x), dtype="float64")
 
     def scores(self, rows: list[list[Any]]) -> np.ndarray:
-        return self.scores_columns(_columns(self.roles, rows))
+        return self.scores_columns(columns_of(self.roles, rows))
 
 
-def _columns(roles: list[str], rows: list[list[Any]]) -> list[np.ndarray]:
+def columns_of(roles: list[str], rows: list[list[Any]]) -> list[np.ndarray]:
+    """Canonical rows -> one array per feature (float for numbers/booleans, object otherwise)."""
     out = []
     for i, role in enumerate(roles):
         numeric = role in ("numeric", "boolean")
@@ -288,12 +289,7 @@ def _columns(roles: list[str], rows: list[list[Any]]) -> list[np.ndarray]:
 
 
 def rows_to_columns(validator: Any, rows: list[list[Any]]) -> list[np.ndarray]:
-    """Canonical rows -> one array per feature (float for numbers/booleans, object otherwise)."""
-    out = []
-    for i, col in enumerate(validator.columns):
-        numeric = col.spec.role in ("numeric", "boolean")
-        out.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
-    return out
+    return columns_of([c.spec.role for c in validator.columns], rows)
 
 
 def general_scores(model: Model, names: list[str], rows: list[list[Any]]) -> np.ndarray:

@@ -16,6 +16,7 @@ The CLI creates the folder, passes it in FULLCYCLE_SERVE_SHARED, and removes it 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -59,8 +60,6 @@ class WorkerShare:
     def request_reload(self) -> int:
         """Ask every worker to check its model source again; returns the new generation."""
         with open(self.folder / "reload.lock", "a") as lock:
-            import fcntl
-
             fcntl.flock(lock, fcntl.LOCK_EX)  # two workers bumping at once still count twice
             number = self.generation() + 1
             _write_atomic(self.folder / "reload", str(number))
