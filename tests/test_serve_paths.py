@@ -395,3 +395,16 @@ def test_request_sized_date_parsing_equals_the_pipelines() -> None:
         want = DatetimeExpander._parse(to_datetime(pd.Series(values, dtype=object))).to_numpy()
         assert (np.isnat(got) == np.isnat(want)).all(), values
         assert (got[~np.isnat(got)] == want[~np.isnat(want)]).all(), values
+
+
+def test_serve_paths_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fullcycle.errors import ConfigError
+    from fullcycle.serve.fastpath import PATHS_ENV, allowed_paths
+
+    monkeypatch.setenv(PATHS_ENV, "compiled, typed")
+    assert allowed_paths() == {"compiled", "typed"}
+    monkeypatch.setenv(PATHS_ENV, "")
+    assert allowed_paths() == set()
+    monkeypatch.setenv(PATHS_ENV, "compiled,fastest")
+    with pytest.raises(ConfigError, match="unknown path.*fastest.*reference, compiled, typed"):
+        allowed_paths()

@@ -362,8 +362,12 @@ def allowed_paths() -> set[str]:
     chosen = {v.strip() for v in value.split(",") if v.strip()}
     unknown = chosen - set(PATH_NAMES.values())
     if unknown:
-        raise ValueError(f"{PATHS_ENV}={value!r}: unknown path(s) {sorted(unknown)}; valid: "
-                         f"{', '.join(PATH_NAMES.values())} (comma-separated)")
+        from fullcycle.errors import ConfigError
+
+        raise ConfigError(f"environment variable {PATHS_ENV}={value!r}: unknown path(s) "
+                          f"{', '.join(sorted(unknown))}; use any of "
+                          f"{', '.join(PATH_NAMES.values())}, comma-separated (empty: the plain "
+                          "pipeline), or unset it")
     return chosen
 
 
