@@ -79,12 +79,42 @@ class DataConfig(Section):
 
 
 class ProblemConfig(Section):
-    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    """What to solve. `task` names a task kind's task (binary, multiclass, regression, forecast,
+    recommend, cluster, anomaly, or a plugin's); the other keys belong to the kinds that read
+    them and a kind refuses keys that make no sense for it (`TaskKind.check_config`)."""
+
+    task: str = Field("auto", description="auto (detected from the data) or a task name: "
+                      "binary, multiclass, regression, forecast, recommend, cluster, anomaly")
     metric: str | None = Field(None, description="metric to optimise; default depends on task")
     positive_class: str | None = Field(None, description="class treated as positive (binary)")
     success: dict[str, str] = Field(
         default_factory=dict, description='criteria checked at the end, e.g. {roc_auc: ">= 0.8"}'
     )
+    # forecast
+    horizon: int | None = Field(None, ge=1, description="forecast: steps ahead to predict")
+    time_column: str | None = Field(None, description="forecast, recommend: the time column")
+    series_id: list[str] = Field(default_factory=list, description="forecast: series-id columns "
+                                 "(none: one series)")
+    frequency: str | None = Field(None, description="forecast: pandas frequency (D, W-FRI, MS, "
+                                  "QS, h); default: inferred")
+    season_length: int | list[int] | None = Field(
+        None, description="forecast: season length(s) in steps; default: from the frequency")
+    # recommend
+    user_column: str | None = Field(None, description="recommend: the user id column")
+    item_column: str | None = Field(None, description="recommend: the item id column")
+    rating_column: str | None = Field(None, description="recommend: explicit rating or implicit "
+                                      "weight (plays, clicks); none: every interaction counts 1")
+    items: str | None = Field(None, description="recommend: item metadata file (genres, text)")
+    item_key: str | None = Field(None, description="recommend: item id column of `items`")
+    # cluster, anomaly
+    n_clusters: int | None = Field(None, ge=1, description="cluster: number of clusters; "
+                                   "default: chosen from internal indices")
+    contamination: float | Literal["auto"] = Field(
+        "auto", description="anomaly: expected share of anomalies (0..0.5), or auto")
+    label_column: str | None = Field(None, description="anomaly, cluster: labels used only to "
+                                     "evaluate and choose, never to train")
+    options: dict[str, Any] = Field(default_factory=dict, description="settings of a plugin "
+                                    "task kind")
 
     @field_validator("success")
     @classmethod

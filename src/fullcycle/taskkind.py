@@ -1,0 +1,266 @@
+"""Task kinds: the seam every stage asks instead of testing a task's name.
+
+A task kind (supervised tables, forecasting, recommendation, clustering, anomaly detection, or a
+plugin) is one folder under `fullcycle/tasks/` holding one `TaskKind` subclass. The kind says how
+it is configured and detected, how it trains (its splitter, candidate families, search space and
+metrics live behind `train`), what its predictions look like in a batch file and on the server,
+what its evaluation and EDA reports add, and what monitoring watches. The CLI verbs, the
+workspace, the registry, the server, batch scoring, monitoring and retraining call these methods
+and never branch on a kind's name, so adding a kind is adding a folder and registering it.
+
+Foundation layer: this module imports nothing from the stages; stage types appear only in
+annotations.
+
+    from fullcycle.taskkind import get_kind, kind_for_task, register_kind, kind_names
+    kind = kind_for_task(config.problem.task)      # "binary" -> the tabular kind
+    result = kind.train(dataset, config, reports=ws.reports, progress=callback)
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fullcycle.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:  # annotations only: the foundation never imports a stage at run time
+    import pandas as pd
+    from pydantic import BaseModel
+
+    from fullcycle.config import Config
+    from fullcycle.data.dataset import Dataset
+    from fullcycle.model import Model
+
+
+# --- what a kind hands back to the stages -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Detection:
+    """A kind's guess that a table is its kind, with the evidence shown to the user."""
+
+    kind: str
+    task: str  # e.g. "binary" for the tabular kind; the kind's own name otherwise
+    confidence: float  # 0..1; the most confident kind wins `task: auto`
+    evidence: str  # one sentence: why this guess ("target has 2 values: Yes, No")
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """What a batch or server call may ask of a prediction, beyond the rows themselves. A kind
+    refuses (ConfigError) an option it does not support rather than ignoring it."""
+
+    horizon: int | None = None  # forecast steps
+    top_k: int | None = None  # recommendations per user
+    include_seen: bool = False  # recommendations: keep items the user already had
+    extra: dict[str, Any] = field(default_factory=dict)  # plugin kinds
+
+
+@dataclass
+class ReportSection:
+    """One section of an HTML report (evaluation, EDA, monitoring): self-contained HTML."""
+
+    key: str
+    title: str
+    html: str
+
+
+@dataclass
+class Route:
+    """An HTTP route a kind adds to the server. The server mounts it with API keys, request
+    metrics, size limits and the error mapping; `handler(model, request)` returns the JSON
+    answer (a dict) and raises FullcycleError subclasses for bad input (-> 4xx)."""
+
+    path: str  # e.g. "/forecast"
+    request: type[BaseModel]  # validated request body
+    handler: Callable[[Model, Any], dict[str, Any]]
+    summary: str
+    method: str = "POST"
+    logged: bool = True  # write request and answer to the prediction log
+
+
+@dataclass
+class TrainResult:
+    """What `TaskKind.train` returns: the model and the evidence the stages record."""
+
+    model: Model
+    leaderboard: pd.DataFrame  # one row per candidate, best first
+    test_metrics: dict[str, float]  # on the held-out part (test split, last window, ...)
+    verdict: dict[str, Any]  # success criteria: {"passed": bool, "criteria": [...]}
+    holdout: pd.DataFrame | None = None  # raw held-out rows `evaluate` and `run` reuse
+    notes: list[str] = field(default_factory=list)  # shown after training (guesses, warnings)
+    report_files: dict[str, Path] = field(default_factory=dict)  # files the kind wrote
+
+
+@dataclass
+class MonitorResult:
+    """Monitoring of recent data or feedback against a model's reference."""
+
+    signals: dict[str, Any]  # JSON-ready: drift, quality, performance, kind-specific
+    alerts: list[dict[str, Any]]  # {"kind": "drift"|"quality"|"performance", "message": ...}
+    sections: list[ReportSection] = field(default_factory=list)
+
+
+# --- the protocol ------------------------------------------------------------------------------
+
+class TaskKind(ABC):
+    """One kind of problem. Subclasses are stateless; one instance serves every model."""
+
+    name: ClassVar[str]  # registry key and folder name: "tabular", "forecast", ...
+    tasks: ClassVar[tuple[str, ...]]  # values of `problem.task` it answers to
+    summary: ClassVar[str]  # one line for help texts and errors
+    # True when each input row gets one output row (tables, clusters, anomalies): the server's
+    # generic `/predict` and the streamed batch scorer then serve it, checked by the data
+    # contract. False (forecast, recommend): the kind's `predict` and `routes` answer.
+    row_wise: ClassVar[bool] = True
+
+    # configuration and detection
+    def detect(self, frame: pd.DataFrame, config: Config) -> Detection | None:
+        """A guess for `task: auto`, or None when the table is not this kind."""
+        return None
+
+    def check_config(self, config: Config, columns: list[str]) -> None:
+        """Raise ConfigError naming the key when the config cannot work for this kind."""
+
+    # metrics
+    @abstractmethod
+    def metrics(self, task: str) -> list[str]:
+        """Metric names (keys of the metric registry) this kind reports for `task`."""
+
+    @abstractmethod
+    def default_metric(self, task: str) -> str: ...
+
+    # training
+    @abstractmethod
+    def train(self, dataset: Dataset, config: Config, *, reports: Path,
+              progress: Callable[..., None] | None = None) -> TrainResult:
+        """Split, search within `config.train.time_budget`, refit, score the held-out part,
+        and return the Model. Report files go under `reports`."""
+
+    # prediction
+    @abstractmethod
+    def predict(self, model: Model, data: pd.DataFrame | None,
+                options: PredictOptions) -> pd.DataFrame:
+        """The batch output frame (`fullcycle predict`, Project.predict, the pyfunc)."""
+
+    def output_columns(self, model: Model) -> list[str]:
+        """Columns of `predict`'s frame, in order (documented in --help and /metadata)."""
+        return ["prediction"]
+
+    def routes(self) -> list[Route]:
+        """Routes beyond the generic ones (`/predict` for row-wise kinds, `/feedback`, ...)."""
+        return []
+
+    def feedback_request(self) -> type[BaseModel] | None:
+        """Body of `POST /feedback` for this kind; None: the generic {id, label}."""
+        return None
+
+    # evaluation, exploration
+    def evaluate(self, model: Model, data: pd.DataFrame, config: Config
+                 ) -> tuple[dict[str, float], list[ReportSection]]:
+        """Metrics and report sections for labelled `data` (default: the saved holdout)."""
+        raise ConfigError(f"evaluation is not available for {self.name} models")
+
+    def eda_sections(self, frame: pd.DataFrame, config: Config) -> list[ReportSection]:
+        """What the EDA report adds for this kind (seasonality, interaction counts, ...)."""
+        return []
+
+    # monitoring and retraining
+    def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
+        """Drift, quality and performance signals of `recent` (a file, or the prediction log
+        with its feedback) against the model's reference."""
+        raise ConfigError(f"monitoring is not available for {self.name} models")
+
+    def split_recent(self, frame: pd.DataFrame, config: Config
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Retraining: (rows to train the challenger on, latest rows both models are scored
+        on). Default: the newest `monitor.holdout_share` of the rows."""
+        cut = int(round(len(frame) * (1 - config.monitor.holdout_share)))
+        return frame.iloc[:cut], frame.iloc[cut:]
+
+    def score(self, model: Model, holdout: pd.DataFrame, config: Config) -> dict[str, float]:
+        """Metrics of `model` on labelled `holdout`; champion/challenger compare these."""
+        raise ConfigError(f"scoring labelled data is not available for {self.name} models")
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+# Built-in kinds, imported on first use so `fullcycle --help` imports none of them. A plugin
+# calls `register_kind(MyKind())`, or names its class in the `fullcycle.tasks` entry point group.
+BUILTIN: dict[str, str] = {
+    "tabular": "fullcycle.tasks.tabular:TabularKind",
+    "forecast": "fullcycle.tasks.forecast:ForecastKind",
+    "recommend": "fullcycle.tasks.recommend:RecommendKind",
+    "cluster": "fullcycle.tasks.cluster:ClusterKind",
+    "anomaly": "fullcycle.tasks.anomaly:AnomalyKind",
+}
+_KINDS: dict[str, TaskKind] = {}
+_loaded_builtins = False
+
+
+def register_kind(kind: TaskKind) -> TaskKind:
+    """Make a kind available by its name and by every task name it answers to."""
+    if not getattr(kind, "name", None) or not getattr(kind, "tasks", None):
+        raise ConfigError(f"{type(kind).__name__} must set `name` and `tasks` to be registered")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister_kind(name: str) -> None:
+    _KINDS.pop(name, None)
+
+
+def _load_builtins() -> None:
+    global _loaded_builtins
+    if _loaded_builtins:
+        return
+    _loaded_builtins = True
+    for name, target in BUILTIN.items():
+        if name in _KINDS:
+            continue
+        module, _, attr = target.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):  # a kind still being built, or an optional extra
+            continue
+        register_kind(cls())
+    try:
+        from importlib.metadata import entry_points
+
+        for entry in entry_points(group="fullcycle.tasks"):
+            register_kind(entry.load()())
+    except Exception:  # noqa: BLE001 - a broken plugin must not break the built-in kinds
+        pass
+
+
+def kinds() -> list[TaskKind]:
+    _load_builtins()
+    return list(_KINDS.values())
+
+
+def kind_names() -> list[str]:
+    return [k.name for k in kinds()]
+
+
+def task_names() -> list[str]:
+    """Every value `problem.task` accepts besides `auto`."""
+    return [t for k in kinds() for t in k.tasks]
+
+
+def get_kind(name: str) -> TaskKind:
+    """The kind registered under `name` (a model card's `kind`)."""
+    _load_builtins()
+    if name not in _KINDS:
+        raise ConfigError(f"unknown task kind {name!r}.{did_you_mean(name, _KINDS)}")
+    return _KINDS[name]
+
+
+def kind_for_task(task: str) -> TaskKind:
+    """The kind that answers to a `problem.task` value ("binary" -> tabular)."""
+    for kind in kinds():
+        if task in kind.tasks or task == kind.name:
+            return kind
+    raise ConfigError(f"problem.task {task!r} is not a known task.{did_you_mean(task, task_names())}")
