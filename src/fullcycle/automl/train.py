@@ -89,8 +89,19 @@ def _column(dataset: Dataset, name: str | None, what: str) -> pd.Series:
                           f"columns: {list(dataset.frame.columns)[:20]}")
     column = dataset.frame[name]
     if what == "time":
-        return pd.to_datetime(column, errors="coerce") if column.dtype.kind not in "iuf" else column
+        return column if column.dtype.kind in "iufM" else _parse_time(dataset, name, column)
     return column
+
+
+def _parse_time(dataset: Dataset, name: str, column: pd.Series) -> pd.Series:
+    """Dates in the layout the schema inferred (05-02-2010 is 5 February, not 2 May): a
+    per-value guess would scatter the held-out "future" rows over the whole period."""
+    from fullcycle.data.schema import date_format, normalise_missing, to_datetime
+
+    fmt = dataset.schema[name].format if name in dataset.schema.names else None
+    if fmt is None:
+        fmt = date_format(normalise_missing(column).dropna().astype(str).str.strip())
+    return to_datetime(column, fmt)
 
 
 def _budget_start(budget: float) -> float:
