@@ -4,6 +4,7 @@ method per stage of the cycle."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,7 +216,9 @@ class Project:
 
             ws = self.workspace
             self._registry = ModelRegistry(
-                self.config.registry.tracking_uri or ws.tracking_uri, ws.artifact_root,
+                # config, else MLflow's own MLFLOW_TRACKING_URI, else the workspace's SQLite
+                self.config.registry.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+                or ws.tracking_uri, ws.artifact_root,
                 self.config.registry.model_name or self.config.project, ws.cache)
         return self._registry
 
