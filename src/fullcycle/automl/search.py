@@ -293,6 +293,9 @@ class Search:
             return self._evaluate(family, params, X, y, name, prune)
         except _Stop as stop:
             if stop.reason == "pruned":
+        started = getattr(self.on_candidate, "started", None)  # optional: progress displays
+        if callable(started):
+            started(name, family.name)
                 self.pruned += 1
             return None
         except OutOfTime:

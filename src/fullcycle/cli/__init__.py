@@ -1,7 +1,8 @@
 """The command line: one command per stage, plus `run` (the whole cycle) and `demo`.
 
-Every command is a thin layer over `fullcycle.Project`. A `FullcycleError` is printed as one line
-and exits 2; `--debug` shows the traceback instead."""
+Every command is a thin layer over `fullcycle.Project`. Exit codes: 0 done; 2 a usage or user
+error (one line on stderr that says what to do; `--debug` shows the traceback); 1 an internal
+error; 130 interrupted; commands document their own result codes (validate, evaluate, monitor)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import warnings
 
 import typer
 
-from fullcycle.cli._app import app, console, err_console  # noqa: F401 - console re-exported
+from fullcycle.cli._app import GLOBAL_FLAGS, app, console, err_console  # noqa: F401
 from fullcycle.errors import FullcycleError
 
 # Each public module of this package registers its commands on `app` when imported: a stage
@@ -24,12 +25,55 @@ for _info in pkgutil.iter_modules(__path__):
 __all__ = ["app", "main"]
 
 
+def _click_class(name: str) -> type[BaseException]:
+    """Click's exception class as Typer uses it. Typer 0.2x vendors its own click copy
+    (`typer._click`), whose classes differ from an installed `click`'s; `typer.BadParameter`
+    is that copy's, so its ancestors are the classes Typer raises."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == name:
+            return cls
+    raise LookupError(name)
+
+
+ClickException = _click_class("ClickException")
+UsageError = _click_class("UsageError")
+
+
+def _hoist_global_flags(argv: list[str]) -> list[str]:
+    """`fullcycle train --json` means `fullcycle --json train`: global flags go first."""
+    head: list[str] = []
+    rest: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        (head if arg in GLOBAL_FLAGS else rest).append(arg)
+    return head + rest
+
+
+def _usage_line(exc: BaseException) -> str:
+    """One line: click's message, plus where to look."""
+    message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", "") or "fullcycle"
+    end = "" if message.endswith((".", "?", "!")) else "."
+    return f"{message}{end} See '{command} --help'."
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in argv
     if not debug:
         # Third-party import-time chatter (urllib3 via MLflow) is noise on a terminal.
         warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
+    if not [a for a in argv if not a.startswith("-")] and not {"-h", "--help", "--version",
+                                                               "--show-completion",
+                                                               "--install-completion"} & set(
+            argv):
+        err_console.print("error: no command given. Run 'fullcycle --help' for the commands, or "
+                          "'fullcycle demo' for the whole cycle on bundled data.",
+                          highlight=False, soft_wrap=True)
+        raise SystemExit(2)
     try:
         # Without standalone mode click returns (not raises) the code of `typer.Exit(n)`.
         code = app(args=argv, standalone_mode=False, prog_name="fullcycle")
@@ -38,22 +82,29 @@ def main(argv: list[str] | None = None) -> None:
     except FullcycleError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("[yellow]aborted[/]")
         raise SystemExit(130) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except Exception as exc:  # click's usage errors, and bugs
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except UsageError as exc:  # typo'd command, missing or malformed option
+        if debug:
+            raise
+        err_console.print(f"error: {_usage_line(exc)}", highlight=False, soft_wrap=True,
+                          markup=False)
+        raise SystemExit(2) from None
+    except ClickException as exc:
+        exc.show()  # type: ignore[attr-defined]
+        raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
+    except Exception as exc:  # bugs
         if debug:
             raise
         err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-                      "Run again with --debug for the traceback, and please report it.",
-                      highlight=False, soft_wrap=True)
+                          "Run again with --debug for the traceback, and please report it.",
+                          highlight=False, soft_wrap=True)
         raise SystemExit(1) from None

@@ -1,21 +1,38 @@
-"""Rich renderings shared by commands: tables and the live training display."""
+"""What commands print: tables, the `--json` object, and the live training display.
+
+Tables have box characters only on a terminal; piped output gets plain aligned columns."""
 
 from __future__ import annotations
 
+import json
+import math
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 from rich.live import Live
 from rich.table import Table
 
-from fullcycle.cli._app import console
+from fullcycle.cli._app import OUTPUT, console
 
 if TYPE_CHECKING:
     import pandas as pd
 
+JSON_SCHEMA_VERSION = 1
+
+
+def new_table(title: str | None = None, **kwargs: Any) -> Table:
+    """A rich Table that is plain (no box characters) when stdout is not a terminal."""
+    if not console.is_terminal:
+        kwargs.setdefault("box", None)
+        kwargs.setdefault("show_edge", False)
+        kwargs.setdefault("pad_edge", False)
+    kwargs.setdefault("header_style", "bold cyan")
+    return Table(title=title, **kwargs)
+
 
 def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 20) -> Table:
-    table = Table(title=title, header_style="bold cyan")
+    table = new_table(title)
     for col in frame.columns:
         table.add_column(str(col), justify="right" if frame[col].dtype.kind in "iuf" else "left")
     for _, row in frame.head(max_rows).iterrows():
@@ -26,7 +43,7 @@ def frame_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 2
 
 
 def metrics_table(metrics: dict[str, float], title: str) -> Table:
-    table = Table(title=title, header_style="bold cyan")
+    table = new_table(title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
@@ -40,23 +57,87 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-class TrainDisplay:
-    """Live line: trials done, best score so far, time left."""
+def result(text: str) -> None:
+    """A result line that `--quiet` keeps (and `--json` drops)."""
+    if OUTPUT.json:
+        return
+    if OUTPUT.quiet:  # the console is silenced
+        print(_plain(text))
+        return
+    console.print(text, highlight=False, soft_wrap=True)
 
-    def __init__(self, metric: str, budget: float, greater_is_better: bool) -> None:
+
+def _plain(text: str) -> str:
+    from rich.text import Text
+
+    return Text.from_markup(text).plain
+
+
+def emit(command: str, payload: dict[str, Any]) -> None:
+    """`--json`: one object on stdout, `{"command": ..., "version": 1, ...payload}`. The shapes
+    are documented in docs/cli-json.md and checked by tests/test_cli_conventions.py."""
+    if not OUTPUT.json:
+        return
+    body = {"command": command, "schema_version": JSON_SCHEMA_VERSION, **payload}
+    sys.stdout.write(json.dumps(_jsonable(body), indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN and infinities become null (JSON has neither); numpy scalars become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_jsonable(row) for row in frame.to_dict(orient="records")]
+
+
+class TrainDisplay:
+    """Training progress, fed by `Project.train(on_candidate=display)`.
+
+    On a terminal: a bar over the time budget (or over max_trials), trials done, the best score
+    so far and the candidate being fitted, redrawn 4 times a second from the clock, not only
+    when a trial ends. Not on a terminal (CI, notebooks, pipes) or with --verbose: one log line
+    per finished candidate. Nothing with --quiet or --json."""
+
+    def __init__(self, metric: str, budget: float, greater_is_better: bool,
+                 max_trials: int | None = None) -> None:
         self.metric, self.budget, self.greater = metric, budget, greater_is_better
+        self.max_trials = max_trials
         self.best: float | None = None
         self.best_name = ""
+        self.current = ""
+        self.done = 0
+        self.left: float | None = None
         self.start = time.perf_counter()
-        self.live = Live(self._render(0, budget), console=console, transient=True,
-                         refresh_per_second=4)
+        self.live_mode = console.is_terminal and not (OUTPUT.quiet or OUTPUT.json)
+        self.log_mode = not (OUTPUT.quiet or OUTPUT.json) and (
+            OUTPUT.verbose or not console.is_terminal)
+        self.live: Live | None = None
+        if self.live_mode:
+            self.live = Live(self, console=console, transient=True, refresh_per_second=4)
 
     def __enter__(self) -> TrainDisplay:
-        self.live.__enter__()
+        self.start = time.perf_counter()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.live.__exit__(*exc)
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def started(self, name: str, family: str = "") -> None:
+        """Called by the search when a candidate starts fitting."""
+        self.current = name
 
     def __call__(self, candidate: Any, done: int, left: float) -> None:
         # the candidate knows its metric and direction; the config may not name a metric
@@ -64,13 +145,38 @@ class TrainDisplay:
         self.greater = getattr(candidate, "greater_is_better", self.greater)
         if self.best is None or (candidate.score > self.best) == self.greater:
             self.best, self.best_name = candidate.score, candidate.name
-        self.live.update(self._render(done, left))
+        self.done, self.left, self.current = done, left, ""
+        if self.log_mode:
+            spread = getattr(candidate, "std", None)
+            spread_text = f" ±{spread:.4f}" if isinstance(spread, float) else ""
+            console.print(
+                f"[{time.perf_counter() - self.start:5.0f}s] candidate {done}: "
+                f"{candidate.name} {self.metric} {candidate.score:.4f}{spread_text} · best "
+                f"{self.best:.4f} ({self.best_name})", highlight=False, soft_wrap=True)
+
+    def _time_left(self) -> float:
+        return max(self.budget - (time.perf_counter() - self.start), 0.0)
+
+    def __rich__(self) -> Table:
+        return self._render(self.done, self._time_left())
 
     def _render(self, done: int, left: float) -> Table:
-        table = Table.grid(padding=(0, 2))
+        from rich.progress_bar import ProgressBar
+
+        if self.max_trials:
+            bar = ProgressBar(total=self.max_trials, completed=min(done, self.max_trials),
+                              width=24)
+            clock = f"{done}/{self.max_trials} candidates"
+        else:
+            bar = ProgressBar(total=max(self.budget, 1e-9), completed=self.budget - left,
+                              width=24)
+            clock = f"time left {max(left, 0):.0f}s of {self.budget:.0f}s"
         best = "-" if self.best is None else f"{self.best:.4f} ({self.best_name})"
-        table.add_row("[bold]training[/]", f"trials {done}", f"best {self.metric} {best}",
-                      f"time left {max(left, 0):.0f}s of {self.budget:.0f}s")
+        table = Table.grid(padding=(0, 2))
+        row: list[Any] = ["[bold]training[/]", bar, clock, f"trials {done}", f"best {self.metric} {best}"]
+        if self.current:
+            row.append(f"[dim]fitting {self.current}[/]")
+        table.add_row(*row)
         return table
 
 
@@ -83,8 +189,25 @@ def print_train_summary(metadata: dict[str, Any]) -> None:
                       f"{search.get('pruned', 0)} pruned, {search.get('folds', 0)}-fold CV, "
                       f"{search.get('seconds', 0):.0f}s")
     for line in metadata.get("diagnosis") or []:
-        console.print(f"[cyan]diagnosis:[/] {line}")
+        console.print(f"[cyan]diagnosis:[/] {line}", soft_wrap=True)
     threshold = metadata.get("threshold_tuning")
     if threshold:
         console.print(f"decision threshold {threshold['threshold']:.3f} "
                       f"(tuned for {threshold['objective']} on out-of-fold predictions)")
+
+
+def print_next_steps(workspace: Any, version: Any, paths: dict[str, Any]) -> None:
+    """The end of `train`: where everything is and what to run next."""
+    ws = str(workspace.root)
+    console.print(f"\n[bold]workspace[/] {ws}")
+    for name, path in paths.items():
+        console.print(f"  {name:<12} {path}", highlight=False, soft_wrap=True)
+    console.print(f"  {'mlflow':<12} mlflow ui --backend-store-uri {workspace.tracking_uri}",
+                  highlight=False, soft_wrap=True)
+    console.print("[bold]next[/]", highlight=False)
+    for command, why in (
+            (f"fullcycle evaluate -w {ws}", "metrics with intervals, charts, slices"),
+            (f"fullcycle predict -w {ws} --input new.csv --output scored.csv", "score a file"),
+            (f"fullcycle serve -w {ws}", "HTTP API with /docs"),
+            (f"fullcycle models show {version} -w {ws}", "what was recorded")):
+        console.print(f"  {command:<60} # {why}", highlight=False, soft_wrap=True)

@@ -7,8 +7,17 @@ from typing import Annotated
 
 import typer
 
-from fullcycle.cli._app import ModelRef, Workspace, app, console
-from fullcycle.cli._show import TrainDisplay, frame_table, metrics_table, print_train_summary
+from fullcycle.cli._app import ModelRef, Workspace, app, console, load_config
+from fullcycle.cli._show import (
+    TrainDisplay,
+    emit,
+    frame_records,
+    frame_table,
+    metrics_table,
+    print_next_steps,
+    print_train_summary,
+    result,
+)
 from fullcycle.config import Config
 from fullcycle.errors import ConfigError
 
@@ -18,11 +27,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="fullcycl
 
 
 def resolve_config(config: Path | None, workspace: Path) -> Config:
-    """--config, else the workspace's saved config, else defaults."""
-    if config is not None:
-        return Config.load(config)
-    saved = workspace / "fullcycle.yaml"
-    return Config.load(saved) if saved.exists() else Config()
+    """--config, else the workspace's saved config, else ./fullcycle.yaml, else defaults."""
+    return load_config(config, workspace)
 
 
 def _project(config: Config, workspace: Path):  # noqa: ANN202 - lazy import keeps --help fast
@@ -66,7 +72,8 @@ def train(
 ) -> None:
     """Train, compare and register the best model for DATA (a file, folder or glob, a database
     URL with --table/--query, or an http(s) URL)."""
-    cfg = resolve_config(config, workspace)
+    # a bare `fullcycle train` after `fullcycle init` uses ./fullcycle.yaml
+    cfg = load_config(config, workspace, prefer_cwd=True)
     if data:
         cfg.data.source = data
     if table or query:
@@ -81,15 +88,32 @@ def train(
         cfg.seed = seed
     if not cfg.data.target:
         raise ConfigError("no target column; pass --target COL or set data.target in the config")
-    report = _train(_project(cfg, workspace), cfg)
-    console.print(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
+    project = _project(cfg, workspace)
+    report = _train(project, cfg)
+    result(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
+    paths = _train_paths(project, report)
+    print_next_steps(project.workspace, report.version, paths)
+    emit("train", {
+        "version": report.version, "alias": "champion", "workspace": str(project.workspace.root),
+        "metric": cfg.problem.metric or report.model.metadata.get("metric"),
+        "test_metrics": report.test_metrics, "verdict": report.verdict,
+        "leaderboard": frame_records(report.leaderboard),
+        "paths": {name: str(path) for name, path in paths.items()},
+    })
+
+
+def _train_paths(project, report) -> dict:  # noqa: ANN001
+    """Where `train` put things: the model folder and the reports it wrote."""
+    paths = dict(getattr(report, "paths", None) or {})
+    paths.setdefault("reports", project.workspace.reports)
+    return paths
 
 
 def _load(project):  # noqa: ANN001, ANN202
     with console.status("reading data"):
         dataset = project.load_data()
     for line in dataset.cleaning + dataset.schema.warnings:
-        console.print(f"[yellow]note:[/] {line}")
+        console.print(f"[yellow]note:[/] {line}", soft_wrap=True, highlight=False)
     return dataset
 
 
@@ -99,7 +123,8 @@ def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
     dataset = dataset if dataset is not None else _load(project)
     metric = cfg.problem.metric or "score"
     greater = get_metric(metric).greater_is_better if cfg.problem.metric else True
-    with TrainDisplay(metric, cfg.train.time_budget, greater) as display:
+    with TrainDisplay(metric, cfg.train.time_budget, greater,
+                      max_trials=cfg.train.max_trials) as display:
         report = project.train(dataset, on_candidate=display)
     console.print(frame_table(report.leaderboard, title="leaderboard (cross-validated)",
                               max_rows=10))

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from fullcycle.cli._app import ModelRef, Workspace, app, console
+from fullcycle.cli._app import ModelRef, Workspace, app, console, load_config
+from fullcycle.cli._show import emit, new_table
 
 Table = Annotated[str | None, typer.Option("--table", help="table to read when DATA is a "
                                            "database URL")]
@@ -32,9 +33,12 @@ def progress_bar(label: str) -> Iterator[Any]:
         TimeElapsedColumn,
     )
 
+    from fullcycle.cli._app import OUTPUT
+
     with Progress(SpinnerColumn(), TextColumn(f"[bold]{label}[/]"), BarColumn(),
                   MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+                  console=console, transient=True,
+                  disable=not console.is_terminal or OUTPUT.quiet or OUTPUT.json) as progress:
         task = progress.add_task(label, total=None)
 
         def update(done: int, expected: int | None) -> None:
@@ -67,6 +71,9 @@ def validate(
                                            query=query, params=project.config.data.params,
                                            chunk_rows=chunk_rows, on_progress=update)
     errors = errors_only(violations)
+    emit("validate", {"model": model, "rows": rows, "errors": len(errors),
+                      "warnings": len(violations) - len(errors), "passed": not errors,
+                      "violations": [_violation_dict(v) for v in violations]})
     if violations:
         console.print(violation_table(violations, f"data contract violations ({rows} rows)"))
     verdict = (f"[red]{len(errors)} error(s)[/]" if errors else "[green]no errors[/]")
@@ -78,10 +85,13 @@ def validate(
         raise SystemExit(1)
 
 
-def violation_table(violations: list[Any], title: str) -> Any:
-    from rich.table import Table as RichTable
+def _violation_dict(v: Any) -> dict[str, Any]:
+    return {"severity": v.severity, "column": v.column, "kind": v.kind, "count": v.count,
+            "message": v.message}
 
-    table = RichTable(title=title, header_style="bold cyan")
+
+def violation_table(violations: list[Any], title: str) -> Any:
+    table = new_table(title)
     for name, justify in (("severity", "left"), ("column", "left"), ("kind", "left"),
                           ("count", "right"), ("message", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -107,25 +117,31 @@ def inspect(
                                                 "data.* reading options from")] = None,
 ) -> None:
     """Stream DATA once: its data version (fingerprint), row count, and the inferred schema."""
-    from fullcycle.config import Config
     from fullcycle.data.sql import mask_url
     from fullcycle.data.stream import scan
 
-    cfg = Config.load(config) if config else Config()
+    cfg = load_config(config, Path("."))  # --config, else ./fullcycle.yaml
     with progress_bar("scanning") as update:
         result = scan(data, target=target or cfg.data.target, config=cfg.data, table=table,
                       query=query, params=cfg.data.params, sample_rows=sample_rows,
                       chunk_rows=chunk_rows, on_progress=update)
+    emit("inspect", {"source": mask_url(data), "rows": result.rows,
+                     "fingerprint": result.fingerprint, "warnings": result.schema.warnings,
+                     "columns": [_column_dict(c) for c in result.schema.columns]})
     console.print(schema_table(result.schema, f"{mask_url(data)}: {result.rows} rows"))
     for line in result.schema.warnings:
         console.print(f"[yellow]note:[/] {line}")
     console.print(f"fingerprint (data version): [bold]{result.fingerprint}[/]")
 
 
-def schema_table(schema: Any, title: str) -> Any:
-    from rich.table import Table as RichTable
+def _column_dict(c: Any) -> dict[str, Any]:
+    return {"name": c.name, "role": c.role, "dtype": c.dtype, "missing_rate": c.missing_rate,
+            "minimum": c.minimum, "maximum": c.maximum, "categories": list(c.categories or []),
+            "note": c.note}
 
-    table = RichTable(title=title, header_style="bold cyan")
+
+def schema_table(schema: Any, title: str) -> Any:
+    table = new_table(title)
     for name in ("column", "role", "dtype", "missing", "range / categories", "note"):
         table.add_column(name)
     for c in schema.columns:

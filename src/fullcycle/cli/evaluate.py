@@ -19,11 +19,10 @@ ConfigOpt = Annotated[Path | None, typer.Option(
 
 
 def _project(workspace: Path, config: Path | None = None):  # noqa: ANN202 - lazy imports
-    from fullcycle.config import Config
+    from fullcycle.cli._app import load_config
     from fullcycle.project import Project
 
-    saved = config or workspace / "fullcycle.yaml"
-    return Project(Config.load(saved) if config or saved.exists() else Config(), workspace)
+    return Project(load_config(config, workspace), workspace)
 
 
 @app.command()
@@ -35,7 +34,7 @@ def evaluate(
 ) -> None:
     """Metrics with 95% intervals, CV, baseline, verdict, charts, explanations, slices and model
     card: reports/evaluation.html and reports/evaluation.json."""
-    from fullcycle.cli._show import metrics_table
+    from fullcycle.cli._show import emit, metrics_table
 
     with console.status("evaluating"):
         result = _project(workspace, config).evaluate(model_ref=model, data=data)
@@ -51,6 +50,9 @@ def evaluate(
         console.print(f"[yellow]{len(flagged)} slice(s) clearly worse than overall[/], e.g. "
                       + ", ".join(f"{s['feature']} = {s['slice']}" for s in flagged[:3]))
     console.print(f"report: [bold]{result['paths']['html']}[/]\nmetrics: {result['paths']['json']}")
+    emit("evaluate", {"model": result["model"], "data": result["data"],
+                      "test": result["test"], "verdict": verdict,
+                      "slices_flagged": flagged, "paths": result["paths"]})
     if verdict["criteria"] and not verdict["passed"]:
         raise typer.Exit(1)
 

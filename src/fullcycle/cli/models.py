@@ -26,7 +26,10 @@ def _wide() -> Any:
     unreadable when wrapped (rich otherwise shrinks them to an 80-column pipe)."""
     from rich.console import Console
 
-    return Console(width=max(console.width, 120), highlight=False)
+    from fullcycle.cli._app import OUTPUT
+
+    return Console(width=max(console.width, 120), highlight=False,
+                   quiet=OUTPUT.quiet or OUTPUT.json)
 
 
 def _registry(workspace: Path) -> Any:
@@ -44,11 +47,12 @@ def list_(
     """Registered versions, newest first, with their aliases and test metric."""
     import pandas as pd
 
-    from fullcycle.cli._show import frame_table
+    from fullcycle.cli._show import emit, frame_table
     from fullcycle.registry.inspect import list_versions
 
     registry = _registry(workspace)
     rows = list_versions(registry, include_incomplete=all_)
+    emit("models list", {"model": registry.model_name, "versions": rows})
     if not rows:
         console.print(f"registered model [bold]{registry.model_name}[/] has no versions yet; "
                       "train one with `fullcycle train`")
@@ -61,10 +65,11 @@ def list_(
 @models_app.command()
 def show(ref: Ref, workspace: Workspace = Path("workspace")) -> None:
     """Everything recorded about one version: data, code, config, metrics, promotions."""
-    from fullcycle.cli._show import metrics_table
+    from fullcycle.cli._show import emit, metrics_table
     from fullcycle.registry.inspect import describe
 
     info = describe(_registry(workspace), ref)
+    emit("models show", info)
     aliases = ", ".join(info["aliases"]) or "none"
     console.print(f"[bold]{info['name']}[/] version [bold]{info['version']}[/] · aliases: "
                   f"{aliases} · {info['state']} · created {info['created']}")

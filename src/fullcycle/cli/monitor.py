@@ -20,20 +20,20 @@ Since = Annotated[str | None, typer.Option(
 
 
 def _project(workspace: Path) -> Any:
-    from fullcycle.config import Config
+    from fullcycle.cli._app import load_config
     from fullcycle.project import Project
 
-    saved = workspace / "fullcycle.yaml"
-    return Project(Config.load(saved) if saved.exists() else Config(), workspace)
+    return Project(load_config(None, workspace), workspace)
 
 
 def print_summary(result: dict[str, Any]) -> None:
     """Drift table, alerts and report paths (also used by `fullcycle run`)."""
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title=f"drift vs training reference ({result['rows']} rows, "
-                  f"{result.get('source', 'data')})", header_style="bold cyan")
+    from fullcycle.cli._show import new_table
+
+    table = new_table(f"drift vs training reference ({result['rows']} rows, "
+                      f"{result.get('source', 'data')})")
     for col in ("feature", "kind", "PSI", "KS / JS", "Wass./std", "missing", "drifted"):
         table.add_column(col, justify="left" if col in ("feature", "kind", "drifted") else "right")
     rows = sorted(result["features"], key=lambda f: -f["psi"])
@@ -78,6 +78,11 @@ def monitor(
     project = _project(workspace)
     with console.status("monitoring"):
         result = project.monitor(input, model_ref=model, since=since)
+    from fullcycle.cli._show import emit
+
+    emit("monitor", {key: result.get(key) for key in (
+        "rows", "source", "dataset_drift", "drift_share", "drifted_features", "alerts",
+        "performance", "features", "exit_code", "html", "path")})
     print_summary(result)
     _apply_policy(project, result, input)
     if result["exit_code"]:
