@@ -259,6 +259,31 @@ class FeaturesConfig(Section):
                                     "share) for linear/tree families")
 
 
+class ContractConfig(Section):
+    missing: Literal["impute", "strict"] = Field(
+        "impute", description="a missing value in a column that had none in training: impute "
+        "(the model's own imputer fills it; counted as a data-quality warning) or strict "
+        "(refused: 422 / a row error)")
+    max_columns: int = Field(
+        10_000, ge=1, description="data with more columns is refused before any work, with a "
+        "clear message (bounded work on pathological files); raise it for wide data")
+
+
+class ComputeConfig(Section):
+    """Where the work runs: one process (default) or a Dask cluster."""
+
+    cluster: str | None = Field(
+        None, description="Dask scheduler address (tcp://host:8786), or local[:N] to start N "
+        "local workers; none: everything in this process")
+    worker_memory: str | None = Field(
+        None, description="memory limit per worker of a local cluster, e.g. 3GB; default: "
+        "the machine's memory shared between the workers")
+    blocksize: str = Field("64MB", description="bytes of CSV per partition the workers read")
+    sample_rows: int = Field(
+        200_000, ge=1000, description="rows sampled to fit the preprocessing and to search the "
+        "families that train on one machine (linear, k-NN, MLP, CatBoost) on a cluster")
+
+
 class Config(Section):
     project: str = Field("fullcycle", pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = 42
@@ -271,6 +296,8 @@ class Config(Section):
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    contract: ContractConfig = Field(default_factory=ContractConfig)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str = "config") -> Config:
