@@ -42,10 +42,20 @@ class Family:
     boosting: bool = False  # supports early stopping of rounds on a validation set
     description: str = ""
     tasks: tuple[str, ...] = field(default=("binary", "multiclass", "regression"))
+    extra: str | None = None  # the pip extra that installs it, when it is optional
 
     @property
     def defaults(self) -> Params:
         return dict(self.portfolio[0])
+
+    def missing(self) -> str | None:
+        """Why this family cannot run here (its optional library is not installed), or None."""
+        import importlib.util
+
+        if self.extra and importlib.util.find_spec(self.extra) is None:
+            return (f"{self.name}: not installed; pip install 'fullcycle[{self.extra}]' to "
+                    "search it")
+        return None
 
 
 FAMILIES: dict[str, Family] = {}
@@ -354,7 +364,7 @@ def _catboost(task: str, params: Params, seed: int) -> Any:
 
 
 register(Family(
-    name="catboost", make=_catboost, kind="native", cost=5, boosting=True,
+    name="catboost", make=_catboost, kind="native", cost=5, boosting=True, extra="catboost",
     description="CatBoost gradient boosting, early-stopped",
     portfolio=({},),
     space=lambda t, task: {

@@ -196,7 +196,9 @@ class Search:
                  reserve: Callable[[list[Candidate]], float] | None = None,
                  features: Any = None) -> None:
         self.schema, self.problem, self.seed = schema, problem, seed
-        self.families = sorted((get_family(f) for f in dict.fromkeys(families)),
+        chosen = [get_family(f) for f in dict.fromkeys(families)]
+        # an optional family that is not installed is skipped, and said so in the failures
+        self.families = sorted((f for f in chosen if not f.missing()),
                                key=lambda f: (f.cost, f.name))
         self.folds, self.time_budget, self.max_trials = folds, time_budget, max_trials
         self.on_candidate = on_candidate
@@ -206,7 +208,7 @@ class Search:
         self.reserve = reserve or (lambda cands: 0.0)  # seconds to keep for what follows
         self.candidates: list[Candidate] = []
         self.trials = self.pruned = 0
-        self.failures: list[str] = []
+        self.failures: list[str] = [str(f.missing()) for f in chosen if f.missing()]
         self._cost: dict[str, float] = {}  # family -> measured seconds of one candidate
         self._broken: set[str] = set()
         self._folds_cache: dict[tuple[Any, ...], _FoldData] = {}
@@ -289,13 +291,13 @@ class Search:
         if self.max_trials is None and self.candidates and self._guess_cost(family) > self._left():
             return None
         self.trials += 1
+        started = getattr(self.on_candidate, "started", None)  # optional: progress displays
+        if callable(started):
+            started(name, family.name)
         try:
             return self._evaluate(family, params, X, y, name, prune)
         except _Stop as stop:
             if stop.reason == "pruned":
-        started = getattr(self.on_candidate, "started", None)  # optional: progress displays
-        if callable(started):
-            started(name, family.name)
                 self.pruned += 1
             return None
         except OutOfTime:

@@ -424,6 +424,9 @@ def chunk_parquet(part: Part, config: DataConfig, chunk_rows: int) -> Iterator[p
 def read_excel(part: Part, config: DataConfig) -> pd.DataFrame:
     try:
         return pd.read_excel(_bytes(part), sheet_name=config.sheet)
+    except ImportError:
+        raise DataError(f"{part.name}: reading Excel files needs openpyxl; install it with "
+                        "pip install 'fullcycle[excel]'") from None
     except ValueError as exc:  # a missing sheet
         raise DataError(f"{part.name}: {exc}; set data.sheet to a sheet name or index") from None
     except Exception as exc:  # openpyxl/zipfile errors for a file that is not a workbook

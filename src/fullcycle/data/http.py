@@ -218,6 +218,9 @@ def html_table(text: str, cfg: HttpConfig, where: str) -> pd.DataFrame:
     """One table of an HTML page: the `table_index`-th of those containing `table_match`."""
     try:
         tables = pd.read_html(StringIO(text), flavor="lxml", match=cfg.table_match or ".+")
+    except ImportError:
+        raise DataError(f"{where}: reading HTML tables needs lxml; install it with "
+                        "pip install 'fullcycle[html]'") from None
     except ValueError:
         what = f"containing {cfg.table_match!r}" if cfg.table_match else "at all"
         raise DataError(f"{where}: no <table> {what} in the page; check data.http.table_match"

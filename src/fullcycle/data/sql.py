@@ -90,8 +90,10 @@ def _engine(location: str) -> tuple[Any, str, list[str]]:
                           "SQLAlchemy URL such as sqlite:///file.db or "
                           "postgresql+psycopg://user@host/db") from None
     except ImportError as exc:
-        raise SourceError(f"{where}: the database driver is not installed ({exc.name}); install "
-                          "it with pip") from None
+        hint = ("pip install 'fullcycle[postgres]'" if "psycopg" in str(exc.name)
+                else "pip install it")
+        raise SourceError(f"{where}: the database driver is not installed ({exc.name}); "
+                          f"{hint}") from None
     return engine, where, secrets
 
 

@@ -55,7 +55,10 @@ def _tree_kind(estimator: Any) -> str | None:
         return "xgboost"
     if module.startswith("catboost") or module.startswith("sklearn.ensemble._forest") or \
             module.startswith("sklearn.tree") or module.startswith("sklearn.ensemble._gb"):
-        return "shap_tree"
+        import importlib.util
+
+        # SHAP is the optional extra `fullcycle[explain]`; without it, occlusion explains
+        return "shap_tree" if importlib.util.find_spec("shap") is not None else None
     return None
 
 

@@ -111,10 +111,13 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
                 await run_in_threadpool(predlog.close)
 
     current = holder.current
-    app = FastAPI(title=f"fullcycle: predict {current.model.problem.target!r}",
-                  description=f"{current.model.problem.task} model served by fullcycle. "
-                  "Every prediction is logged with its id; send true labels to POST /feedback.",
-                  version=current.version, lifespan=lifespan)
+    from fastapi_offline import FastAPIOffline  # Swagger UI assets served by the app: /docs offline
+
+    app = FastAPIOffline(
+        title=f"fullcycle: predict {current.model.problem.target!r}",
+        description=f"{current.model.problem.task} model served by fullcycle. "
+        "Every prediction is logged with its id; send true labels to POST /feedback.",
+        version=current.version, lifespan=lifespan)
     app.state.models, app.state.predlog, app.state.metrics = holder, predlog, metrics
     app.state.api_keys = api_keys if api_keys is not None else \
         ApiKeys.load(cfg.api_keys_env, cfg.api_keys_file)
