@@ -19,7 +19,8 @@ from fullcycle.evaluate.metrics import Metric, get_metric
 
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
-MAX_CLASSES = 50
+MAX_CLASSES = 1000  # above this a "class" column is almost surely an id or a quantity
+MAX_CODED_CLASSES = 50  # integer targets with at most this many values may be class codes
 
 
 @dataclass
@@ -49,6 +50,9 @@ class Problem:
         text = _labels_as_text(y)
         index = {label: i for i, label in enumerate(self.labels)}
         codes = text.map(index)
+        if codes.isna().any():  # a case variant of a known class ("yes" for "Yes")
+            folded = _casefold_index(self.labels)
+            codes = codes.fillna(text.str.casefold().map(folded))
         if codes.isna().any():
             unknown = sorted(set(text[codes.isna()].astype(str)))[:5]
             raise ProblemError(
@@ -78,6 +82,40 @@ class Problem:
         return cls(**raw)
 
 
+def class_counts(y: pd.Series) -> pd.Series:
+    """Rows per class, labels stripped of spaces and case variants merged into the most
+    frequent spelling ("Yes" x 500 and "yes" x 3 are one class; "A" and "a" used about
+    equally often stay two)."""
+    counts = _labels_as_text(y).dropna().value_counts()
+    merged: dict[str, int] = {}
+    for _, group in counts.groupby(counts.index.str.casefold(), sort=False):
+        group = group.sort_values(ascending=False, kind="stable")
+        if len(group) > 1 and group.iloc[1:].sum() < group.iloc[0]:
+            merged[str(group.index[0])] = int(group.sum())
+        else:
+            merged.update({str(k): int(v) for k, v in group.items()})
+    return pd.Series(merged, dtype="int64").sort_values(ascending=False, kind="stable")
+
+
+def spelling_variants(y: pd.Series, labels: list[str]) -> dict[str, list[str]]:
+    """Class -> the other spellings of it that `class_counts` merged (for a note)."""
+    known = set(labels)
+    seen = _labels_as_text(y).dropna().unique()
+    folded = _casefold_index(labels)
+    out: dict[str, list[str]] = {}
+    for value in seen:
+        if value not in known and value.casefold() in folded:
+            out.setdefault(labels[folded[value.casefold()]], []).append(str(value))
+    return out
+
+
+def _casefold_index(labels: list[str]) -> dict[str, int]:
+    """casefolded label -> class index, for labels whose casefolded form is unique."""
+    folded = pd.Series([str(v).casefold() for v in labels])
+    unique = ~folded.duplicated(keep=False)
+    return {f: i for i, (f, u) in enumerate(zip(folded, unique, strict=True)) if u}
+
+
 def _labels_as_text(y: pd.Series) -> pd.Series:
     clean = normalise_missing(y)
     if clean.dtype.kind == "f" and (clean.dropna() == np.round(clean.dropna())).all():
@@ -85,20 +123,72 @@ def _labels_as_text(y: pd.Series) -> pd.Series:
     return clean.astype("string").str.strip()
 
 
-def detect_task(y: pd.Series) -> str:
-    """binary / multiclass / regression from the target's values."""
+@dataclass(frozen=True)
+class TaskGuess:
+    """The task detected from a target, with the evidence in words and, when the guess is
+    uncertain, a hint on how to override it."""
+
+    task: str
+    evidence: str
+    hint: str = ""
+
+    def describe(self) -> str:
+        return f"task {self.task} (detected: {self.evidence})" + (
+            f". Hint: {self.hint}" if self.hint else "")
+
+
+def guess_task(y: pd.Series) -> TaskGuess:
+    """binary / multiclass / regression from the target's values, with the evidence."""
     values = normalise_missing(y).dropna()
-    nunique = values.nunique()
+    classes = class_counts(y)
+    nunique = int(values.nunique())
     numeric = to_numeric(values)
     is_number = numeric.notna().mean() > 0.99
-    if nunique == 2:
-        return "binary"
+    if len(classes) == 2:
+        shown = ", ".join(repr(v) for v in sorted(classes.index))
+        return TaskGuess("binary", f"the target has 2 distinct values ({shown})")
     if not is_number:
-        return "multiclass"
-    integral = bool((numeric.dropna() == np.round(numeric.dropna())).all())
-    if integral and nunique <= 10 and numeric.min() >= 0:
-        return "multiclass"
-    return "regression"
+        return TaskGuess("multiclass", f"the target has {len(classes)} distinct non-numeric "
+                         "values")
+    whole = numeric.dropna()
+    integral = bool((whole == np.round(whole)).all())
+    if not integral:
+        return TaskGuess("regression", f"the target has {nunique} distinct numbers, not all "
+                         "whole")
+    lo, hi = float(whole.min()), float(whole.max())
+    span = f"{nunique} distinct whole numbers from {lo:g} to {hi:g}"
+    if nunique <= 10 and lo >= 0:
+        return TaskGuess("multiclass", f"{span}: few enough to be classes", _as_regression)
+    if _looks_like_codes(whole, nunique):
+        counts = whole.value_counts()
+        return TaskGuess("multiclass", f"{span}, consecutive and evenly used ({counts.min()} "
+                         f"to {counts.max()} rows each): they look like class codes",
+                         _as_regression)
+    hint = ""
+    if nunique <= MAX_CODED_CLASSES * 2:
+        hint = (f"the target holds only {nunique} whole numbers; if they are class codes, not "
+                "quantities, set problem.task: multiclass")
+    return TaskGuess("regression", f"{span}", hint)
+
+
+_as_regression = "if the values are quantities, not classes, set problem.task: regression"
+
+
+def _looks_like_codes(values: pd.Series, nunique: int) -> bool:
+    """Consecutive integers from 0 or 1, every value used about equally often: class codes
+    (letters coded 1..26), not counts (rings of an abalone, skewed towards the middle)."""
+    if nunique > MAX_CODED_CLASSES or len(values) < 5 * nunique:
+        return False
+    lo, hi = values.min(), values.max()
+    if lo not in (0, 1) or hi - lo + 1 != nunique:
+        return False
+    counts = values.value_counts()
+    return bool(counts.min() >= 0.3 * len(values) / nunique)
+
+
+def detect_task(y: pd.Series) -> str:
+    """binary / multiclass / regression from the target's values."""
+    return guess_task(y).task
 
 
 def define_problem(y: pd.Series, target: str, config: ProblemConfig | None = None) -> Problem:
@@ -107,15 +197,15 @@ def define_problem(y: pd.Series, target: str, config: ProblemConfig | None = Non
     task = detect_task(y) if config.task == "auto" else config.task
     labels: list[str] = []
     if task in ("binary", "multiclass"):
-        text = _labels_as_text(y).dropna()
-        counts = text.value_counts()
+        counts = class_counts(y)
         if len(counts) < 2:
             only = counts.index[0] if len(counts) else "nothing"
             raise ProblemError(f"target {target!r} has one class only ({only!r}); a classifier "
                                "needs at least two. Check the target column or the data filter.")
         if len(counts) > MAX_CLASSES:
-            raise ProblemError(f"target {target!r} has {len(counts)} classes; set "
-                               "problem.task: regression if it is a quantity")
+            raise ProblemError(f"target {target!r} has {len(counts)} classes (more than "
+                               f"{MAX_CLASSES}); set problem.task: regression if it is a "
+                               "quantity, or group rare classes together")
         if task == "binary" and len(counts) != 2:
             raise ProblemError(f"problem.task is binary but target {target!r} has "
                                f"{len(counts)} classes; use multiclass")
@@ -153,3 +243,28 @@ def _num_or_inf(value: str) -> float:
         return float(value)
     except ValueError:
         return float("inf")
+
+
+def target_notes(y: pd.Series, problem: Problem, config: ProblemConfig | None = None,
+                 folds: int = 5) -> list[str]:
+    """Lines for the training output: how the task was chosen (the guess and its evidence when
+    detected), merged label spellings, and classes too rare for every CV fold to hold."""
+    config = config or ProblemConfig()
+    if config.task == "auto":
+        lines = [guess_task(y).describe() + "."]
+    else:
+        lines = [f"task {problem.task} (set by problem.task)."]
+    if not problem.is_classification:
+        return lines
+    for label, variants in spelling_variants(y, problem.labels).items():
+        lines.append(f"target values {', '.join(repr(v) for v in variants)} read as class "
+                     f"{label!r} (same word, other case)")
+    counts = class_counts(y)
+    rare = [(str(k), int(v)) for k, v in counts.items() if v < folds]
+    if rare:
+        shown = ", ".join(f"{k!r} ({v} row{'s' if v > 1 else ''})" for k, v in rare[:5])
+        more = f" and {len(rare) - 5} more" if len(rare) > 5 else ""
+        lines.append(f"rare classes {shown}{more}: fewer rows than the {folds} CV folds; kept in "
+                     "training, so some folds validate without them (scored on the full label "
+                     "set). More rows of these classes would help.")
+    return lines

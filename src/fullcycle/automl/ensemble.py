@@ -106,8 +106,19 @@ def stacking_oof(oofs: list[np.ndarray], y: np.ndarray, problem: Problem,
     out = np.zeros(shape)
     for train_idx, valid_idx in folds:
         fitted = clone(stacker).fit(features[train_idx], y[train_idx])
-        out[valid_idx] = (fitted.predict_proba(features[valid_idx])
+        out[valid_idx] = (full_proba(fitted, features[valid_idx], shape[-1])
                           if problem.is_classification else fitted.predict(features[valid_idx]))
+    return out
+
+
+def full_proba(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
+    """predict_proba with one column per class of the problem: a class the estimator never saw
+    (a rare class missing from its training rows) gets probability 0."""
+    proba = np.asarray(estimator.predict_proba(X), dtype="float64")
+    if proba.shape[1] == n_classes:
+        return proba
+    out = np.zeros((proba.shape[0], n_classes))
+    out[:, np.asarray(estimator.classes_, dtype=int)] = proba
     return out
 
 
@@ -139,7 +150,7 @@ class EnsembleModel(BaseEstimator):
             features = stack_features(outputs, self.task != "regression")
             if self.task == "regression":
                 return self.stacker.predict(features)
-            return self.stacker.predict_proba(features)
+            return full_proba(self.stacker, features, outputs[0].shape[1])
         return sum(w * o for w, o in zip(self.weights, outputs, strict=True))
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -9,6 +9,7 @@ inner validation split (the number of rounds found is reused when the final mode
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,7 +91,8 @@ class FamilyModel(BaseEstimator):
 
     def __init__(self, *, family: str = "lightgbm", task: str = "binary",
                  params: Params | None = None, seed: int = 0, class_weight: str | None = None,
-                 early_stopping: bool = True, deadline: float | None = None) -> None:
+                 early_stopping: bool = True, deadline: float | None = None,
+                 n_classes: int | None = None) -> None:
         self.family = family
         self.task = task
         self.params = params
@@ -98,10 +100,24 @@ class FamilyModel(BaseEstimator):
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.deadline = deadline  # time.perf_counter() value; boosting stops mid-fit after it
+        # all classes of the problem: a fold's training rows may lack a rare one, and the
+        # probabilities must still have one column per class (zero for the missing ones)
+        self.n_classes = n_classes
 
     def fit(self, X: Any, y: np.ndarray) -> FamilyModel:
         from threadpoolctl import threadpool_limits
 
+        y = np.asarray(y)
+        self.estimator_: Any = None
+        self.best_iteration_: int | None = None
+        if self.task != "regression":
+            # estimators see consecutive codes 0..m-1 of the classes present (XGBoost needs it)
+            self.seen_ = np.unique(y)
+            total = int(self.n_classes or (int(self.seen_.max()) + 1))
+            self.classes_ = np.arange(max(total, int(self.seen_.max()) + 1))
+            y = np.searchsorted(self.seen_, y)
+            if len(self.seen_) == 1:  # nothing to learn: always this class
+                return self
         with threadpool_limits(THREADS):  # BLAS threads fight each other on a shared machine
             self._fit_all(X, y)
         if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -123,15 +139,12 @@ class FamilyModel(BaseEstimator):
             if cats:  # native preprocessing hands CatBoost its categories as they are
                 self.estimator_.set_params(cat_features=cats)
         weights = self._weights(np.asarray(y))
-        self.best_iteration_: int | None = None
         if stop_early:
             self._fit_early_stopped(X, np.asarray(y), weights)
         elif self.deadline is not None and self.family in ("random_forest", "extra_trees"):
             self._fit_forest_in_chunks(X, y, weights)
         else:
             self._fit(X, y, weights)
-        if hasattr(self.estimator_, "classes_"):
-            self.classes_ = self.estimator_.classes_
         return self
 
     def _watch_clock(self) -> None:
@@ -181,12 +194,8 @@ class FamilyModel(BaseEstimator):
         self.estimator_.fit(X, y, **extra)
 
     def _fit_early_stopped(self, X: Any, y: np.ndarray, weights: np.ndarray | None) -> None:
-        from sklearn.model_selection import train_test_split
-
-        idx = np.arange(len(y))
-        stratify = y if self.task != "regression" and np.bincount(y).min() >= 2 else None
-        fit_idx, val_idx = train_test_split(idx, test_size=0.1, random_state=self.seed,
-                                            stratify=stratify)
+        fit_idx, val_idx = split_keeping_rare(np.arange(len(y)), y, 0.1, self.seed,
+                                              stratify=self.task != "regression")
         Xf, Xv = _rows(X, fit_idx), _rows(X, val_idx)
         w = None if weights is None else weights[fit_idx]
         if self.family == "lightgbm":
@@ -212,11 +221,45 @@ class FamilyModel(BaseEstimator):
         return 0.0 if self.task == "regression" else 1e-5
 
     def predict(self, X: Any) -> np.ndarray:
-        pred = self.estimator_.predict(X)
-        return np.asarray(pred).reshape(-1) if self.task != "regression" else np.asarray(pred)
+        if self.task != "regression":
+            return np.asarray(self.predict_proba(X).argmax(axis=1))
+        return np.asarray(self.estimator_.predict(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return self.estimator_.predict_proba(X)
+        out = np.zeros((_n_rows(X), len(self.classes_)))
+        if self.estimator_ is None:
+            out[:, self.seen_[0]] = 1.0
+        else:
+            out[:, self.seen_] = self.estimator_.predict_proba(X)
+        return out
+
+
+def _n_rows(X: Any) -> int:
+    return int(X.shape[0])
+
+
+def split_keeping_rare(idx: np.ndarray, y: np.ndarray, test_size: float, seed: int, *,
+                       stratify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Split rows in two, stratified by class where possible; the rows of a class too rare to
+    be split (one row) always stay on the fitting side, so a model sees every class."""
+    from sklearn.model_selection import train_test_split
+
+    if not stratify:
+        fit, held = train_test_split(idx, test_size=test_size, random_state=seed)
+        return np.asarray(fit), np.asarray(held)
+    values, counts = np.unique(y, return_counts=True)
+    rare = np.isin(y, values[counts < 2])
+    rest, rest_y = idx[~rare], y[~rare]
+    k = len(np.unique(rest_y))
+    n_held = math.ceil(len(rest) * test_size)
+    strat = rest_y if 1 < k <= min(n_held, len(rest) - n_held) else None
+    pos = np.arange(len(rest))
+    fit_pos, held_pos = train_test_split(pos, test_size=test_size, random_state=seed,
+                                         stratify=strat)
+    # a class whose rows all landed on the held side goes back to the fitting side
+    missing = ~np.isin(rest_y[held_pos], rest_y[fit_pos])
+    fit = np.concatenate([rest[fit_pos], rest[held_pos[missing]], idx[rare]])
+    return np.sort(fit), np.sort(rest[held_pos[~missing]])
 
 
 def _rows(X: Any, idx: np.ndarray) -> Any:

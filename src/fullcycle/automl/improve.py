@@ -150,7 +150,7 @@ def _refit(result: SearchResult, pool: list[Candidate], selection: Selection, sc
             continue
         pipe = make_pipeline(schema, get_family(cand.family), task, cand.refit_params, config.seed,
                              class_weight=config.train.class_weight, early_stopping=False,
-                             features=config.features)
+                             features=config.features, n_classes=_n_classes(result))
         if isinstance(pipe.steps[0][1], Pipeline) and \
                 isinstance(pipe.steps[0][1].steps[0][1], SchemaCoercer):
             # the contract step is stateless: coerce the rows once for every member
@@ -164,6 +164,11 @@ def _refit(result: SearchResult, pool: list[Candidate], selection: Selection, sc
         fitted[i] = pipe
     kept = [i for i in selection.members if i in fitted]
     return [fitted[i] for i in kept], kept
+
+
+def _n_classes(result: SearchResult) -> int | None:
+    problem = result.problem
+    return len(problem.labels) if problem.is_classification else None
 
 
 def _info(result: SearchResult, pool: list[Candidate], selection: Selection, kept: list[int],
@@ -201,7 +206,8 @@ def _learning_curve(result: SearchResult, best: Candidate, schema: Schema, confi
     half = np.sort(np.random.default_rng(config.seed).permutation(train_idx)[: len(train_idx) // 2])
     problem = result.problem
     pipe = make_pipeline(schema, get_family(best.family), problem.task, best.params, config.seed,
-                         class_weight=config.train.class_weight, features=config.features)
+                         class_weight=config.train.class_weight, features=config.features,
+                         n_classes=_n_classes(result))
     try:
         pipe.fit(X.iloc[half], y[half])
         score = score_predictions(problem, y[valid_idx],

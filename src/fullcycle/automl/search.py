@@ -98,9 +98,10 @@ class SearchResult:
 
 def make_pipeline(schema: Schema, family: Family, task: str, params: Params, seed: int, *,
                   class_weight: str | None = None, early_stopping: bool = True,
-                  features: Any = None) -> Pipeline:
+                  features: Any = None, n_classes: int | None = None) -> Pipeline:
     model = FamilyModel(family=family.name, task=task, params=params, seed=seed,
-                        class_weight=_weighting(class_weight), early_stopping=early_stopping)
+                        class_weight=_weighting(class_weight), early_stopping=early_stopping,
+                        n_classes=n_classes)
     pre = build_preprocessor(schema, **preprocess_options(family, features, seed))
     return Pipeline([("preprocess", pre),
                      ("model", model)])
@@ -215,6 +216,7 @@ class Search:
         self._coerced_rows: pd.DataFrame | None = None
         self._coerce_per_row = 0.0
         self._setup_seconds = 0.0
+        self._n_classes = len(problem.labels) if problem.is_classification else None
 
     @property
     def preprocess_seconds(self) -> float:
@@ -252,8 +254,10 @@ class Search:
         folds = self.folds
         if self.adaptive_folds and self.max_trials is None and len(y) > 20_000:
             folds = min(folds, 3)
-        if self.problem.is_classification:
+        if self.problem.task == "binary":  # every fold must validate on both classes
             folds = min(folds, int(np.bincount(y).min()))
+        # multiclass: a class with fewer rows than folds stays in training and is missing
+        # from some folds; the models and metrics are given the full label set
         return max(2, min(folds, len(y)))
 
     def _done(self) -> bool:
@@ -348,7 +352,7 @@ class Search:
             data = self._fold_data(family, k, X, y)
             model = FamilyModel(family=family.name, task=self.problem.task, params=params,
                                 seed=self.seed, class_weight=_weighting(self.class_weight),
-                                deadline=self._hard_deadline())
+                                deadline=self._hard_deadline(), n_classes=self._n_classes)
             model.fit(data.train, y[train_idx])
             best_iters.append(model.best_iteration_)
             t1 = time.perf_counter()

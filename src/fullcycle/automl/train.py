@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fullcycle.automl.families import split_keeping_rare
 from fullcycle.automl.search import Candidate, Search, SearchResult
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
@@ -25,7 +26,7 @@ from fullcycle.errors import ConfigError, DataError
 from fullcycle.evaluate.metrics import score_all
 from fullcycle.explore.profile import profile_frame
 from fullcycle.model import Model
-from fullcycle.problem import Problem, define_problem
+from fullcycle.problem import Problem, define_problem, target_notes
 from fullcycle.provenance import environment_record
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,11 @@ def split(dataset: Dataset, problem: Problem, config: Config) -> tuple[np.ndarra
         train_idx, test_idx = next(splitter.split(index, groups=groups))
         return np.sort(train_idx), np.sort(test_idx)
     y = problem.encode_target(dataset.target)
-    stratify = y if problem.is_classification and np.bincount(y).min() >= 2 else None
-    if strategy == "random":
-        stratify = None
+    if problem.is_classification and strategy != "random":
+        # stratified; a class of one row stays in training (no model could learn it otherwise)
+        return split_keeping_rare(index, y, config.split.test_size, config.seed, stratify=True)
     train_idx, test_idx = train_test_split(index, test_size=config.split.test_size,
-                                           random_state=config.seed, stratify=stratify)
+                                           random_state=config.seed)
     return np.sort(train_idx), np.sort(test_idx)
 
 
@@ -191,6 +192,7 @@ def train_model(dataset: Dataset, config: Config, *,
         log.info("search: %d trials, %d finished, %.1fs", result.trials, len(result.candidates),
                  time.perf_counter() - start)
         final = build_final(result, dataset.schema, config, X_train, y_train, deadline=deadline)
+    final.diagnosis[:0] = target_notes(dataset.target, problem, config.problem, len(result.folds))
     log.info("final model ready at %.1fs", time.perf_counter() - start)
     model = Model(pipeline=final.pipeline, problem=problem, schema=dataset.schema,
                   reference=profile_frame(X.iloc[train_idx], dataset.schema))

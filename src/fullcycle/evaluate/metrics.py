@@ -95,6 +95,15 @@ def _mcc(y, p, labels):
 def _roc_auc(y, proba, labels):
     if proba.ndim == 1 or proba.shape[1] == 2:
         return skm.roc_auc_score(y == labels[-1], _positive(proba))
+    present = np.unique(y)
+    if labels is not None and len(present) < len(labels) and len(present) >= 2 \
+            and np.isin(present, np.arange(proba.shape[1])).all():
+        # a slice without some (rare) class: one-vs-rest over the classes it has
+        cols = np.clip(proba[:, present.astype(int)], 1e-15, None)
+        cols = cols / cols.sum(axis=1, keepdims=True)
+        if len(present) == 2:
+            return skm.roc_auc_score(y == present[1], cols[:, 1])
+        return skm.roc_auc_score(y, cols, multi_class="ovr", labels=present)
     return skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels)
 
 
