@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,8 +18,10 @@ from fullcycle.cli._show import (
     print_train_summary,
     result,
 )
-from fullcycle.config import Config
 from fullcycle.errors import ConfigError
+
+if TYPE_CHECKING:  # the config module (pydantic) loads only when a command runs: fast --help
+    from fullcycle.config import Config
 
 Data = Annotated[str, typer.Argument(help="data: a CSV/TSV/Parquet file")]
 Target = Annotated[str | None, typer.Option("--target", "-t", help="column to predict")]
@@ -181,6 +183,8 @@ def run(
 ) -> None:
     """The whole cycle from a config: explore, train, register, evaluate, batch-predict, and
     check drift."""
+    from fullcycle.config import Config
+
     cfg = Config.load(config)
     if data:
         cfg.data.source = data
