@@ -7,6 +7,7 @@ error; 130 interrupted; commands document their own result codes (validate, eval
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import warnings
@@ -60,16 +61,21 @@ def _usage_line(exc: BaseException) -> str:
     return f"{message}{end} See '{command} --help'."
 
 
+def _bare(argv: list[str]) -> bool:
+    """No command: not even --help or --version, nor a shell asking for completions."""
+    if "_FULLCYCLE_COMPLETE" in os.environ or any(not a.startswith("-") for a in argv):
+        return False
+    return not {"-h", "--help", "--version", "--show-completion", "--install-completion"} & set(
+        argv)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = _hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in argv
     if not debug:
         # Third-party import-time chatter (urllib3 via MLflow) is noise on a terminal.
         warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
-    if not [a for a in argv if not a.startswith("-")] and not {"-h", "--help", "--version",
-                                                               "--show-completion",
-                                                               "--install-completion"} & set(
-            argv):
+    if _bare(argv):
         err_console.print("error: no command given. Run 'fullcycle --help' for the commands, or "
                           "'fullcycle demo' for the whole cycle on bundled data.",
                           highlight=False, soft_wrap=True)
