@@ -106,7 +106,8 @@ def classification_plots(problem: Problem, conf: dict[str, Any], curves: dict[st
     figs = [plots.heatmap("confusion-counts", "Confusion matrix (counts)",
                           np.asarray(conf["counts"], float), labels),
             plots.heatmap("confusion-normalised", "Confusion matrix (share of each actual class)",
-                          np.asarray(conf["normalised"]), labels, fmt="{:.2f}")]
+                          np.asarray(conf["normalised"]), labels, fmt="{:.2f}",
+                          scale_label="share of the actual class")]
     if curves["roc"]:
         figs.append(plots.line_chart(
             "roc", "ROC curve", [{"x": r["fpr"], "y": r["tpr"], "label": f"{r['label']} "

@@ -1,0 +1,482 @@
+"""Charts as inline SVG, for every page fullcycle writes (evaluation and monitoring reports,
+the dashboard): no JavaScript library, so a report is one small file that renders offline.
+
+One style: every chart is a `<figure class="plot">` with a title that fits (wrapped, never
+clipped), labelled axes with units, a legend when there is more than one series, and a colour
+scale for colour-coded values. Data marks carry the class `mark`, which the browser test counts
+to know the chart really drew something."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+
+W, H = 460, 320
+LEFT, RIGHT, TOP, BOTTOM = 62, 16, 34, 46
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563",
+           "#ca8a04", "#db2777", "#65a30d")
+
+
+def _num(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def fmt_tick(v: float) -> str:
+    if abs(v) >= 1e9:
+        return f"{v / 1e9:.3g}G"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.3g}k"
+    if v != 0 and abs(v) < 1e-3:
+        return f"{v:.2g}"
+    return f"{v:,.6g}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+@dataclass
+class Frame:
+    """Maps data coordinates to pixels and draws axes."""
+
+    xlo: float
+    xhi: float
+    ylo: float
+    yhi: float
+    width: int = W
+    height: int = H
+
+    @classmethod
+    def fit(cls, xs: np.ndarray, ys: np.ndarray, pad: float = 0.04, **kw: int) -> Frame:
+        xs, ys = _finite(xs), _finite(ys)
+        xlo, xhi = (float(xs.min()), float(xs.max())) if len(xs) else (0.0, 1.0)
+        ylo, yhi = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
+        if xhi == xlo:
+            xlo, xhi = xlo - 0.5, xhi + 0.5
+        if yhi == ylo:
+            ylo, yhi = ylo - 0.5, yhi + 0.5
+        dx, dy = (xhi - xlo) * pad, (yhi - ylo) * pad
+        return cls(xlo - dx, xhi + dx, ylo - dy, yhi + dy, **kw)
+
+    def x(self, v: float) -> float:
+        return LEFT + (v - self.xlo) / (self.xhi - self.xlo) * (self.width - LEFT - RIGHT)
+
+    def y(self, v: float) -> float:
+        return self.height - BOTTOM - (v - self.ylo) / (self.yhi - self.ylo) * (
+            self.height - TOP - BOTTOM)
+
+    def axes(self, xlabel: str, ylabel: str, xticks: bool = True) -> str:
+        x0, x1 = LEFT, self.width - RIGHT
+        y0, y1 = self.height - BOTTOM, TOP
+        parts = [f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="{y0 - y1}" class="bg"/>']
+        for t in nice_ticks(self.ylo, self.yhi):
+            py = _num(self.y(t))
+            parts.append(f'<line x1="{x0}" x2="{x1}" y1="{py}" y2="{py}" class="grid"/>'
+                         f'<text x="{x0 - 5}" y="{py}" class="tick" text-anchor="end" '
+                         f'dominant-baseline="middle">{fmt_tick(t)}</text>')
+        if xticks:
+            for t in nice_ticks(self.xlo, self.xhi):
+                px = _num(self.x(t))
+                parts.append(f'<line x1="{px}" x2="{px}" y1="{y1}" y2="{y0}" class="grid"/>'
+                             f'<text x="{px}" y="{y0 + 14}" class="tick" '
+                             f'text-anchor="middle">{fmt_tick(t)}</text>')
+        parts.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" class="label" '
+                     f'text-anchor="middle">{escape(xlabel)}</text>')
+        parts.append(f'<text transform="translate(13 {(y0 + y1) / 2}) rotate(-90)" '
+                     f'class="label" text-anchor="middle">{escape(ylabel)}</text>')
+        return "".join(parts)
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype="float64").ravel()
+    return a[np.isfinite(a)]
+
+
+TITLE_CHAR_PX = 7.4  # width of one character of the 13px bold title, generously
+TICK_CHAR_PX = 5.8  # of the 10px tick labels
+
+
+def shorten(text: str, max_px: float, char_px: float = TICK_CHAR_PX) -> str:
+    """`text` cut with an ellipsis to fit `max_px` (the full text goes in a <title>)."""
+    limit = max(int(max_px / char_px), 4)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def label_text(x: float, y: float, text: str, max_px: float, anchor: str = "end",
+               cls: str = "tick", extra: str = "") -> str:
+    """A tick label that never overflows its room: shortened, with the full text on hover."""
+    short = shorten(str(text), max_px)
+    tip = f"<title>{escape(str(text))}</title>" if short != str(text) else ""
+    return (f'<text x="{_num(x)}" y="{_num(y)}" class="{cls}" text-anchor="{anchor}"{extra}>'
+            f"{tip}{escape(short)}</text>")
+
+
+def _title_lines(title: str, width: int) -> list[str]:
+    """The title wrapped to the chart's width: at most two lines, the second shortened."""
+    limit = max(int((width - 16) / TITLE_CHAR_PX), 10)
+    words, lines, line = title.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > limit:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [shorten(text, width - 16, TITLE_CHAR_PX) for text in lines]
+
+
+def figure(plot_id: str, title: str, body: str, *, width: int = W, height: int = H,
+           caption: str = "") -> str:
+    cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    lines = _title_lines(title, width)
+    extra = 16 * (len(lines) - 1)  # a wrapped title pushes the chart down
+    heading = "".join(f'<text x="{width / 2}" y="{18 + 16 * i}" class="title" '
+                      f'text-anchor="middle">{escape(text)}</text>'
+                      for i, text in enumerate(lines))
+    inner = f'<g transform="translate(0 {extra})">{body}</g>' if extra else body
+    return (f'<figure class="plot" id="plot-{escape(plot_id)}">'
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + extra}" '
+            f'width="{width}" height="{height + extra}" role="img" aria-label="{escape(title)}">'
+            f"<title>{escape(title)}</title>{heading}{inner}</svg>{cap}</figure>")
+
+
+def legend(items: Sequence[tuple[str, str]], x: float, y: float) -> str:
+    out = []
+    for i, (label, color) in enumerate(items):
+        yy = y + i * 14
+        out.append(f'<rect x="{x}" y="{yy - 8}" width="10" height="10" fill="{color}"/>'
+                   + label_text(x + 14, yy + 1, label, 170, anchor="start"))
+    return "".join(out)
+
+
+def _downsample(xs: np.ndarray, ys: np.ndarray, limit: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    if len(xs) <= limit:
+        return xs, ys
+    keep = np.unique(np.linspace(0, len(xs) - 1, limit).astype(int))
+    return xs[keep], ys[keep]
+
+
+def line_chart(plot_id: str, title: str, series: Sequence[dict], *, xlabel: str, ylabel: str,
+               diagonal: bool = False, unit_box: bool = False, caption: str = "",
+               vline: float | None = None) -> str:
+    """`series`: dicts with x, y, label and optional `band` (low, high) arrays for a shaded band."""
+    xs = np.concatenate([np.asarray(s["x"], float) for s in series] or [np.zeros(1)])
+    ys = np.concatenate([np.asarray(s["y"], float) for s in series] +
+                        [np.asarray(b, float) for s in series for b in s.get("band", ())])
+    frame = Frame(0, 1, 0, 1) if unit_box else Frame.fit(xs, ys)
+    if unit_box:
+        frame = Frame(-0.02, 1.02, -0.02, 1.02)
+    body = [frame.axes(xlabel, ylabel)]
+    if diagonal:
+        lo, hi = max(frame.xlo, frame.ylo), min(frame.xhi, frame.yhi)
+        body.append(f'<line x1="{_num(frame.x(lo))}" y1="{_num(frame.y(lo))}" '
+                    f'x2="{_num(frame.x(hi))}" y2="{_num(frame.y(hi))}" class="ref"/>')
+    if vline is not None and math.isfinite(vline):
+        body.append(f'<line x1="{_num(frame.x(vline))}" x2="{_num(frame.x(vline))}" y1="{TOP}" '
+                    f'y2="{H - BOTTOM}" class="ref"/>')
+    for i, s in enumerate(series):
+        color = s.get("color", PALETTE[i % len(PALETTE)])
+        x, y = _downsample(np.asarray(s["x"], float), np.asarray(s["y"], float))
+        ok = np.isfinite(x) & np.isfinite(y)
+        if "band" in s:
+            bx, lo_ = _downsample(np.asarray(s["x"], float), np.asarray(s["band"][0], float))
+            _, hi_ = _downsample(np.asarray(s["x"], float), np.asarray(s["band"][1], float))
+            edge = [f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(bx, hi_, strict=True)]
+            edge += [f"{_num(frame.x(a))},{_num(frame.y(b))}"
+                     for a, b in zip(bx[::-1], lo_[::-1], strict=True)]
+            body.append(f'<polygon points="{" ".join(edge)}" fill="{color}" opacity="0.15"/>')
+        pts = " ".join(f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(x[ok], y[ok],
+                                                                                 strict=True))
+        body.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2" '
+                    'class="mark"/>')
+        if s.get("markers"):
+            body += [f'<circle cx="{_num(frame.x(a))}" cy="{_num(frame.y(b))}" r="3" '
+                     f'fill="{color}" class="mark"/>' for a, b in zip(x[ok], y[ok], strict=True)]
+    if len(series) > 1 or series and series[0].get("label"):
+        body.append(legend([(s.get("label", ""), s.get("color", PALETTE[i % len(PALETTE)]))
+                            for i, s in enumerate(series)], LEFT + 8, TOP + 12))
+    return figure(plot_id, title, "".join(body), caption=caption)
+
+
+def scatter(plot_id: str, title: str, x: np.ndarray, y: np.ndarray, *, xlabel: str, ylabel: str,
+            diagonal: bool = False, hline: float | None = None, caption: str = "",
+            colors: Sequence[str] | None = None, limit: int = 1500, seed: int = 0) -> str:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if len(ok) > limit:  # a sample keeps the file small; the shape of the cloud survives
+        ok = np.sort(np.random.default_rng(seed).choice(ok, limit, replace=False))
+    frame = Frame.fit(np.concatenate([x[ok], y[ok]]) if diagonal else x[ok],
+                      np.concatenate([x[ok], y[ok]]) if diagonal else y[ok])
+    if diagonal:
+        frame = Frame(min(frame.xlo, frame.ylo), max(frame.xhi, frame.yhi),
+                      min(frame.xlo, frame.ylo), max(frame.xhi, frame.yhi))
+    body = [frame.axes(xlabel, ylabel)]
+    if diagonal:
+        body.append(f'<line x1="{_num(frame.x(frame.xlo))}" y1="{_num(frame.y(frame.ylo))}" '
+                    f'x2="{_num(frame.x(frame.xhi))}" y2="{_num(frame.y(frame.yhi))}" '
+                    'class="ref"/>')
+    if hline is not None:
+        body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(frame.y(hline))}" '
+                    f'y2="{_num(frame.y(hline))}" class="ref"/>')
+    for j in ok:
+        color = colors[int(j)] if colors is not None else PALETTE[0]
+        body.append(f'<circle cx="{_num(frame.x(x[j]))}" cy="{_num(frame.y(y[j]))}" r="2.2" '
+                    f'fill="{color}" fill-opacity="0.5" class="mark"/>')
+    return figure(plot_id, title, "".join(body), caption=caption)
+
+
+def histogram(plot_id: str, title: str, values: np.ndarray, *, xlabel: str, bins: int = 30,
+              caption: str = "", vline: float | None = None) -> str:
+    values = _finite(values)
+    counts, edges = np.histogram(values, bins=bins) if len(values) else (np.zeros(1), np.arange(2))
+    frame = Frame(float(edges[0]), float(edges[-1]), 0.0, float(max(counts.max(), 1)) * 1.05)
+    body = [frame.axes(xlabel, "rows")]
+    for c, a, b in zip(counts, edges[:-1], edges[1:], strict=True):
+        top = frame.y(c)
+        body.append(f'<rect x="{_num(frame.x(a))}" y="{_num(top)}" '
+                    f'width="{_num(max(frame.x(b) - frame.x(a) - 1, 0.5))}" '
+                    f'height="{_num(frame.y(0) - top)}" fill="{PALETTE[0]}" class="mark"/>')
+    if vline is not None:
+        body.append(f'<line x1="{_num(frame.x(vline))}" x2="{_num(frame.x(vline))}" y1="{TOP}" '
+                    f'y2="{H - BOTTOM}" class="ref"/>')
+    return figure(plot_id, title, "".join(body), caption=caption)
+
+
+def bar_domain(values: np.ndarray, errors: np.ndarray, zero: bool | None) -> tuple[float, float]:
+    """The value axis of a bar chart. Counts and shares start at zero; scores that all lie in a
+    narrow band far from zero (0.824-0.848) get an axis around the band, so the differences
+    are visible (the caption says where the axis starts)."""
+    lo_v = float(np.nanmin(values - errors)) if len(values) else 0.0
+    hi_v = float(np.nanmax(values + errors)) if len(values) else 1.0
+    if not (math.isfinite(lo_v) and math.isfinite(hi_v)):
+        return 0.0, 1.0
+    spread = hi_v - lo_v
+    narrow = lo_v > 0 and spread < 0.5 * lo_v
+    if zero is False or (zero is None and narrow):
+        pad = max(spread * 0.25, abs(hi_v) * 1e-3, 1e-12)
+        ticks = nice_ticks(lo_v - pad, hi_v + pad)
+        return (ticks[0] if ticks[0] <= lo_v else lo_v - pad), hi_v + pad
+    lo, hi = min(0.0, lo_v), max(0.0, hi_v)
+    return lo, (hi + (hi - lo) * 0.05) or 1.0
+
+
+def hbar(plot_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
+         xlabel: str, errors: Sequence[float] | None = None, caption: str = "",
+         highlight: Sequence[bool] | None = None, zero: bool | None = None) -> str:
+    """Horizontal bars, first label on top; `errors` draws ± whiskers. `zero`: True to start
+    the axis at zero (counts), False to fit the values, None to decide (see bar_domain)."""
+    n = len(labels)
+    height = TOP + BOTTOM + 22 * max(n, 1)
+    vals = np.asarray(values, float)
+    errs = np.zeros(n) if errors is None else np.nan_to_num(np.asarray(errors, float))
+    lo, hi = bar_domain(vals, errs, zero)
+    longest = max((len(str(label)) for label in labels), default=4)
+    left = int(min(max(longest * TICK_CHAR_PX + 12, 70), 200))
+    frame = Frame(lo, hi, 0, n, height=height)
+    span = W - left - RIGHT
+    px = (lambda v: left + (v - frame.xlo) / (frame.xhi - frame.xlo) * span)  # noqa: E731
+    base = frame.xlo if frame.xlo > 0 else 0.0
+    body = [f'<rect x="{left}" y="{TOP}" width="{span}" height="{height - TOP - BOTTOM}" '
+            'class="bg"/>']
+    for t in nice_ticks(frame.xlo, frame.xhi):
+        body.append(f'<line x1="{_num(px(t))}" x2="{_num(px(t))}" y1="{TOP}" '
+                    f'y2="{height - BOTTOM}" class="grid"/><text x="{_num(px(t))}" '
+                    f'y="{height - BOTTOM + 14}" class="tick" text-anchor="middle">'
+                    f'{fmt_tick(t)}</text>')
+    for i, (label, v) in enumerate(zip(labels, vals, strict=True)):
+        y = TOP + 22 * i + 4
+        color = PALETTE[1] if highlight is not None and highlight[i] else PALETTE[0]
+        a, b = sorted((px(base), px(v if math.isfinite(v) else base)))
+        body.append(label_text(left - 6, y + 10, str(label), left - 10)
+                    + f'<rect x="{_num(a)}" y="{y}" '
+                    f'width="{_num(max(b - a, 1))}" height="14" fill="{color}" class="mark">'
+                    f'<title>{escape(str(label))}: {v:.4g}</title></rect>')
+        if errors is not None and errs[i] > 0:
+            body.append(f'<line x1="{_num(px(v - errs[i]))}" x2="{_num(px(v + errs[i]))}" '
+                        f'y1="{y + 7}" y2="{y + 7}" stroke="#111" stroke-width="1.5"/>')
+    body.append(f'<text x="{left + span / 2}" y="{height - 8}" class="label" '
+                f'text-anchor="middle">{escape(xlabel)}</text>')
+    if base > 0:
+        note = f"axis starts at {fmt_tick(base)}, not 0, so that the differences show"
+        caption = f"{caption} ({note})" if caption else note.capitalize()
+    return figure(plot_id, title, "".join(body), height=height, caption=caption)
+
+
+def color_scale(value: float, lo: float, hi: float, diverging: bool = False) -> str:
+    """Sequential (white to blue) or diverging (red, white, blue) colour of `value`."""
+    if not math.isfinite(value) or hi <= lo:
+        return "#f3f4f6"
+    t = min(max((value - lo) / (hi - lo), 0.0), 1.0)
+    if diverging:  # lo..0 red, 0..hi blue
+        u = 2 * t - 1
+        if u < 0:
+            return f"rgb({int(255 - 35 * -u)},{int(255 - 180 * -u)},{int(255 - 180 * -u)})"
+        return f"rgb({int(255 - 218 * u)},{int(255 - 156 * u)},{int(255 - 20 * u)})"
+    return f"rgb({int(255 - 218 * t)},{int(255 - 156 * t)},{int(255 - 20 * t)})"
+
+
+def color_bar(x: float, y: float, height: float, lo: float, hi: float, *, diverging: bool,
+              label: str) -> str:
+    """A vertical colour scale with ticks, beside a heatmap."""
+    steps = 24
+    parts = []
+    for i in range(steps):
+        v = hi - (hi - lo) * (i + 0.5) / steps
+        parts.append(f'<rect x="{_num(x)}" y="{_num(y + height * i / steps)}" width="12" '
+                     f'height="{_num(height / steps + 0.5)}" '
+                     f'fill="{color_scale(v, lo, hi, diverging)}"/>')
+    parts.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="12" height="{_num(height)}" '
+                 'fill="none" stroke="#9ca3af"/>')
+    for t in nice_ticks(lo, hi, 4):
+        ty = y + (hi - t) / (hi - lo) * height if hi > lo else y
+        parts.append(f'<text x="{_num(x + 16)}" y="{_num(ty)}" class="tick" '
+                     f'dominant-baseline="middle">{fmt_tick(t)}</text>')
+    parts.append(f'<text transform="translate({_num(x + 52)} {_num(y + height / 2)}) '
+                 f'rotate(90)" class="label" text-anchor="middle">{escape(label)}</text>')
+    return "".join(parts)
+
+
+def heatmap(plot_id: str, title: str, matrix: np.ndarray, labels: Sequence[str], *,
+            fmt: str = "{:.0f}", xlabel: str = "predicted", ylabel: str = "actual",
+            caption: str = "", col_labels: Sequence[str] | None = None,
+            scale_label: str = "rows", diverging: bool = False) -> str:
+    """A grid with a colour scale and the value in each cell: a confusion matrix (rows =
+    actual, columns = predicted) or, with `diverging`, a correlation matrix (-1..1)."""
+    cols = list(col_labels) if col_labels is not None else list(labels)
+    k, m = len(labels), len(cols)
+    cell = max(22, min(70, 320 // max(k, m, 1)))
+    longest = max((len(str(label)) for label in labels), default=4)
+    left = int(min(max(longest * TICK_CHAR_PX + 14, 60), 150))
+    top = 40
+    bottom = 56 if max((len(str(c)) for c in cols), default=0) * TICK_CHAR_PX > cell else 40
+    width, height = left + cell * m + 90, top + cell * k + bottom + 10
+    finite = matrix[np.isfinite(matrix)] if matrix.size else np.zeros(1)
+    if diverging:
+        lim = float(np.max(np.abs(finite))) if finite.size else 1.0
+        lo, hi = -(lim or 1.0), (lim or 1.0)
+    else:
+        lo, hi = 0.0, float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    body = []
+    for i in range(k):
+        body.append(label_text(left - 6, top + cell * i + cell / 2, str(labels[i]), left - 10,
+                               extra=' dominant-baseline="middle"'))
+    for j in range(m):
+        x = left + cell * j + cell / 2
+        if bottom > 40:  # long column names: turned 40 degrees
+            body.append(label_text(x, top + cell * k + 12, str(cols[j]), 70, anchor="end",
+                                   extra=f' transform="rotate(-40 {_num(x)} '
+                                   f'{_num(top + cell * k + 12)})"'))
+        else:
+            body.append(label_text(x, top + cell * k + 14, str(cols[j]), cell, anchor="middle"))
+    for i in range(k):
+        for j in range(m):
+            v = float(matrix[i, j])
+            fill = color_scale(v, lo, hi, diverging)
+            dark = math.isfinite(v) and abs(v) > 0.6 * max(abs(lo), abs(hi))
+            body.append(f'<rect x="{left + cell * j}" y="{top + cell * i}" width="{cell - 1}" '
+                        f'height="{cell - 1}" fill="{fill}" class="mark">'
+                        f'<title>{escape(str(labels[i]))} / {escape(str(cols[j]))}: '
+                        f'{fmt.format(v) if math.isfinite(v) else "n/a"}</title></rect>')
+            cx, cy = left + cell * j + cell / 2, top + cell * i + cell / 2
+            size = 11 if cell >= 34 else 8
+            body.append(f'<text x="{cx}" y="{cy}" fill="{"#fff" if dark else "#111"}" '
+                        f'font-size="{size}" class="cell" text-anchor="middle" '
+                        f'dominant-baseline="middle">'
+                        f'{fmt.format(v) if math.isfinite(v) else ""}</text>')
+    body.append(color_bar(left + cell * m + 14, top, cell * k, lo, hi, diverging=diverging,
+                          label=scale_label))
+    body.append(f'<text x="{left + cell * m / 2}" y="{height - 6}" class="label" '
+                f'text-anchor="middle">{escape(xlabel)}</text>'
+                f'<text transform="translate(14 {top + cell * k / 2}) rotate(-90)" class="label" '
+                f'text-anchor="middle">{escape(ylabel)}</text>')
+    return figure(plot_id, title, "".join(body), width=max(width, 240), height=height,
+                  caption=caption)
+
+
+def beeswarm(plot_id: str, title: str, names: Sequence[str], contributions: np.ndarray,
+             values: np.ndarray, *, caption: str = "", seed: int = 0) -> str:
+    """SHAP summary: one row per feature, each dot one prediction at its contribution, coloured
+    from blue (low feature value) to red (high); grey where the feature is not numeric."""
+    k = len(names)
+    height = TOP + BOTTOM + 26 * max(k, 1)
+    left = 170
+    flat = _finite(contributions)
+    lim = float(np.max(np.abs(flat))) if len(flat) else 1.0
+    frame = Frame(-lim * 1.05 or -1, lim * 1.05 or 1, 0, k, height=height)
+    span = W - left - RIGHT
+    px = (lambda v: left + (v - frame.xlo) / (frame.xhi - frame.xlo) * span)  # noqa: E731
+    rng = np.random.default_rng(seed)
+    body = [f'<rect x="{left}" y="{TOP}" width="{span}" height="{height - TOP - BOTTOM}" '
+            f'class="bg"/><line x1="{_num(px(0))}" x2="{_num(px(0))}" y1="{TOP}" '
+            f'y2="{height - BOTTOM}" class="ref"/>']
+    for t in nice_ticks(frame.xlo, frame.xhi):
+        body.append(f'<text x="{_num(px(t))}" y="{height - BOTTOM + 14}" class="tick" '
+                    f'text-anchor="middle">{fmt_tick(t)}</text>')
+    for i, name in enumerate(names):
+        y0 = TOP + 26 * i + 13
+        body.append(label_text(left - 6, y0 + 3, str(name), left - 10))
+        col = np.asarray(values[:, i], float)
+        ok = np.isfinite(col)
+        lo, hi = np.nanpercentile(col[ok], [5, 95]) if ok.any() else (0.0, 1.0)
+        jitter = rng.uniform(-8, 8, len(col))
+        for j, c in enumerate(contributions[:, i]):
+            if not math.isfinite(c):
+                continue
+            if ok[j] and hi > lo:
+                t = min(max((col[j] - lo) / (hi - lo), 0.0), 1.0)
+                color = f"rgb({int(40 + 200 * t)},{int(90 - 40 * t)},{int(230 - 190 * t)})"
+            else:
+                color = "#9ca3af"
+            body.append(f'<circle cx="{_num(px(c))}" cy="{_num(y0 + jitter[j])}" r="2" '
+                        f'fill="{color}" fill-opacity="0.7" class="mark"/>')
+    body.append(f'<text x="{left + span / 2}" y="{height - 8}" class="label" '
+                f'text-anchor="middle">SHAP value (contribution to the raw output)</text>')
+    return figure(plot_id, title, "".join(body), height=height, caption=caption)
+
+
+def strip(plot_id: str, title: str, groups: Sequence[str], values: Sequence[np.ndarray], *,
+          ylabel: str, caption: str = "", seed: int = 0) -> str:
+    """Dots per category (dependence of a categorical feature)."""
+    k = len(groups)
+    frame = Frame.fit(np.array([-0.5, k - 0.5]),
+                      np.concatenate([np.asarray(v, float) for v in values] or [np.zeros(1)]))
+    frame.xlo, frame.xhi = -0.5, k - 0.5
+    body = [frame.axes("", ylabel, xticks=False)]
+    rng = np.random.default_rng(seed)
+    for i, (g, v) in enumerate(zip(groups, values, strict=True)):
+        room = (frame.x(1) - frame.x(0)) if k > 1 else W - LEFT - RIGHT
+        body.append(label_text(frame.x(i), H - BOTTOM + 14, str(g), room - 4, anchor="middle"))
+        for c in np.asarray(v, float):
+            if math.isfinite(c):
+                body.append(f'<circle cx="{_num(frame.x(i + rng.uniform(-0.25, 0.25)))}" '
+                            f'cy="{_num(frame.y(c))}" r="2" fill="{PALETTE[0]}" '
+                            'fill-opacity="0.5" class="mark"/>')
+    return figure(plot_id, title, "".join(body), caption=caption)
+
+
+CSS = """
+figure.plot{display:inline-block;margin:8px;vertical-align:top;background:#fff;
+ border:1px solid #e5e7eb;border-radius:6px;padding:4px}
+figure.plot figcaption{font-size:12px;color:#4b5563;max-width:460px;padding:2px 6px}
+svg .bg{fill:#fafafa;stroke:#d1d5db}
+svg .grid{stroke:#e5e7eb}
+svg .ref{stroke:#6b7280;stroke-dasharray:4 3}
+svg .tick{font:10px sans-serif;fill:#374151}
+svg .cell{font:11px sans-serif}
+svg .label{font:11px sans-serif;fill:#111}
+svg .title{font:bold 13px sans-serif;fill:#111}
+"""
