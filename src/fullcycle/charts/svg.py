@@ -276,7 +276,7 @@ def bar_domain(values: np.ndarray, errors: np.ndarray, zero: bool | None) -> tup
 
 def hbar(plot_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
          xlabel: str, errors: Sequence[float] | None = None, caption: str = "",
-         highlight: Sequence[bool] | None = None, zero: bool | None = None) -> str:
+         highlight: Sequence[bool] | None = None, zero: bool | None = True) -> str:
     """Horizontal bars, first label on top; `errors` draws ± whiskers. `zero`: True to start
     the axis at zero (counts), False to fit the values, None to decide (see bar_domain)."""
     n = len(labels)

@@ -63,6 +63,29 @@ def _split_strategy(model: Model, config: Config) -> str:
     return str(trained or config.split.strategy)
 
 
+def curve_reading(points: list[dict[str, Any]], greater_is_better: bool) -> str:
+    """What this learning curve says, from its own points (so the words match the chart)."""
+    sign = 1.0 if greater_is_better else -1.0
+    last = points[-1]
+    if last.get("train") is None or last.get("test") is None:
+        return "Training and evaluation score as the model sees more training rows."
+    gap = sign * (last["train"] - last["test"])
+    scale = max(abs(last["test"]), 1e-9)
+    words = [f"At {last['rows']:,} rows the training score is {gap:+.3g} better than on the "
+             "evaluation rows" if gap > 0 else f"At {last['rows']:,} rows training and "
+             "evaluation scores are level"]
+    if len(points) > 1 and points[-2].get("test") is not None:
+        gain = sign * (last["test"] - points[-2]["test"])
+        if gain > 0.01 * scale:
+            words.append("the evaluation score still rises at the right: more data would help")
+        else:
+            words.append("the evaluation score has flattened: more rows of the same data would "
+                         "help little")
+    if gap > 0.1 * scale:
+        words.append("the wide gap points to overfitting")
+    return "; ".join(words) + "."
+
+
 def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np.ndarray] | None,
                      config: Config, result: dict[str, Any], figures: dict[str, list[str]]) -> None:
     from fullcycle.evaluate.report import learning_curve
@@ -81,8 +104,7 @@ def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np
                  {"x": rows, "y": [p["test"] for p in points], "label": "evaluation rows",
                   "markers": True}],
                 xlabel="training rows used", ylabel=metric,
-                caption="A gap that stays wide means overfitting; a test curve still rising at "
-                        "the right means more data would help."))
+                caption=curve_reading(points, model.problem.scorer.greater_is_better)))
     board = model.metadata.get("leaderboard")
     if board:
         frame = pd.DataFrame(board)
@@ -96,7 +118,7 @@ def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np
                 "leaderboard", f"Candidates: cross-validated {metric} (± std)",
                 frame["model"].astype(str).tolist(), frame[col].tolist(), xlabel=col,
                 errors=frame["cv_std"].tolist() if "cv_std" in frame else None,
-                highlight=[m in chosen for m in frame["model"]],
+                highlight=[m in chosen for m in frame["model"]], zero=None,
                 caption="Red: the candidates in the final model."))
     figures["training"] = figs
 

@@ -36,7 +36,9 @@ def slice_masks(X: pd.DataFrame, schema: Schema, columns: list[str] | None = Non
             if np.isnan(values).any():
                 out.append((spec.name, "missing", np.isnan(values)))
         elif spec.role in ("numeric", "boolean", "categorical"):
-            text = col.astype("string").fillna("missing")
+            # a boolean's slices are named by the data's own values (Yes/No), not 0.0/1.0
+            source = X[spec.name] if spec.role == "boolean" and spec.name in X else col
+            text = source.astype("string").str.strip().fillna("missing")
             for value in text.value_counts().index[:TOP_VALUES]:
                 out.append((spec.name, str(value), (text == value).to_numpy()))
     return out

@@ -164,8 +164,8 @@
 
   function heat(div, spec) {
     var nr = spec.rows.length, nc = spec.cols.length, left = 150, top = 110;
-    var cell = Math.max(8, Math.min(22, Math.floor(560 / Math.max(nc, 1))));
-    var width = left + nc * cell + 80, height = top + nr * cell + 10;
+    var cell = Math.max(8, Math.min(30, Math.floor(560 / Math.max(nc, 1))));
+    var width = left + nc * cell + 90, height = Math.max(top + nr * cell + 10, top + 150);
     var s = svg(div, width, height);
     var color = function (v) {
       if (v === null) return "#eee";
@@ -186,8 +186,24 @@
         tipped(el("rect", {x: left + j * cell, y: top + i * cell, width: cell - 1, height: cell - 1,
                            fill: color(v), "class": "cell"}, s),
                name + " × " + spec.cols[j] + ": " + fmt(v));
+        if (cell >= 20 && v !== null) {  // the value itself, when the cell has room for it
+          el("text", {x: left + j * cell + cell / 2, y: top + i * cell + cell / 2 + 3,
+                      "text-anchor": "middle", "font-size": 8,
+                      fill: Math.abs(v) > 0.6 ? "#fff" : "#111"}, s, v.toFixed(2).replace("0.", "."));
+        }
       });
     });
+    // colour scale: what a shade means
+    var bx = left + nc * cell + 14, bh = Math.max(nr * cell, 140), lo = spec.signed ? -1 : 0;
+    for (var k = 0; k < 20; k++) {
+      var v = 1 - (1 - lo) * (k + 0.5) / 20;
+      el("rect", {x: bx, y: top + bh * k / 20, width: 12, height: bh / 20 + 0.5, fill: color(v)}, s);
+    }
+    el("rect", {x: bx, y: top, width: 12, height: bh, fill: "none", stroke: "#999"}, s);
+    (spec.signed ? [1, 0, -1] : [1, 0.5, 0]).forEach(function (t) {
+      el("text", {x: bx + 16, y: top + (1 - t) / (1 - lo) * bh + 4, "class": "lab"}, s, String(t));
+    });
+    el("text", {x: bx, y: top - 8, "class": "lab"}, s, spec.signed ? "correlation" : "strength");
   }
 
   function stack(div, spec) {
