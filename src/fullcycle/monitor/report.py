@@ -69,6 +69,9 @@ def drift_html(result: dict[str, Any]) -> str:
     verdict = (f'<div class="{"alert" if result["dataset_drift"] else "ok"}">'
                f'{len(result["drifted_features"])} of {len(result["features"])} features drifted '
                f"({share:.0%}; dataset drift at ≥ {result['thresholds']['drift_share']:.0%})</div>")
+    if result["features"] and not any(f["judged"] for f in result["features"]):
+        verdict = (f'<div class="muted">{result["rows"]} rows: too few to judge drift yet; the '
+                   "figures below are shown but not acted on.</div>")
     legend = (f'<p class="key muted"><span style="color:{svg.REF_COLOR}">&#9632; training '
               f'reference</span><span style="color:{svg.CUR_COLOR}">&#9632; live window</span>'
               "Thresholds: " + ", ".join(f"{k} {v}" for k, v in result["thresholds"].items()
@@ -80,7 +83,12 @@ def drift_html(result: dict[str, Any]) -> str:
 def _prediction_html(pred: dict[str, Any] | None) -> str:
     if not pred:
         return ""
-    state = ", ".join(pred["reasons"]) if pred["drifted"] else "no drift"
+    if pred["drifted"]:
+        state = ", ".join(pred["reasons"])
+    elif pred.get("judged") is False:  # one logged row has a PSI, but it says nothing yet
+        state = "too few rows to judge"
+    else:
+        state = "no drift"
     return (f"<h3>Model output</h3><p>PSI {_fmt(pred['psi'])}, KS {_fmt(pred['ks'])}, "
             f"Wasserstein/std {_fmt(pred['wasserstein_norm'])}: <b>{escape(state)}</b></p>"
             + svg.overlay(pred.get("histogram"), width=420, height=90))
