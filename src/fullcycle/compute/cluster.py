@@ -80,9 +80,10 @@ class ClusterSession:
 
 
 @contextlib.contextmanager
-def connect(address: str, *, worker_memory: str | None = None,
-            min_workers: int = 1) -> Iterator[ClusterSession]:
-    """A connected session, closed on exit (a LocalCluster we started is shut down)."""
+def connect(address: str, *, worker_memory: str | None = None, min_workers: int = 1,
+            timeout: str = CONNECT_TIMEOUT) -> Iterator[ClusterSession]:
+    """A connected session, closed on exit (a LocalCluster we started is shut down).
+    `timeout`: how long to wait for the scheduler and its first workers."""
     parsed = parse_address(address)
     try:
         from distributed import Client, LocalCluster
@@ -98,10 +99,10 @@ def connect(address: str, *, worker_memory: str | None = None,
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
     else:
-        client = _client(parsed.scheduler or address)
+        client = _client(parsed.scheduler or address, timeout)
     session = ClusterSession(client=client, address=parsed.scheduler or address, cluster=cluster)
     try:
-        _check(session, min_workers)
+        _check(session, min_workers, timeout)
         yield session
     finally:
         with contextlib.suppress(Exception):
@@ -111,25 +112,25 @@ def connect(address: str, *, worker_memory: str | None = None,
                 cluster.close()
 
 
-def _client(scheduler: str) -> Any:
+def _client(scheduler: str, timeout: str) -> Any:
     from distributed import Client
 
     try:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        return Client(scheduler, timeout=timeout)
     except OSError as exc:  # TimeoutError is an OSError
         raise ClusterError(
-            f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} "
+            f"cannot reach the Dask scheduler at {scheduler} within {timeout} "
             f"({type(exc).__name__}); check the address and that `dask scheduler` runs there "
             "and its port is open, or use --cluster local[:N]") from None
 
 
-def _check(session: ClusterSession, min_workers: int) -> None:
+def _check(session: ClusterSession, min_workers: int, timeout: str) -> None:
     client = session.client
     try:
-        client.wait_for_workers(min_workers, timeout=CONNECT_TIMEOUT)
+        client.wait_for_workers(min_workers, timeout=timeout)
     except (TimeoutError, OSError):
         raise ClusterError(f"the Dask scheduler at {session.address} has no worker connected "
-                           f"(waited {CONNECT_TIMEOUT}); start workers with `dask worker "
+                           f"(waited {timeout}); start workers with `dask worker "
                            f"{session.address}`") from None
     problems = version_mismatches(package_versions(), client.run(package_versions))
     if problems:
