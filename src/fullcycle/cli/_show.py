@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
-from rich.live import Live
 from rich.table import Table
 
 from fullcycle.cli._app import OUTPUT, console
+from fullcycle.progress import TrainProgress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,8 +99,8 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [_jsonable(row) for row in frame.to_dict(orient="records")]
 
 
-class TrainDisplay:
-    """Training progress, fed by `Project.train(on_candidate=display)`.
+class TrainDisplay(TrainProgress):
+    """Training progress in the CLI (fullcycle.progress.TrainProgress on the CLI's console).
 
     On a terminal: a bar over the time budget (or over max_trials), trials done, the best score
     so far and the candidate being fitted, redrawn 4 times a second from the clock, not only
@@ -110,74 +109,11 @@ class TrainDisplay:
 
     def __init__(self, metric: str, budget: float, greater_is_better: bool,
                  max_trials: int | None = None) -> None:
-        self.metric, self.budget, self.greater = metric, budget, greater_is_better
-        self.max_trials = max_trials
-        self.best: float | None = None
-        self.best_name = ""
-        self.current = ""
-        self.done = 0
-        self.left: float | None = None
-        self.start = time.perf_counter()
-        self.live_mode = console.is_terminal and not (OUTPUT.quiet or OUTPUT.json)
-        self.log_mode = not (OUTPUT.quiet or OUTPUT.json) and (
-            OUTPUT.verbose or not console.is_terminal)
-        self.live: Live | None = None
-        if self.live_mode:
-            self.live = Live(self, console=console, transient=True, refresh_per_second=4)
-
-    def __enter__(self) -> TrainDisplay:
-        self.start = time.perf_counter()
-        if self.live is not None:
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.live is not None:
-            self.live.__exit__(*exc)
-
-    def started(self, name: str, family: str = "") -> None:
-        """Called by the search when a candidate starts fitting."""
-        self.current = name
-
-    def __call__(self, candidate: Any, done: int, left: float) -> None:
-        # the candidate knows its metric and direction; the config may not name a metric
-        self.metric = getattr(candidate, "metric", "") or self.metric
-        self.greater = getattr(candidate, "greater_is_better", self.greater)
-        if self.best is None or (candidate.score > self.best) == self.greater:
-            self.best, self.best_name = candidate.score, candidate.name
-        self.done, self.left, self.current = done, left, ""
-        if self.log_mode:
-            spread = getattr(candidate, "std", None)
-            spread_text = f" ±{spread:.4f}" if isinstance(spread, float) else ""
-            console.print(
-                f"[{time.perf_counter() - self.start:5.0f}s] candidate {done}: "
-                f"{candidate.name} {self.metric} {candidate.score:.4f}{spread_text} · best "
-                f"{self.best:.4f} ({self.best_name})", highlight=False, soft_wrap=True)
-
-    def _time_left(self) -> float:
-        return max(self.budget - (time.perf_counter() - self.start), 0.0)
-
-    def __rich__(self) -> Table:
-        return self._render(self.done, self._time_left())
-
-    def _render(self, done: int, left: float) -> Table:
-        from rich.progress_bar import ProgressBar
-
-        if self.max_trials:
-            bar = ProgressBar(total=self.max_trials, completed=min(done, self.max_trials),
-                              width=24)
-            clock = f"{done}/{self.max_trials} candidates"
-        else:
-            bar = ProgressBar(total=max(self.budget, 1e-9), completed=self.budget - left,
-                              width=24)
-            clock = f"time left {max(left, 0):.0f}s of {self.budget:.0f}s"
-        best = "-" if self.best is None else f"{self.best:.4f} ({self.best_name})"
-        table = Table.grid(padding=(0, 2))
-        row: list[Any] = ["[bold]training[/]", bar, clock, f"trials {done}", f"best {self.metric} {best}"]
-        if self.current:
-            row.append(f"[dim]fitting {self.current}[/]")
-        table.add_row(*row)
-        return table
+        silent = OUTPUT.quiet or OUTPUT.json
+        super().__init__(budget, metric=metric, greater_is_better=greater_is_better,
+                         max_trials=max_trials, console=console,
+                         live=console.is_terminal and not silent,
+                         log=not silent and (OUTPUT.verbose or not console.is_terminal))
 
 
 def print_train_summary(metadata: dict[str, Any]) -> None:
