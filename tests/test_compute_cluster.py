@@ -101,8 +101,10 @@ def test_predict_on_real_scheduler_matches_single_process(dask_cluster: dict,
         report = predict_on_cluster(session, _model(trained["ws"]), trained["score"], out_csv,
                                     blocksize=block)
         assert report.chunks >= 6  # really partitioned
-        predict_on_cluster(session, _model(trained["ws"]), trained["score"], out_pq,
-                           blocksize=block)
+    done = cli("predict", "-w", str(trained["ws"]), "--input", str(trained["score"]),
+               "--output", str(out_pq), "--cluster", dask_cluster["address"], timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "scored on tcp://127.0.0.1" in done.stdout and "2 worker(s)" in done.stdout
     local = trained["local"]
     for got in (pd.read_csv(out_csv), pd.read_parquet(out_pq)):
         assert len(got) == len(local) == report.rows

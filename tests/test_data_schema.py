@@ -128,21 +128,30 @@ def test_contract_violations_every_kind() -> None:
                         "d": ["2024-01-02", "not a date", "", "", "", ""], "extra": 1})
     found = [(v.column, v.kind, v.severity, v.count, v.message)
              for v in check_frame(new, schema)]
+    imputed = ("value(s) missing, although this column had no missing values in training; "
+               "filled by the model's imputer (set contract.missing: strict to refuse)")
     assert found == [
         ("extra", "extra_column", "warning", 6,
          "column 'extra' is not in the model's contract; it is ignored"),
-        ("n", "wrong_type", "error", 1, "1 value(s) are not numbers, e.g. 'abc'"),
+        ("n", "wrong_type", "error", 1, "1 value(s) refused; first: row 2, column 'n': 'abc': "
+         "expected a number (or empty for missing)"),
+        ("n", "missing_imputed", "warning", 2, f"2 {imputed}"),
         ("n", "out_of_range", "warning", 1, "1 value(s) below the training minimum 0 (lowest -3)"),
         ("n", "out_of_range", "warning", 1,
          "1 value(s) above the training maximum 49 (highest 250)"),
         ("n", "missing_rate", "warning", 2, "missing in 33.3% of rows vs 0.0% in training"),
         ("c", "unseen_category", "warning", 1,
          "1 value(s) in categories not seen in training, e.g. 'zz'"),
-        ("b", "wrong_type", "error", 1,
-         "1 value(s) are not true/false (yes/no, 1/0), e.g. 'maybe'"),
-        ("d", "wrong_type", "error", 1, "1 value(s) are not dates (ISO8601), e.g. 'not a date'"),
+        ("b", "wrong_type", "error", 1, "1 value(s) refused; first: row 2, column 'b': 'maybe': "
+         "expected true/false, yes/no or 0/1"),
+        ("d", "wrong_type", "error", 1, "1 value(s) refused; first: row 2, column 'd': "
+         "'not a date': expected a date/time like ISO8601"),
+        ("d", "missing_imputed", "warning", 4, f"4 {imputed}"),
         ("d", "missing_rate", "warning", 4, "missing in 66.7% of rows vs 0.0% in training"),
     ]
+    strict = [(v.column, v.kind, v.count) for v in check_frame(new, schema, missing="strict")
+              if v.severity == "error"]
+    assert strict == [("n", "wrong_type", 3), ("b", "wrong_type", 1), ("d", "wrong_type", 5)]
     missing = check_frame(new.drop(columns=["c"]), schema)
     assert missing[0].kind == "missing_column" and missing[0].severity == "error"
     with pytest.raises(ValidationError) as err:

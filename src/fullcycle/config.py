@@ -75,6 +75,9 @@ class DataConfig(Section):
     row_order: Literal["source", "content"] = Field(
         "source", description="source: rows as read; content: sorted by content, so the same "
         "rows give the same model from any source (database tables have no order)")
+    max_columns: int = Field(
+        10_000, ge=1, description="data with more columns is refused before any work, with a "
+        "clear message (bounded work on pathological files); raise it for wide data")
     http: HttpConfig = Field(default_factory=HttpConfig)
 
 
@@ -185,6 +188,8 @@ class ServeConfig(Section):
     cors_origins: list[str] = Field(default_factory=list, description="CORS origins; [] = off")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     log_predictions: bool = Field(True, description="write every prediction to the log")
+    open_metrics: bool = Field(False, description="with API keys on, let /metrics answer without "
+                               "a key (for a Prometheus scraper); /health and /ready are always open")
 
 
 class MonitorConfig(Section):
@@ -264,9 +269,6 @@ class ContractConfig(Section):
         "impute", description="a missing value in a column that had none in training: impute "
         "(the model's own imputer fills it; counted as a data-quality warning) or strict "
         "(refused: 422 / a row error)")
-    max_columns: int = Field(
-        10_000, ge=1, description="data with more columns is refused before any work, with a "
-        "clear message (bounded work on pathological files); raise it for wide data")
 
 
 class ComputeConfig(Section):

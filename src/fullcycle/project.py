@@ -83,10 +83,11 @@ class Project:
 
         schema = self.load_model(model_ref).schema
         if isinstance(data, pd.DataFrame):
-            return check_frame(data, schema)
+            return check_frame(data, schema, missing=self.config.contract.missing)
         violations, _ = validate_source(str(data), schema, config=self.config.data, table=table,
                                         query=query, params=self.config.data.params,
-                                        on_progress=on_progress)
+                                        on_progress=on_progress,
+                                        missing=self.config.contract.missing)
         return violations
 
     def train(self, dataset: Dataset | None = None, *,
@@ -167,7 +168,8 @@ class Project:
         from fullcycle.deploy.batch import score_frame
         from fullcycle.serve.reload import Served
 
-        served = Served.prepare(self.load_model(model_ref), serving_threads=False)
+        served = Served.prepare(self.load_model(model_ref), serving_threads=False,
+                                missing=self.config.contract.missing)
         frame = data if isinstance(data, pd.DataFrame) else _read_input(data)
         result, _ = score_frame(served, frame, id_column=id_column)
         if output is not None:

@@ -29,9 +29,57 @@ def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY.search(key)) and not key.lower().endswith("_env")
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def split_credentials(url: str) -> tuple[str, str, str | None, str] | None:
+    """(`scheme://`, user, password or None, `@host...`) of a URL with a userinfo part, parsed
+    the way a person writes it: the userinfo ends at the LAST '@' of the authority, so a
+    password with an unencoded '@' (or '/') is taken whole. None without a userinfo."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return None
+    at = _userinfo_end(rest)
+    if at < 0:
+        return None
+    user, colon, password = rest[:at].partition(":")
+    return scheme + sep, user, password if colon else None, rest[at:]
+
+
+def _userinfo_end(rest: str) -> int:
+    """Index of the '@' that ends the userinfo in `rest` (after '://'), or -1."""
+    at = -1
+    colon = rest.find(":")
+    first_at = rest.find("@")
+    slash = rest.find("/")
+    if first_at < 0:
+        return -1
+    if 0 <= slash < first_at and not (0 <= colon < slash):
+        return -1  # an '@' in the path (or query), not a userinfo
+    at = first_at
+    while True:  # further '@' before the path still belong to the password
+        slash = rest.find("/", at + 1)
+        nxt = rest.find("@", at + 1, slash if slash >= 0 else len(rest))
+        if nxt < 0:
+            return at
+        at = nxt
+
+
+def mask_url(url: str) -> str:
+    """One URL with its password (and secret-looking query values) replaced by ***. `${NAME}`
+    references are kept: they are not secrets."""
+    parts = split_credentials(url)
+    if parts is not None:
+        head, user, password, tail = parts
+        if password and not _ENV_REF.fullmatch(password):
+            url = f"{head}{user}:{MASK}{tail}"
+    return QUERY_SECRET.sub(lambda m: m.group("head") + MASK, url)
+
+
 def mask_text(text: str) -> str:
-    """Hide the password of any URL in `text` and secret-looking query parameters."""
-    text = URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+    """Hide the password of every URL in `text` and secret-looking query parameters."""
+    text = _URL.sub(lambda m: mask_url(m.group(0)), text)
     return QUERY_SECRET.sub(lambda m: m.group("head") + MASK, text)
 
 

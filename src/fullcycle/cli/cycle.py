@@ -153,15 +153,27 @@ def predict(
                                                   "the output")] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="rows per chunk (memory "
                                             "bound)")] = 100_000,
+    on_error: Annotated[str, typer.Option(
+        "--on-error", help="a row the data contract refuses: fail (exit 2, nothing written) or "
+        "skip (score the valid rows; refused ones go to --rejects with the reason)")] = "fail",
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="with --on-error skip: where refused rows go (default: "
+        "<output>.rejects.csv)")] = None,
 ) -> None:
     """Score a file with a registered model, streamed in chunks: a `prediction` column, and
     `proba_<class>` columns for classification."""
     from fullcycle.deploy.batch import run_batch
 
     report = run_batch(workspace, input, output, model_ref=model, id_column=id_column,
-                       chunk_rows=chunk_rows)
-    console.print(f"wrote {report.rows:,} predictions to [bold]{output}[/] "
+                       chunk_rows=chunk_rows, on_error=on_error, rejects=rejects)
+    console.print(f"wrote {report.rows - report.rejected:,} predictions to [bold]{output}[/] "
                   f"({report.rows_per_second:,.0f} rows/s)")
+    if report.rejected:
+        console.print(f"[yellow]skipped:[/] {report.rejected:,} row(s) the data contract "
+                      f"refuses, written with the reason to [bold]{report.rejects}[/]")
+    for column, count in report.imputed.most_common(10):
+        console.print(f"[yellow]note:[/] {column}: {count:,} missing value(s) filled by the "
+                      "model's imputer (training had none; contract.missing: strict refuses)")
     for column, count in report.unseen.most_common(10):
         console.print(f"[yellow]note:[/] {column}: {count:,} rows with a category not seen in "
                       "training")

@@ -69,7 +69,8 @@ def validate(
     with progress_bar("validating") as update:
         violations, rows = validate_source(data, schema, config=project.config.data, table=table,
                                            query=query, params=project.config.data.params,
-                                           chunk_rows=chunk_rows, on_progress=update)
+                                           chunk_rows=chunk_rows, on_progress=update,
+                                           missing=project.config.contract.missing)
     errors = errors_only(violations)
     emit("validate", {"model": model, "rows": rows, "errors": len(errors),
                       "warnings": len(violations) - len(errors), "passed": not errors,

@@ -11,8 +11,9 @@ import pandas as pd
 
 from fullcycle.config import DataConfig
 from fullcycle.data.cleaning import LeakageSuspect, leakage_suspects
+from fullcycle.data.files import check_width
 from fullcycle.data.fingerprint import fingerprint, row_hashes
-from fullcycle.data.schema import Schema, infer_schema, normalise_missing
+from fullcycle.data.schema import ColumnSpec, Schema, infer_schema, normalise_missing, to_numeric
 from fullcycle.data.sources import read_source
 from fullcycle.data.sql import mask_url
 from fullcycle.errors import DataError, did_you_mean
@@ -47,6 +48,7 @@ class Dataset:
         if drop_duplicates is not None:
             cfg = cfg.model_copy(update={"drop_duplicates": drop_duplicates})
         source = mask_url(source)
+        check_width(frame.shape[1], cfg.max_columns, source)
         notes = list(frame.attrs.get("notes", []))
         frame = frame.copy()
         frame.columns = [str(c) for c in frame.columns]
@@ -59,6 +61,7 @@ class Dataset:
                               exclude_identifiers=cfg.exclude_identifiers,
                               drop_constant=cfg.drop_constant)
         _column_steps(schema, cleaning, cfg)
+        refuse_non_finite(frame, schema, source)
         suspects = _leakage(frame, schema, cleaning, cfg.leakage_check and target is not None)
         frame = _order_rows(frame, cleaning, cfg.row_order)
         frame.attrs.clear()
@@ -84,6 +87,31 @@ class Dataset:
                 frame[name] = frame[name].astype("string")
         frame.to_parquet(path, index=False)
         return path
+
+
+def refuse_non_finite(frame: pd.DataFrame, schema: Schema, source: str) -> None:
+    """Infinities and numbers beyond float range ('inf', 1e400) in numeric columns or the
+    target: a DataError naming row, column and value (the contract refuses them at prediction
+    time too). NaN and blanks are missing values, imputed as usual."""
+    from fullcycle.data.contract import check_column
+
+    for spec in schema.columns:
+        if spec.role != "numeric" and not (spec.name == schema.target
+                                           and _numeric_target(frame[spec.name])):
+            continue
+        numeric = spec if spec.role == "numeric" else ColumnSpec(spec.name, "numeric", "float64")
+        result = check_column(frame[spec.name], numeric)
+        if result.bad.any():
+            first = result.first_problems(frame[spec.name], spec.name, 0, limit=3)
+            raise DataError(f"{source}: {int(result.bad.sum())} value(s) in {spec.name!r} are "
+                            f"not finite numbers; first: {'; '.join(first)}. Fix or blank them "
+                            "(blanks are treated as missing)")
+
+
+def _numeric_target(values: pd.Series) -> bool:
+    if values.dtype.kind in "iuf":
+        return True
+    return bool(to_numeric(values.head(1000)).notna().mean() >= 0.95)
 
 
 def _clean_target(frame: pd.DataFrame, target: str, source: str, cleaning: list[str],

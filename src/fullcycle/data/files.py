@@ -17,6 +17,7 @@ import io
 import lzma
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +246,15 @@ class CsvDialect:
     names: tuple[str, ...] = ()
 
 
+def check_width(columns: int, cap: int, source: str, *, at_least: bool = False) -> None:
+    """Bounded work: data wider than `data.max_columns` is refused before anything else."""
+    if columns > cap:
+        raise DataError(f"{source} has {'at least ' if at_least else ''}{columns:,} columns; "
+                        "fullcycle "
+                        f"works on at most {cap:,} (data.max_columns). Select the columns you "
+                        "need, or raise data.max_columns if the data really is this wide")
+
+
 def csv_dialect(part: Part, config: DataConfig) -> CsvDialect:
     head = _head(part)
     if not head.strip():
@@ -254,8 +264,10 @@ def csv_dialect(part: Part, config: DataConfig) -> CsvDialect:
     text = head.decode(encoding, errors="ignore")
     sep = _sniff(part, text, config.delimiter)
     header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    check_width(len(header), config.max_columns, part.name,  # before any O(columns) work
+                at_least=len(head) >= HEAD_BYTES)
     names = [h.strip() for h in header]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise DataError(f"{part.name}: duplicate column names {dupes}; rename them so each is "
                         "unique")

@@ -18,7 +18,6 @@ import pandas as pd
 from fullcycle.errors import ConfigError, SourceError, did_you_mean
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|api_?key|access_?token|token|secret"
                            r"|sig|signature)=)[^&#\s]*")
 MASK = "***"
@@ -26,12 +25,32 @@ MASK = "***"
 
 def mask_url(url: str) -> str:
     """The URL with any password (and secret-looking query values) replaced by ***. `${NAME}`
-    references are kept: they are not secrets."""
-    def userinfo(match: re.Match[str]) -> str:
-        pw = match.group("pw")
-        return match.group(0) if _ENV.fullmatch(pw) or not pw else f"{match.group('head')}{MASK}@"
+    references are kept: they are not secrets. The URL is parsed (`split_credentials`), so a
+    password holding an unencoded '@' is masked whole."""
+    from fullcycle.provenance import mask_url as mask
 
-    return _SECRET_QUERY.sub(rf"\g<1>{MASK}", _USERINFO.sub(userinfo, str(url)))
+    return _SECRET_QUERY.sub(rf"\g<1>{MASK}", mask(str(url)))
+
+
+def _password(url: str) -> str | None:
+    from fullcycle.provenance import split_credentials
+
+    parts = split_credentials(url)
+    return parts[2] if parts else None
+
+
+def _encoded(url: str) -> str:
+    """The URL with its password percent-encoded, so '@', '/' or ':' in it reach the driver
+    as part of the password (SQLAlchemy's parser would stop at the first '@')."""
+    from urllib.parse import quote, unquote
+
+    from fullcycle.provenance import split_credentials
+
+    parts = split_credentials(url)
+    if parts is None or not parts[2]:
+        return url
+    head, user, password, tail = parts
+    return f"{head}{user}:{quote(unquote(password or ''), safe='')}{tail}"
 
 
 def expand_env(url: str, where: str = "data.source") -> str:
@@ -49,12 +68,13 @@ def expand_env(url: str, where: str = "data.source") -> str:
 
 
 def _secrets(url: str) -> list[str]:
-    found = _USERINFO.search(url)
-    if not found or not found.group("pw"):
+    password = _password(url)
+    if not password:
         return []
-    from urllib.parse import unquote
+    from urllib.parse import quote, unquote
 
-    return [found.group("pw"), unquote(found.group("pw"))]
+    return sorted({password, unquote(password), quote(unquote(password), safe="")},
+                  key=len, reverse=True)
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -69,10 +89,10 @@ def _engine(location: str) -> tuple[Any, str, list[str]]:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     where = mask_url(location)
-    if _USERINFO.search(location) and _USERINFO.search(location).group("pw") == MASK:  # type: ignore[union-attr]
+    if _password(location) == MASK:
         raise ConfigError(f"the password in {where} is masked; put it in an environment variable "
                           "and write ${NAME} in the URL (e.g. postgresql://user:${PGPASSWORD}@host/db)")
-    url = expand_env(location)
+    url = _encoded(expand_env(location))
     secrets = _secrets(url)
     try:
         parsed = sa.make_url(url)
@@ -118,7 +138,8 @@ def _statement(conn: Any, table: str | None, query: str | None, params: dict[str
     return sa.select(sa.Table(name, sa.MetaData(), autoload_with=conn, schema=schema or None))
 
 
-def _explain(exc: Exception, where: str, secrets: list[str]) -> SourceError:
+def _explain(exc: Exception, where: str, secrets: list[str], *,
+             connecting: bool = False) -> SourceError:
     from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
     orig = getattr(exc, "orig", None) or exc
@@ -130,7 +151,7 @@ def _explain(exc: Exception, where: str, secrets: list[str]) -> SourceError:
         return SourceError(f"the database at {where} refused the login: wrong user name or "
                            "password. Set the password in the environment (e.g. "
                            "${PGPASSWORD} in the URL) and check the user name")
-    if isinstance(exc, OperationalError) and any(
+    if connecting or isinstance(exc, OperationalError) and any(
             s in lowered for s in ("connection refused", "could not connect", "connection failed",
                                    "could not translate host", "timeout expired")):
         return SourceError(f"cannot connect to the database at {where}: {detail}. Check the "
@@ -155,7 +176,12 @@ def iter_sql(location: str, table: str | None, query: str | None,
 
     engine, where, secrets = _engine(location)
     try:
-        with engine.connect() as conn:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:  # nothing was asked yet: a connection (or login) problem
+        engine.dispose()
+        raise _explain(exc, where, secrets, connecting=True) from None
+    try:
+        with connection as conn:
             statement = _statement(conn, table, query, dict(params or {}), where)
             if chunk_rows is None:
                 yield pd.read_sql(statement, conn, coerce_float=True)

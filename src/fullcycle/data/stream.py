@@ -164,9 +164,11 @@ def fingerprint_source(location: str, *, config: DataConfig | None = None,
 def validate_source(location: str, schema: Schema, *, config: DataConfig | None = None,
                     table: str | None = None, query: str | None = None,
                     params: dict | None = None, chunk_rows: int = CHUNK_ROWS,
-                    on_progress: Progress | None = None) -> tuple[list[Violation], int]:
-    """Every contract violation of a source, streamed: (violations, rows checked)."""
-    check = ContractCheck(schema)
+                    on_progress: Progress | None = None, missing: str = "impute",
+                    ) -> tuple[list[Violation], int]:
+    """Every contract violation of a source, streamed: (violations, rows checked). The row
+    checks are the ones `predict` and the server apply (`contract.missing` policy included)."""
+    check = ContractCheck(schema, missing=missing)
     for chunk in _chunks(location, config, table, query, params, chunk_rows, on_progress):
         check.update(chunk)
     return check.violations(), check.rows

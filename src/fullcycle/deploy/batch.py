@@ -20,12 +20,11 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.contract import check_column, describe
 from fullcycle.errors import DataError
 from fullcycle.serve.reload import Served
-from fullcycle.serve.validation import _boolean, _category, _numeric
 
 NAN = float("nan")
-ROLE_RULES = {"numeric": _numeric, "boolean": _boolean}
 
 
 @dataclass
@@ -34,7 +33,10 @@ class BatchReport:
     seconds: float = 0.0
     chunks: int = 0
     unseen: Counter = field(default_factory=Counter)  # column -> rows with an unseen category
+    imputed: Counter = field(default_factory=Counter)  # column -> missing values filled
+    rejected: int = 0  # rows refused (--on-error skip) and written to `rejects`
     output: Path | None = None
+    rejects: Path | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -135,96 +137,103 @@ def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 
 
 # --- validation ----------------------------------------------------------------------------------
-def canonical_columns(frame: pd.DataFrame, served: Served, offset: int,
-                      unseen: Counter) -> list[np.ndarray]:
-    """One canonical array per feature (contract order), or DataError naming the bad rows."""
+def canonical_columns(frame: pd.DataFrame, served: Served, offset: int, unseen: Counter,
+                      imputed: Counter | None = None, rejects: list | None = None,
+                      ) -> list[np.ndarray]:
+    """One canonical array per feature (contract order), or DataError naming the bad rows.
+
+    The checks are the data contract's (`check_column`): the same rules as `fullcycle validate`,
+    the server and `Project.predict`. With `rejects` (a list), refused rows are not an error:
+    each is appended as (row position, column, reason) and the caller drops them."""
     validator = served.validator
     absent = [n for n in validator.names if n not in frame.columns]
     if absent:
         raise DataError(f"rows {offset + 1}-{offset + len(frame)}: missing column(s) the model "
-                        f"needs: {', '.join(absent[:10])}. Add them (empty values are allowed "
-                        "where the column had missing values in training).")
+                        f"needs: {', '.join(absent[:10])}. Add them (empty values are allowed).")
     problems: list[str] = []
+    total = 0
     out = []
     for col in validator.columns:
-        values, bad = _canonical(frame[col.spec.name], col, unseen)
-        for position, value, msg in bad[:3]:
-            problems.append(f"row {offset + position + 1}, column {col.spec.name!r}: "
-                            f"{value!r}: {msg}")
-        out.append(values)
+        name = col.spec.name
+        series = frame[name]
+        result = check_column(series, col.spec, missing=validator.missing)
+        refused = int(result.bad.sum())
+        if refused:
+            total += refused
+            if rejects is None:
+                problems += result.first_problems(series, name, offset)
+            else:
+                rejects += [(int(i), name, series.iloc[i], result.reason(int(i)))
+                            for i in np.flatnonzero(result.bad)]
+        if result.unseen.any():
+            unseen[name] += int(result.unseen.sum())
+        if result.imputed and imputed is not None and result.missing.any():
+            imputed[name] += int(result.missing.sum())
+        out.append(result.values)
     if problems:
-        raise DataError(f"{len(problems)} invalid value(s) (first shown): "
-                        + "; ".join(problems[:10]) + ". Fix the input rows.")
+        raise DataError(f"{total} invalid value(s) (first shown): " + "; ".join(problems[:10])
+                        + ". Fix the input rows, or score the valid ones with "
+                        "`fullcycle predict --on-error skip`.")
     return out
-
-
-def _canonical(series: pd.Series, col: Any, unseen: Counter) -> tuple[np.ndarray, list]:
-    role = col.spec.role
-    numeric = role in ROLE_RULES
-    if numeric and series.dtype.kind in "iuf" and role == "numeric":
-        values = series.to_numpy(dtype="float64", na_value=NAN)
-        bad_mask = np.isinf(values)
-        if not col.nullable:
-            bad_mask |= np.isnan(values)
-        return values, _bad_rows(series, bad_mask, "expected a finite number"
-                                 if col.nullable else "expected a number (no missing)")
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)  # no object copy of the column
-    rule = ROLE_RULES.get(role, _category)
-    lookup: list[Any] = []
-    errors: dict[int, str] = {}
-    for k, raw in enumerate(uniques.tolist()):
-        value = rule(raw)
-        if isinstance(value, tuple) or (numeric and isinstance(value, str)):
-            errors[k] = value[0] if isinstance(value, tuple) else value
-            value = NAN if numeric else None
-        lookup.append(value)
-    missing = NAN if numeric else None
-    table = np.array(lookup + [missing], dtype="float64" if numeric else object)
-    values = table[codes]  # code -1 -> the last entry, missing
-    bad: list = []
-    if errors:
-        mask = np.isin(codes, list(errors))
-        bad = [(i, series.iloc[i], errors[codes[i]]) for i in np.flatnonzero(mask)[:3]]
-    if not col.nullable:
-        is_missing = np.isnan(values) if numeric else pd.isna(values)
-        if errors:
-            is_missing &= ~np.isin(codes, list(errors))
-        bad += _bad_rows(series, is_missing, "value required: this column had no missing "
-                         "values in training")
-    if role == "categorical" and col.known:
-        fresh = [k for k, v in enumerate(lookup) if v is not None and v not in col.known]
-        if fresh:
-            unseen[col.spec.name] += int(np.isin(codes, fresh).sum())
-    return values, bad
-
-
-def _bad_rows(series: pd.Series, mask: np.ndarray, msg: str) -> list:
-    return [(i, series.iloc[i], msg) for i in np.flatnonzero(mask)[:3]]
 
 
 # --- scoring -------------------------------------------------------------------------------------
 def score_chunk(served: Served, frame: pd.DataFrame, offset: int, unseen: Counter,
-                id_column: str | None) -> tuple[pd.DataFrame, np.ndarray, Any]:
-    """Validated predictions of one chunk as an output frame (+ raw scores and labels)."""
-    columns = canonical_columns(frame, served, offset, unseen)
-    if served.fast is not None:
+                id_column: str | None, *, imputed: Counter | None = None,
+                rejects: list | None = None) -> tuple[pd.DataFrame, np.ndarray, Any]:
+    """Validated predictions of one chunk as an output frame (+ raw scores and labels). With
+    `rejects`, refused rows are appended there (position in the chunk, column, value, reason)
+    and left out of the output."""
+    if id_column and id_column not in frame.columns:
+        raise DataError(f"id column {id_column!r} is not in the input."
+                        f" Columns: {', '.join(map(str, frame.columns[:20]))}")
+    start = len(rejects) if rejects is not None else 0
+    columns = canonical_columns(frame, served, offset, unseen, imputed, rejects)
+    if rejects is not None and len(rejects) > start:
+        keep = np.ones(len(frame), dtype=bool)
+        keep[[r[0] for r in rejects[start:]]] = False
+        columns = [c[keep] for c in columns]
+        frame = frame.iloc[np.flatnonzero(keep)]
+    problem = served.model.problem
+    if not len(frame):
+        width = len(problem.labels) if problem.is_classification else 0
+        scores = np.empty((0, width)) if width else np.empty(0)
+    elif served.fast is not None:
         scores = served.fast.scores_columns(columns)
     else:
         canonical = pd.DataFrame(dict(zip(served.validator.names, columns, strict=True)))
         scores = served.model.predict_scores(canonical)
-    problem = served.model.problem
-    labels = served.model.labels_from_scores(scores)
+    labels = served.model.labels_from_scores(scores) if len(frame) else np.empty(0, dtype=object)
     out: dict[str, Any] = {}
     if id_column:
-        if id_column not in frame.columns:
-            raise DataError(f"id column {id_column!r} is not in the input."
-                            f" Columns: {', '.join(map(str, frame.columns[:20]))}")
         out[id_column] = frame[id_column].to_numpy()
     out["prediction"] = labels
     if problem.is_classification:
         for i, label in enumerate(problem.labels):
             out[f"proba_{label}"] = scores[:, i]
     return pd.DataFrame(out), scores, labels
+
+
+class RejectsWriter:
+    """`--on-error skip`: refused rows, one line per refused value, with the reason."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.rows, self._first = path, 0, True
+
+    def write(self, frame: pd.DataFrame, offset: int, rejects: list) -> None:
+        if not rejects:
+            return
+        by_row: dict[int, list[str]] = {}
+        for position, column, value, reason in rejects:
+            by_row.setdefault(position, []).append(
+                describe(offset + position + 1, column, value, reason))
+        picked = frame.iloc[sorted(by_row)].copy()
+        picked.insert(0, "reason", ["; ".join(by_row[p]) for p in sorted(by_row)])
+        picked.insert(0, "row", [offset + p + 1 for p in sorted(by_row)])
+        picked.to_csv(self.path, mode="w" if self._first else "a", header=self._first,
+                      index=False)
+        self._first = False
+        self.rows += len(by_row)
 
 
 class _Sink:
@@ -285,19 +294,31 @@ def output_kind(path: Path) -> str:
 
 def predict_file(served: Served, source: str | Path, output: str | Path, *,
                  id_column: str | None = None, chunk_rows: int = 100_000,
-                 on_chunk: Callable[[int], None] | None = None) -> BatchReport:
-    """Score `source` into `output` chunk by chunk; the output appears only on success."""
+                 on_chunk: Callable[[int], None] | None = None, on_error: str = "fail",
+                 rejects: str | Path | None = None) -> BatchReport:
+    """Score `source` into `output` chunk by chunk; the output appears only on success.
+
+    `on_error="skip"`: rows the contract refuses are left out of the output and written, with
+    the reason, to `rejects` (default: `<output>.rejects.csv`); the valid rows are scored."""
+    if on_error not in ("fail", "skip"):
+        raise DataError(f"--on-error must be fail or skip (got {on_error!r})")
     output = Path(output)
     kind = output_kind(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     report = BatchReport(output=output)
+    sink = None
+    if on_error == "skip":
+        report.rejects = Path(rejects) if rejects else output.with_name(
+            f"{output.stem}.rejects.csv")
+        report.rejects.unlink(missing_ok=True)
+        sink = RejectsWriter(report.rejects)
     start = time.perf_counter()
     try:
         with open(partial, "wb") as handle:
             writer = OutputWriter(kind, handle)
             chunks = read_ahead(iter_chunks(source, chunk_rows, id_column=id_column))
-            for chunk, scored in _score_chunks(served, chunks, report, id_column):
+            for chunk, scored in _score_chunks(served, chunks, report, id_column, sink):
                 writer.write(scored)
                 if on_chunk is not None:
                     on_chunk(len(chunk))
@@ -329,10 +350,16 @@ def score_frame(served: Served, frame: pd.DataFrame, *, id_column: str | None = 
 
 
 def _score_chunks(served: Served, chunks: Iterator[pd.DataFrame], report: BatchReport,
-                  id_column: str | None) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+                  id_column: str | None, sink: RejectsWriter | None = None,
+                  ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """(input chunk, its output frame) pairs; the report counts rows, chunks, unseen values."""
     for chunk in chunks:
-        scored, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column)
+        refused: list | None = [] if sink is not None else None
+        scored, _, _ = score_chunk(served, chunk, report.rows, report.unseen, id_column,
+                                   imputed=report.imputed, rejects=refused)
+        if sink is not None and refused:
+            sink.write(chunk, report.rows, refused)
+            report.rejected = sink.rows
         report.rows += len(chunk)
         report.chunks += 1
         yield chunk, scored
@@ -393,7 +420,8 @@ def _log_upload(predlog: Any, served: Served, chunks: list[pd.DataFrame], scored
 
 def run_batch(workspace: str | Path, source: str | Path, output: str | Path, *,
               model_ref: str = "champion", id_column: str | None = None,
-              chunk_rows: int = 100_000, progress: bool = True) -> BatchReport:
+              chunk_rows: int = 100_000, progress: bool = True, on_error: str = "fail",
+              rejects: str | Path | None = None) -> BatchReport:
     """`fullcycle predict`: load the model, stream the file through it with a progress bar."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -401,13 +429,15 @@ def run_batch(workspace: str | Path, source: str | Path, output: str | Path, *,
 
     if chunk_rows < 1:
         raise DataError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
-    served = Served.prepare(RegistrySource(workspace, model_ref).load(), serving_threads=False)
+    source_ = RegistrySource(workspace, model_ref)
+    served = Served.prepare(source_.load(), serving_threads=False, missing=source_.missing)
     total = _row_count_hint(Path(source))
     with Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
                   TimeElapsedColumn(), disable=not progress, transient=True) as bar:
         task = bar.add_task("rows", total=total)
         report = predict_file(served, source, output, id_column=id_column, chunk_rows=chunk_rows,
-                              on_chunk=lambda n: bar.advance(task, n))
+                              on_chunk=lambda n: bar.advance(task, n), on_error=on_error,
+                              rejects=rejects)
     return report
 
 

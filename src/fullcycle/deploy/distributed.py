@@ -192,3 +192,37 @@ def _publish(staging: Path, output: Path, kind: str, parts: int) -> None:
         os.replace(output, old)
         shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
     os.replace(final, output)
+
+
+def run_on_cluster(workspace: str | Path, source: str | Path | None, output: str | Path, *,
+                   address: str, model_ref: str = "champion", id_column: str | None = None,
+                   worker_memory: str | None = None, blocksize: str | int = BLOCKSIZE,
+                   progress: bool = True) -> tuple[BatchReport, str]:
+    """`fullcycle predict --cluster`: (report, note). Kinds whose predictions are not one row
+    per input row (forecasts, recommendation lists) are answered on this machine, and the
+    note says so."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fullcycle.compute.cluster import connect
+    from fullcycle.deploy.batch import run_batch
+    from fullcycle.serve.reload import RegistrySource
+
+    model = RegistrySource(workspace, model_ref).load()
+    if source is None or not model.kind.row_wise:
+        report = run_batch(workspace, source, output, model_ref=model_ref, id_column=id_column,
+                           progress=progress)
+        return report, (f"{model.kind.name} predictions are computed on this machine (the "
+                        "model answers for all series/users at once); --cluster was not used")
+    with connect(address, worker_memory=worker_memory) as session, \
+            Progress(TextColumn("scoring on the cluster"), BarColumn(),
+                     TextColumn("{task.completed:,.0f} of {task.total} partitions"),
+                     TimeElapsedColumn(), disable=not progress, transient=True) as bar:
+        task = bar.add_task("parts", total=None)
+
+        def advance(rows: int, total: int) -> None:
+            bar.update(task, total=total, advance=1)
+
+        report = predict_on_cluster(session, model, source, output, id_column=id_column,
+                                    blocksize=blocksize, on_part=advance)
+        where = session.describe()
+    return report, f"scored on {where}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -35,7 +36,7 @@ import numpy as np
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fullcycle.config import ServeConfig
 from fullcycle.errors import FullcycleError
@@ -43,8 +44,15 @@ from fullcycle.model import Model
 from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
 from fullcycle.serve.predlog import PredictionLog
 from fullcycle.serve.reload import ModelHolder, ModelSource, Served
-from fullcycle.serve.security import ApiKeys, BodyLimit, require_admin, require_api_key
-from fullcycle.serve.validation import RequestInvalid, problem, record_schema
+from fullcycle.serve.security import (
+    ApiKeys,
+    BodyLimit,
+    KeyGuard,
+    public_text,
+    require_admin,
+    require_api_key,
+)
+from fullcycle.serve.validation import RequestInvalid, contract_example, problem, record_schema
 
 log = logging.getLogger("fullcycle.serve")
 INLINE_ROWS = 64  # bigger requests are scored on the thread pool, not the event loop
@@ -75,6 +83,13 @@ class Feedback(BaseModel):
     id: str = Field(min_length=1, max_length=64, description="prediction id from POST /predict")
     label: str | float | int | bool = Field(description="the true label or value")
 
+    @field_validator("label")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("expected a finite number or a text label")
+        return value
+
 
 def create_app(model: Model | None = None, *, max_rows: int | None = None,
                source: ModelSource | None = None, config: ServeConfig | None = None,
@@ -88,7 +103,7 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
         cfg = cfg.model_copy(update={"max_rows": max_rows})
     source = source or ModelSource(model)
     metrics = Metrics()
-    holder = ModelHolder(source, Served.prepare(source.load()), metrics)
+    holder = ModelHolder(source, Served.prepare(source.load(), missing=source.missing), metrics)
     predlog = PredictionLog(log_url) if log_url and cfg.log_predictions else None
     share = None
     if shared:
@@ -140,6 +155,7 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
 
         app.add_middleware(CORSMiddleware, allow_origins=cfg.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["*"])
+    app.add_middleware(KeyGuard, open_metrics=cfg.open_metrics)  # keys on: every route but probes
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes, upload_limit=cfg.max_upload_bytes)
     return app
@@ -195,9 +211,30 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(FullcycleError)
     async def _known(request: Request, exc: FullcycleError) -> JSONResponse:
-        detail = getattr(exc, "violations", None) or [problem(["body"], str(exc),
+        detail = getattr(exc, "violations", None) or [problem(["body"], public_text(str(exc)),
                                                               type(exc).__name__)]
-        return JSONResponse({"detail": detail}, status_code=exc.http_status)
+        return JSONResponse(_json_safe({"detail": detail}), status_code=exc.http_status)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input: NaN or a lone surrogate made that a 500
+        detail = [problem(list(e.get("loc", ())), str(e.get("msg", "")), str(e.get("type", "")),
+                          e.get("input") if isinstance(e.get("input"), str | int | float | bool)
+                          else None) for e in exc.errors()]
+        return JSONResponse({"detail": detail[:100]}, status_code=422)
+
+
+def _json_safe(value: Any) -> Any:
+    """A JSON answer that always serialises (strict JSON, UTF-8): NaN/inf and odd text fixed."""
+    try:
+        json.dumps(value, allow_nan=False).encode("utf-8")
+        return value
+    except (ValueError, TypeError, UnicodeEncodeError):
+        from fullcycle.serve.predlog import dumps
+
+        return json.loads(dumps(value).encode("utf-8", "backslashreplace"))
 
 
 def _info_routes(app: FastAPI) -> None:
@@ -233,12 +270,18 @@ def _metadata(holder: ModelHolder) -> dict[str, Any]:
     return {
         "model_version": served.version, "follows_alias": holder.source.follows,
         "loaded_at": served.loaded_at, "prediction_path": served.note,
-        "last_reload_error": holder.last_error,
+        "last_reload_error": public_text(holder.last_error) if holder.last_error else None,
         "problem": model.problem.to_dict(), "schema": model.schema.to_dict(),
         "metrics": meta.get("test_metrics", {}), "data_fingerprint": meta.get("data_fingerprint"),
         "trained_at": meta.get("trained_at"), "family": meta.get("family"),
-        "best_candidate": meta.get("best_candidate"), "input_example": meta.get("input_example"),
+        "best_candidate": meta.get("best_candidate"), "input_example": _example(model),
     }
+
+
+def _example(model: Model) -> dict[str, Any]:
+    """The input example answers show: synthesised from the contract (typical values), never
+    a training row, whatever example the model was saved with."""
+    return contract_example(model.schema)
 
 
 def parse_json(body: bytes) -> Any:
@@ -293,7 +336,8 @@ def _predict_route(app: FastAPI, cfg: ServeConfig) -> None:
             records = payload if isinstance(payload, list) else [payload]
             proba = scores if served.model.problem.is_classification else None
             predlog.record(ids, records, labels, proba, served.model.problem.labels,
-                           version=served.version, latency_ms=latency_ms, request_id=request_id)
+                           version=served.version, latency_ms=latency_ms, request_id=request_id,
+                           warnings=warnings)
         _count_predictions(metrics, served, scores, labels, warnings)
         return Response(json.dumps(answer), media_type="application/json")
 
@@ -316,9 +360,13 @@ def _count_predictions(metrics: Metrics, served: Served, scores: np.ndarray, lab
         metrics.observe_many("fullcycle_prediction_value", scores, _value_buckets(served),
                              version=served.version)
     for warning in warnings:
-        name = ("fullcycle_unseen_categories_total" if warning["type"] == "unseen_category"
-                else "fullcycle_out_of_range_total")
+        name = WARNING_COUNTERS.get(warning["type"], "fullcycle_out_of_range_total")
         metrics.inc(name, column=str(warning["loc"][-1]))
+
+
+WARNING_COUNTERS = {"unseen_category": "fullcycle_unseen_categories_total",
+                    "missing_imputed": "fullcycle_missing_imputed_total",
+                    "out_of_range": "fullcycle_out_of_range_total"}
 
 
 def _value_buckets(served: Served) -> tuple[float, ...]:
@@ -382,7 +430,8 @@ def _feedback_routes(app: FastAPI) -> None:
             answer = await run_in_threadpool(holder.reload)
         except Exception as exc:  # noqa: BLE001 - the old model keeps serving
             raise HTTPException(409, detail=[problem(["model"], f"reload failed, still serving "
-                                                     f"{holder.current.version}: {exc}",
+                                                     f"{holder.current.version}: "
+                                                     + public_text(str(exc)),
                                                      "reload_failed")]) from None
         share = app.state.metrics.share
         if share is not None:  # the other workers follow within a second
@@ -404,7 +453,7 @@ def _typed_openapi(app: FastAPI, cfg: ServeConfig) -> None:
 
         spec = get_openapi(title=app.title, version=served.version,
                            description=app.description, routes=app.routes)
-        record = record_schema(served.model.schema, served.model.metadata.get("input_example"))
+        record = record_schema(served.model.schema, _example(served.model))
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         schemas["Record"] = record
         schemas["PredictRequest"] = {

@@ -20,7 +20,9 @@ Tables (read them with `read_log`):
         probabilities TEXT NULL,          -- JSON object class -> probability (classification)
         latency_ms    DOUBLE PRECISION,   -- server time of the whole request this row was in
         request_id    TEXT,               -- rows of one request share it
-        source        TEXT                -- 'http' (POST /predict) or 'file' (POST /predict/file)
+        source        TEXT,               -- 'http' (POST /predict) or 'file' (POST /predict/file)
+        warnings      TEXT NULL           -- JSON list of {column, type}: data-quality warnings
+                                          -- of this row (missing_imputed, unseen_category, ...)
     )
     feedback(
         prediction_id TEXT PRIMARY KEY,   -- predictions.id; the latest label sent wins
@@ -82,6 +84,7 @@ def _tables(metadata: Any) -> tuple[Any, Any]:
         sa.Column("latency_ms", sa.Float(53), nullable=False),
         sa.Column("request_id", sa.String(64), nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("warnings", sa.Text),
     )
     feedback = sa.Table(
         "feedback", metadata,
@@ -96,6 +99,34 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def dumps(value: Any) -> str:
+    """Strict JSON: NaN and infinities become null (the log is read by other tools)."""
+    try:
+        return json.dumps(value, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _add_warnings_column(engine: Any) -> None:
+    """Logs written before the warnings column existed get it (NULL for old rows)."""
+    import sqlalchemy as sa
+
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("predictions")}
+    if "warnings" not in columns:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE predictions ADD COLUMN warnings TEXT")
+
+
 class PredictionLog:
     """`log.record(...)` from the request path; `log.close()` at shutdown."""
 
@@ -107,10 +138,11 @@ class PredictionLog:
         self.metadata = sa.MetaData()
         self.predictions, self.feedback = _tables(self.metadata)
         self.metadata.create_all(self.engine)
+        _add_warnings_column(self.engine)
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         self._insert_sql = ("INSERT INTO predictions (id, ts, model_version, inputs, prediction, "
-                            "probabilities, latency_ms, request_id, source) VALUES ("
-                            + ", ".join([mark] * 9) + ")")
+                            "probabilities, latency_ms, request_id, source, warnings) VALUES ("
+                            + ", ".join([mark] * 10) + ")")
         self.batch_size, self.flush_seconds = batch_size, flush_seconds
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.written = 0  # rows committed
@@ -124,25 +156,33 @@ class PredictionLog:
     # --- request path ------------------------------------------------------------------------
     def record(self, ids: Sequence[str], records: Sequence[Any], predictions: Sequence[Any],
                probabilities: np.ndarray | None, labels: Sequence[str] | None, *,
-               version: str, latency_ms: float, request_id: str, source: str = "http") -> None:
-        """Queue one request's predictions; cheap (no serialisation here)."""
+               version: str, latency_ms: float, request_id: str, source: str = "http",
+               warnings: Sequence[dict[str, Any]] | None = None) -> None:
+        """Queue one request's predictions; cheap (no serialisation here). `warnings` are the
+        validator's (loc = ["body", row, column]); each row keeps its own."""
         with self._lock:
             self.pending += 1
         self.queue.put((ids, records, predictions, probabilities, labels, version, time.time(),
-                        latency_ms, request_id, source))
+                        latency_ms, request_id, source, warnings))
 
     # --- writer thread -----------------------------------------------------------------------
     def _rows(self, item: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        ids, records, preds, probas, labels, version, ts, latency, request_id, source = item
-        dumps = json.dumps
+        ids, records, preds, probas, labels, version, ts, latency, request_id, source, \
+            warnings = item
         probas_list = probas.tolist() if probas is not None and labels is not None else None
+        per_row: dict[int, list[dict[str, Any]]] = {}
+        for warning in warnings or ():
+            loc = warning.get("loc") or []
+            if len(loc) >= 3 and isinstance(loc[1], int):
+                per_row.setdefault(loc[1], []).append({"column": loc[2],
+                                                       "type": warning.get("type")})
         rows = []
         for i, pid in enumerate(ids):
             proba = dumps(dict(zip(labels, probas_list[i], strict=True))) \
                 if probas_list is not None else None
-            rows.append((pid, ts, version, dumps(records[i], default=str),
-                         dumps(_plain(preds[i]), default=str), proba, latency, request_id,
-                         source))
+            rows.append((pid, ts, version, dumps(records[i]), dumps(_plain(preds[i])), proba,
+                         latency, request_id, source,
+                         dumps(per_row[i]) if i in per_row else None))
         return rows
 
     def _run(self) -> None:
@@ -227,7 +267,7 @@ class PredictionLog:
             conn.execute(self.feedback.delete().where(
                 self.feedback.c.prediction_id == prediction_id))
             conn.execute(self.feedback.insert(), {"prediction_id": prediction_id,
-                                                  "label": json.dumps(label), "ts": time.time()})
+                                                  "label": dumps(label), "ts": time.time()})
         return True
 
 
@@ -253,6 +293,7 @@ def read_log(url: str, since: float | str | None = None, *, limit: int | None = 
             query = query.limit(limit)
         if not sa.inspect(engine).has_table("predictions"):
             return pd.DataFrame(columns=["id", "time", "ts", "model_version", "prediction"])
+        _add_warnings_column(engine)  # a log from before the column: selectable all the same
         with engine.connect() as conn:
             raw = pd.read_sql(query, conn)
     finally:
@@ -283,6 +324,9 @@ def _expand(raw: Any) -> Any:
         out[f"proba_{col}"] = probas[col].to_numpy()
     out["latency_ms"] = raw["latency_ms"]
     out["request_id"], out["source"] = raw["request_id"], raw["source"]
+    if "warnings" in raw.columns:  # data-quality warnings of the row (None: none)
+        out["warnings"] = raw["warnings"].map(lambda v: json.loads(v) if isinstance(v, str)
+                                              else None)
     out["label"] = raw["label"].map(loads)
     out["feedback_time"] = pd.to_datetime(raw["feedback_ts"], unit="s", utc=True)
     inputs = pd.DataFrame([json.loads(v) for v in raw["inputs"]])

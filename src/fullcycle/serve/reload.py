@@ -38,11 +38,13 @@ class Served:
     loaded_at: float = field(default_factory=time.time)
 
     @classmethod
-    def prepare(cls, model: Model, *, serving_threads: bool = True) -> Served:
-        """Compile and check a model; raises if it cannot predict its own input example."""
+    def prepare(cls, model: Model, *, serving_threads: bool = True,
+                missing: str = "impute") -> Served:
+        """Compile and check a model; raises if it cannot predict its own input example.
+        `missing` is the contract.missing policy (impute or strict)."""
         if serving_threads:
             _single_threaded(model)
-        validator = RecordValidator(model.schema)
+        validator = RecordValidator(model.schema, missing=missing)
         fast, note = compile_checked(model, validator)
         example = model.metadata.get("input_example")
         if example:
@@ -92,9 +94,11 @@ class ModelSource:
     """Where models come from. The base class serves one fixed model (no reload)."""
 
     follows: str | None = None
+    missing: str = "impute"  # contract.missing of the config the models are served under
 
-    def __init__(self, model: Model | None = None) -> None:
+    def __init__(self, model: Model | None = None, missing: str = "impute") -> None:
         self._model = model
+        self.missing = missing
 
     def latest(self) -> str | None:
         return None
@@ -113,6 +117,7 @@ class RegistrySource(ModelSource):
                  config: Any = None) -> None:
         super().__init__(None)
         self.project = _project(workspace, config)
+        self.missing = self.project.config.contract.missing
         self.ref = ref
         alias = ref.split("@", 1)[1] if ref.startswith("models:/") and "@" in ref else ref
         self.follows = None if (alias.isdigit() or Path(ref).is_dir() or
@@ -154,7 +159,7 @@ class ModelHolder:
             if not force and (target is None or target == before):
                 return {"changed": False, "version": before, "follows": self.source.follows}
             try:
-                served = Served.prepare(self.source.load(target))
+                served = Served.prepare(self.source.load(target), missing=self.source.missing)
             except Exception as exc:  # noqa: BLE001 - keep serving the old model
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.error("model reload to %s failed, keeping %s: %s", target, before, exc)

@@ -2,16 +2,24 @@
 
 Keys come from an environment variable (comma-separated; its name is `serve.api_keys_env`) and/or
 a file (`serve.api_keys_file`, one key per line, `#` comments). When at least one key is
-configured, prediction routes need `Authorization: Bearer <key>` or `X-API-Key: <key>`. Keys are
-compared as SHA-256 digests with `hmac.compare_digest`, against every configured key, so the
-time taken does not depend on how much of a key was right."""
+configured, EVERY route but `/health` and `/ready` needs `Authorization: Bearer <key>` or
+`X-API-Key: <key>` (`KeyGuard`, in front of the app: routes added later are covered too), including
+`/metadata`, `/openapi.json`, `/docs`, `/dashboard` and `/explain`. `serve.open_metrics: true`
+opens `/metrics` to a Prometheus scraper without a key. Keys are compared as SHA-256 digests with
+`hmac.compare_digest`, against every configured key, so the time taken does not depend on how
+much of a key was right.
+
+`public_text` takes absolute paths out of any text an answer carries (error messages, the last
+reload error): a client learns the file name, never the server's directory layout."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import ipaddress
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +104,50 @@ def require_admin(request: Request) -> None:
             "loc": ["header"], "type": "forbidden",
             "msg": "admin routes need an API key when called from another host; configure "
                    "keys (serve.api_keys_env / serve.api_keys_file)"}])
+
+
+OPEN_PATHS = ("/health", "/ready")
+_ABSOLUTE = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?(?:/[^\s/'\"`;,)]+){2,}/?")
+
+
+def public_text(text: str) -> str:
+    """`text` with every absolute path shortened to its last part (…/name)."""
+    return _ABSOLUTE.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
+class KeyGuard:
+    """ASGI middleware: with API keys configured, refuse (401) every request without a valid
+    key, except `OPEN_PATHS` (and `/metrics` when `open_metrics`). Keys are read from
+    `app.state.api_keys` at each request."""
+
+    def __init__(self, app: Any, open_metrics: bool = False) -> None:
+        self.app = app
+        self.open = set(OPEN_PATHS) | ({"/metrics"} if open_metrics else set())
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        keys: ApiKeys | None = getattr(scope["app"].state, "api_keys", None) \
+            if "app" in scope else None
+        if keys is not None and keys.enabled and not keys.check(_header_key(scope)):
+            body = json.dumps({"detail": _unauthorized().detail}).encode()
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()),
+                                    (b"www-authenticate", b"Bearer")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _header_key(scope: dict[str, Any]) -> str | None:
+    headers = {k.lower(): v for k, v in scope.get("headers", [])}
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    key = headers.get(b"x-api-key")
+    return key.decode("latin-1") if key is not None else None
 
 
 class BodyLimit:

@@ -11,18 +11,27 @@ the model handles them (unknown category -> infrequent/zero column; trees extrap
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from fullcycle.data.schema import FALSE_WORDS, MISSING_MARKERS, TRUE_WORDS, ColumnSpec, Schema
+from fullcycle.data.contract import (
+    IMPUTED_MSG,
+    REQUIRED_MSG,
+    boolean_value,
+    category_value,
+    datetime_value,
+    is_missing_text,
+    numeric_value,
+    safe_value,
+)
+from fullcycle.data.schema import MISSING_MARKERS, ColumnSpec, Schema
 from fullcycle.errors import did_you_mean
 
-NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 NAN = float("nan")
-TRUE_TEXT = TRUE_WORDS | {"1", "1.0"}
-FALSE_TEXT = FALSE_WORDS | {"0", "0.0"}
+# The value rules live in the data contract (one definition for validate, predict, the server).
+_numeric, _boolean, _category, _datetime = numeric_value, boolean_value, category_value, \
+    datetime_value
+_is_missing_text = is_missing_text
 
 
 class RequestInvalid(Exception):
@@ -34,114 +43,33 @@ class RequestInvalid(Exception):
 
 
 def problem(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, Any]:
-    out = {"loc": loc, "msg": msg, "type": kind}
+    """One 422 entry. The input is echoed JSON-safe: NaN, infinity, lone surrogates and odd
+    objects as text, so the answer itself always serialises."""
+    out = {"loc": [safe_value(part) for part in loc], "msg": msg, "type": kind}
     if value is not None:
-        out["input"] = value if isinstance(value, str | int | float | bool) else repr(value)[:80]
+        out["input"] = safe_value(value)
     return out
-
-
-def _is_missing_text(value: str) -> bool:
-    return value.strip().lower() in MISSING_MARKERS
-
-
-def _numeric(value: Any) -> float | str:
-    """float (NaN = missing) or an error message."""
-    if value is None:
-        return NAN
-    if isinstance(value, bool):
-        return "expected a number, got a boolean"
-    if isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            return "expected a number within float range"
-        if math.isinf(number):
-            return "expected a finite number"
-        return number
-    if isinstance(value, str):
-        if _is_missing_text(value):
-            return NAN
-        text = value.strip().replace(",", "")
-        if NUMBER.match(text):
-            return float(text)
-        return "expected a number (or null / empty for missing)"
-    return f"expected a number, got {type(value).__name__}"
-
-
-def _boolean(value: Any) -> float | str:
-    if value is None:
-        return NAN
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        if value != value:
-            return NAN
-        if value in (0, 1):
-            return float(value)
-        return "expected true/false (or 0/1)"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in MISSING_MARKERS:
-            return NAN
-        if text in TRUE_TEXT:
-            return 1.0
-        if text in FALSE_TEXT:
-            return 0.0
-        return "expected true/false, yes/no or 0/1"
-    return f"expected a boolean, got {type(value).__name__}"
-
-
-def _category(value: Any) -> str | None | tuple[str]:
-    """The category as text, None for missing, or a 1-tuple holding an error message."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return None if _is_missing_text(value) else value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return None
-        if math.isinf(value):
-            return ("expected a category (text), got an infinite number",)
-        return str(int(value)) if value == round(value) else str(value)
-    return (f"expected a category (text), got {type(value).__name__}",)
-
-
-def _datetime(value: Any, fmt: str | None = None) -> Any:
-    import pandas as pd
-
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return f"expected a date/time string, got {type(value).__name__}"
-    if _is_missing_text(value):
-        return None
-    try:
-        stamp = pd.to_datetime(value, errors="coerce", format=fmt or "mixed")
-    except (ValueError, TypeError):
-        stamp = pd.NaT
-    if stamp is pd.NaT:
-        return f"expected a date/time like {fmt or 'ISO 2024-05-01T12:30:00'}"
-    return value  # kept as text: the pipeline's own coercion parses it the same way
 
 
 @dataclass
 class Column:
     spec: ColumnSpec
-    nullable: bool
+    nullable: bool  # a missing value is accepted (training had some, or contract.missing: impute)
     known: frozenset[str]
+    imputed: bool = False  # accepted missing values are filled although training had none
 
 
 class RecordValidator:
     """Validates records against a schema; reusable and thread-safe (read-only after init)."""
 
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, *, missing: str = "impute") -> None:
         self.schema = schema
-        self.columns = [Column(spec=c, nullable=c.missing_rate > 0,
-                               known=frozenset(c.categories or [])) for c in schema.features]
+        self.missing = missing
+        strict = missing == "strict"
+        self.columns = [Column(spec=c, nullable=c.missing_rate > 0 or not strict,
+                               known=frozenset(c.categories or []),
+                               imputed=c.missing_rate == 0 and not strict)
+                        for c in schema.features]
         self.names = [c.spec.name for c in self.columns]
         # Columns the contract knows but the model ignores (ids, the target) may be sent.
         self.ignored = frozenset(c.name for c in schema.columns) - set(self.names)
@@ -152,7 +80,7 @@ class RecordValidator:
         """Canonical values for one record; problems and warnings are appended."""
         if not isinstance(record, dict):
             problems.append(problem(["body", row], "expected a JSON object (one record)",
-                                    "type_error", record))
+                                    "type_error", repr(record)[:80]))
             return []
         for key in record:
             if key not in self.allowed:
@@ -175,6 +103,7 @@ class RecordValidator:
                warnings: list[dict[str, Any]]) -> Any:
         spec, loc = col.spec, ["body", row, col.spec.name]
         role = spec.role
+        value: Any
         if role == "numeric":
             value = _numeric(raw)
         elif role == "boolean":
@@ -184,9 +113,8 @@ class RecordValidator:
             if isinstance(value, str) and value.startswith("expected"):
                 problems.append(problem(loc, value, "type_error", raw))
                 return None
-            if value is None and not col.nullable:
-                problems.append(problem(loc, "value required: this column had no missing "
-                                        "values in training", "missing_not_allowed", raw))
+            if value is None:
+                self._missing(col, loc, raw, problems, warnings)
             return value
         else:
             value = _category(raw)
@@ -199,19 +127,24 @@ class RecordValidator:
             return None
         missing = value is None or (isinstance(value, float) and value != value)
         if missing:
-            if not col.nullable:
-                problems.append(problem(loc, "value required: this column had no missing values "
-                                        "in training", "missing_not_allowed", raw))
+            self._missing(col, loc, raw, problems, warnings)
             return value
         if role == "categorical" and col.known and value not in col.known:
-            warnings.append({"loc": loc, "msg": "category not seen in training; predicted as "
-                             "an infrequent/unknown category", "type": "unseen_category",
-                             "input": value})
+            warnings.append(problem(loc, "category not seen in training; predicted as an "
+                                    "infrequent/unknown category", "unseen_category", value))
         elif role == "numeric" and spec.minimum is not None and spec.maximum is not None and \
                 not spec.minimum <= value <= spec.maximum:
-            warnings.append({"loc": loc, "msg": f"outside the training range [{spec.minimum:g}, "
-                             f"{spec.maximum:g}]", "type": "out_of_range", "input": value})
+            warnings.append(problem(loc, f"outside the training range [{spec.minimum:g}, "
+                                    f"{spec.maximum:g}]", "out_of_range", value))
         return value
+
+    @staticmethod
+    def _missing(col: Column, loc: list[Any], raw: Any, problems: list[dict[str, Any]],
+                 warnings: list[dict[str, Any]]) -> None:
+        if not col.nullable:
+            problems.append(problem(loc, REQUIRED_MSG, "missing_not_allowed", raw))
+        elif col.imputed:
+            warnings.append(problem(loc, IMPUTED_MSG, "missing_imputed", raw))
 
     def records(self, payload: Any, max_rows: int) -> tuple[list[list[Any]], list[dict[str, Any]]]:
         """The canonical rows of a request body, or RequestInvalid."""
@@ -244,6 +177,28 @@ MISSING_PATTERN = "^" + _SPACE + "(" + "|".join(_any_case(m.strip()) for m in
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------
+def contract_example(schema: Schema) -> dict[str, Any]:
+    """A synthetic record of typical values from the contract alone (the middle of the training
+    range, the most frequent category): for /docs and /metadata, never a real training row."""
+    row: dict[str, Any] = {}
+    for spec in schema.features:
+        value: Any = None
+        if spec.role == "numeric" and spec.minimum is not None and spec.maximum is not None:
+            middle = (float(spec.minimum) + float(spec.maximum)) / 2
+            integral = float(spec.minimum).is_integer() and float(spec.maximum).is_integer()
+            value = int(round(middle)) if integral else round(middle, 2)
+        elif spec.role == "boolean":
+            value = False
+        elif spec.role == "datetime":
+            value = "2024-01-01T00:00:00"
+        elif spec.categories:
+            value = spec.categories[0]  # categories are kept most frequent first
+        elif spec.role == "text":
+            value = "text"
+        row[spec.name] = value
+    return row
+
+
 def record_schema(schema: Schema, example: dict[str, Any] | None) -> dict[str, Any]:
     """JSON Schema of one input record, from the contract (types, nullability, categories,
     training ranges)."""
