@@ -37,7 +37,7 @@ def test_same_seed_and_trial_count_give_the_same_leaderboard() -> None:
         np.testing.assert_array_equal(a.oof, b.oof)
     assert first.test_metrics == second.test_metrics
     assert first.final["members"] == second.final["members"]
-    assert first.model.metadata["search"]["deterministic"] is True
+    assert first.model.card.training.search["deterministic"] is True
 
 
 def test_a_small_time_budget_is_honoured() -> None:

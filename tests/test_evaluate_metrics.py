@@ -205,7 +205,7 @@ def test_public_names_are_pinned() -> None:
     assert evaluate.__all__ == sorted([
         "METRICS", "Metric", "get_metric", "metric_suite", "score_all", "Evaluation",
         "evaluate_model", "render_html", "Explainer", "explain_records",
-        "permutation_importance", "compare_models", "evaluate_workspace"])
+        "permutation_importance", "compare_models", "evaluate_rows"])
     for name in evaluate.__all__:
         assert getattr(evaluate, name) is not None
     with pytest.raises(AttributeError):

@@ -84,7 +84,7 @@ def test_churn_report_metrics_match_sklearn_and_render(churn_workspace: Path, br
         mask = (pd.read_parquet(churn_workspace / "reports" / "test_rows.parquet")["gender"]
                 == group["group"]).to_numpy()
         assert group["accuracy"] == pytest.approx(skm.accuracy_score(y[mask], codes[mask]))
-    assert result["model_card"]["data"]["fingerprint"] == model.metadata["data_fingerprint"]
+    assert result["model_card"]["data"]["fingerprint"] == model.card.provenance.data_fingerprint
     saved = json.loads(Path(result["paths"]["json"]).read_text())
     assert saved["test"]["roc_auc"]["value"] == pytest.approx(result["test"]["roc_auc"]["value"])
 

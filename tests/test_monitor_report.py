@@ -92,22 +92,26 @@ def test_report_files(trained, tmp_path: Path) -> None:
     assert html.count("<svg") >= len(data["features"])
 
 
-def test_profile_fallback_for_older_models(trained) -> None:
-    """A model saved before monitor_reference existed is monitored from its EDA profile."""
-    model, train, test = trained
+def test_the_card_holds_one_reference_and_older_models_say_retrain(trained,
+                                                                     tmp_path: Path) -> None:
+    """The reference profile lives in the model card and survives save/load; a model folder
+    of the previous format (untyped metadata) fails with one line that says to retrain."""
+    from fullcycle.errors import ModelError
+    from fullcycle.model import Model
+
+    model, _, _ = trained
     reference = reference_of(model)
-    model.metadata.pop("monitor_reference")
-    try:
-        fallback = reference_of(model)
-        assert fallback["format"] == 0 and set(fallback["features"]) == set(reference["features"])
-        everything = pd.concat([train, test])  # 800 rows: less sampling noise than 160
-        same = run_monitoring(model, from_frame(everything, model), MonitorConfig())
-        assert same["drifted_features"] == []
-        shifted = run_monitoring(model, from_frame(
-            everything.assign(tenure=everything["tenure"] + 30), model), MonitorConfig())
-        assert "tenure" in shifted["drifted_features"]
-    finally:
-        model.metadata["monitor_reference"] = reference
+    assert reference is model.card.reference and set(reference) >= {"features", "prediction"}
+    folder = model.save(tmp_path / "m")
+    loaded = Model.load(folder)
+    assert loaded.card.reference == json.loads(json.dumps(reference))
+    meta = json.loads((folder / "model.json").read_text())
+    old = {"format_version": 1, "sha256": meta["sha256"], "problem": {}, "schema": {},
+           "reference": {}, "metadata": {}}
+    (folder / "model.json").write_text(json.dumps(old))
+    with pytest.raises(ModelError) as caught:
+        Model.load(folder)
+    assert "\n" not in str(caught.value) and "retrain" in str(caught.value)
 
 
 def test_policy_retrains_only_on_configured_alerts() -> None:

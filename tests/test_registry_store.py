@@ -108,7 +108,7 @@ def test_every_reference_form_loads_the_same_version(ws: Path) -> None:
     for ref in ("champion", "2", "v2", "models:/churnreg@champion", "models:/churnreg/2"):
         assert p.load_model(ref).version_label == "2", ref
     folder = next(p.workspace.models.glob("churnreg-latest"))
-    assert p.load_model(str(folder)).metadata["data_fingerprint"]
+    assert p.load_model(str(folder)).card.provenance.data_fingerprint
     assert parse_ref("models:/x/3").version == "3" and parse_ref("challenger").alias
     with pytest.raises(ModelError, match="registered model is 'churnreg'"):
         p.load_model("models:/other@champion")

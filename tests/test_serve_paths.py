@@ -303,8 +303,7 @@ def test_log_target_and_outlier_wrappers_compile() -> None:
                          ("model", model_step)])
     pipeline.fit(features, problem.encode_target(data.target))
     example = _odd_housing()[0]
-    model = Model(pipeline=pipeline, problem=problem, schema=data.schema, reference={},
-                  metadata={"input_example": example})
+    model = Model.for_table(pipeline, problem, data.schema, input_example=example)
     served = _served(model)
     assert served.note.startswith("compiled fast path (fullcycle pipeline: lightgbm on "
                                   "log1p(target))"), served.note
@@ -347,8 +346,8 @@ def test_automl_preprocessing_compiles() -> None:
                          ("model", LogisticRegression(max_iter=2000))])
     pipeline.fit(features, problem.encode_target(data.target))
     example = churn_records(1)[0]
-    model = Model(pipeline=pipeline, problem=problem, schema=data.schema, reference={},
-                  metadata={"input_example": {k: example[k] for k in features.columns}})
+    model = Model.for_table(pipeline, problem, data.schema,
+                            input_example={k: example[k] for k in features.columns})
     served = _served(model)
     assert served.note.startswith("compiled fast path (fullcycle pipeline: "
                                   "LogisticRegression)"), served.note

@@ -55,7 +55,7 @@ def sample_live_prediction(project: Any) -> tuple[dict[str, Any], dict[str, Any]
         deadline = time.monotonic() + 20
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
-        record = dict(model.metadata.get("input_example") or {})
+        record = dict(model.card.input_example or {})
         answer = httpx.post(f"http://127.0.0.1:{port}/predict", json=record, timeout=10).json()
     finally:
         server.should_exit = True

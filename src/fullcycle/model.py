@@ -1,32 +1,32 @@
 """The Model: the one object that crosses every boundary after training.
 
-It holds the fitted pipeline (preprocessing + estimator), the problem, the data contract and the
-reference profile, and the record of where it came from. It predicts on a DataFrame or on a list
-of records; serving, batch prediction and monitoring never need the training data.
+It holds the fitted predictor of a task kind and its typed card (kind, problem, data contract,
+reference profile, provenance). It predicts on a DataFrame or on a list of records; serving,
+batch prediction and monitoring never need the training data.
 
-On disk a model is a folder: `model.json` (metadata, readable without unpickling) and
-`pipeline.joblib`. The SHA-256 of the pickle is recorded in `model.json` and checked before any
-unpickling, so a tampered or truncated artifact is refused, never loaded."""
+On disk a model is a folder: `model.json` (the card, readable without unpickling) and
+`pipeline.joblib` (the predictor). The SHA-256 of the pickle is recorded in `model.json` and
+checked before any unpickling, so a tampered or truncated artifact is refused, never loaded."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from fullcycle.card import CARD_VERSION, ModelCard
 from fullcycle.data.schema import Schema
 from fullcycle.errors import DataError, IntegrityError, ModelError
-from fullcycle.problem import Problem
+from fullcycle.taskkind import PredictOptions, TaskKind, get_kind
 
 PIPELINE_FILE = "pipeline.joblib"
 META_FILE = "model.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = CARD_VERSION
 
 
 def sha256_file(path: Path) -> str:
@@ -40,7 +40,7 @@ def sha256_file(path: Path) -> str:
 def folder_digest(folder: Path) -> str:
     """SHA-256 over every file of a model folder (relative path and content): the value the
     registry records at registration and checks before every load. It covers `model.json` too,
-    so the schema, problem and metadata cannot be altered unnoticed either."""
+    so the card (schema, problem, reference) cannot be altered unnoticed either."""
     digest = hashlib.sha256()
     files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
     if not files:
@@ -65,13 +65,66 @@ def verify_folder(folder: Path, expected_digest: str, where: str = "") -> None:
             "registry, or re-register the model from a trusted run.")
 
 
-@dataclass
 class Model:
-    pipeline: Any
-    problem: Problem
-    schema: Schema
-    reference: dict[str, Any]
-    metadata: dict[str, Any] = field(default_factory=dict)
+    """`Model(predictor, card)`: the fitted predictor of a task kind and its typed card.
+
+    `predict` asks the card's kind (`taskkind.get_kind(card.kind).predict`); the tabular fast
+    paths (`predict_scores`, `labels_from_scores`, compiled serving) call the predictor
+    directly."""
+
+    def __init__(self, predictor: Any, card: ModelCard) -> None:
+        self.predictor = predictor
+        self.card = card
+        self._problem: Any = None
+
+    @classmethod
+    def for_table(cls, predictor: Any, problem: Any, schema: Schema, *,
+                  threshold: float | None = None, input_example: dict[str, Any] | None = None,
+                  reference: dict[str, Any] | None = None) -> Model:
+        """A supervised-table model from a fitted pipeline and its `Problem` (reference
+        models, tests); `automl.train_model` fills the rest of the card."""
+        card = ModelCard(kind="tabular", task=problem.task, target=problem.target,
+                         metric=problem.metric, schema=schema, classes=list(problem.labels),
+                         success=dict(problem.success), threshold=threshold,
+                         input_example=dict(input_example or {}), reference=reference or {})
+        return cls(predictor, card)
+
+    # --- what the card says -------------------------------------------------------------
+    @property
+    def pipeline(self) -> Any:  # the name the tabular code and the compilers use
+        return self.predictor
+
+    @pipeline.setter
+    def pipeline(self, value: Any) -> None:
+        self.predictor = value
+
+    @property
+    def schema(self) -> Schema:
+        return self.card.schema
+
+    @property
+    def kind(self) -> TaskKind:
+        return get_kind(self.card.kind)
+
+    @property
+    def problem(self) -> Any:
+        """The supervised problem (task, target, metric, labels) the tabular stages use."""
+        if self._problem is None:
+            from fullcycle.problem import Problem
+
+            card = self.card
+            self._problem = Problem(task=card.task, target=card.target or "",
+                                    metric=card.metric, labels=list(card.classes),
+                                    success=dict(card.success))
+        return self._problem
+
+    @property
+    def is_row_wise(self) -> bool:
+        return bool(self.kind.row_wise)
+
+    @property
+    def version_label(self) -> str:
+        return str(self.card.version or "local")
 
     # --- prediction -------------------------------------------------------------------------
     def _frame(self, data: pd.DataFrame | list[dict[str, Any]] | dict[str, Any]) -> pd.DataFrame:
@@ -85,39 +138,35 @@ class Model:
             raise DataError(f"cannot predict on {type(data).__name__}; give a DataFrame or records")
         return data
 
+    def predict(self, data: pd.DataFrame | list[dict[str, Any]] | dict[str, Any] | None = None,
+                options: PredictOptions | None = None) -> pd.DataFrame:
+        """The kind's output frame (tables: `prediction` and one `proba_<class>` per class).
+        Unchecked: `Project.predict` and the server check the input against the contract."""
+        frame = None if data is None else self._frame(data)
+        return self.kind.predict(self, frame, options or PredictOptions())
+
     def predict_scores(self, data: pd.DataFrame | list[dict[str, Any]]) -> np.ndarray:
-        """Class probabilities (n, k) for classification, values (n,) for regression."""
+        """Tabular: class probabilities (n, k) with classes, values (n,) without."""
         frame = self._frame(data)
-        if self.problem.is_classification:
-            return np.asarray(self.pipeline.predict_proba(frame), dtype="float64")
-        return np.asarray(self.pipeline.predict(frame), dtype="float64")
+        if self.card.classes:
+            return np.asarray(self.predictor.predict_proba(frame), dtype="float64")
+        return np.asarray(self.predictor.predict(frame), dtype="float64")
 
     def labels_from_scores(self, scores: np.ndarray) -> np.ndarray:
-        if not self.problem.is_classification:
+        classes = self.card.classes
+        if not classes:
             return scores
-        threshold = self.metadata.get("threshold")
+        labels = np.asarray(classes, dtype=object)
+        threshold = self.card.threshold
         if threshold is not None and scores.shape[1] == 2:
-            return self.problem.decode((scores[:, 1] >= threshold).astype(int))
-        return self.problem.decode(scores.argmax(axis=1))
-
-    def predict(self, data: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
-        """A frame with `prediction` and, for classification, one `proba_<class>` per class."""
-        scores = self.predict_scores(data)
-        out = pd.DataFrame({"prediction": self.labels_from_scores(scores)})
-        if self.problem.is_classification:
-            for i, label in enumerate(self.problem.labels):
-                out[f"proba_{label}"] = scores[:, i]
-        return out
-
-    @property
-    def version_label(self) -> str:
-        return str(self.metadata.get("version") or self.metadata.get("model_id", "local"))
+            return labels[(scores[:, 1] >= threshold).astype(int)]
+        return labels[scores.argmax(axis=1)]
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """Write the model folder atomically: a temp folder renamed into place. Secrets in the
-        metadata (a password in a data-source URL, a key in the config) are masked: a model
-        folder is shipped to servers and logged to the registry."""
+        """Write the model folder atomically: a temp folder renamed into place. The card masks
+        secrets (a password in a data-source URL, a key in the config): a model folder is
+        shipped to servers and logged to the registry."""
         import shutil
 
         import joblib
@@ -127,15 +176,9 @@ class Model:
         tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        joblib.dump(self.pipeline, tmp / PIPELINE_FILE, compress=3)
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "sha256": sha256_file(tmp / PIPELINE_FILE),
-            "problem": self.problem.to_dict(),
-            "schema": self.schema.to_dict(),
-            "reference": self.reference,
-            "metadata": _public_metadata(self.metadata),
-        }
+        joblib.dump(self.predictor, tmp / PIPELINE_FILE, compress=3)
+        meta = {"format_version": FORMAT_VERSION, "sha256": sha256_file(tmp / PIPELINE_FILE),
+                "card": self.card.to_dict()}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1, default=str))
         old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
         if folder.exists():
@@ -157,6 +200,7 @@ class Model:
         if expected_digest:
             verify_folder(folder, expected_digest)
         meta = read_metadata(folder)
+        card = ModelCard.from_dict(meta["card"])
         pickle_path = folder / PIPELINE_FILE
         if not pickle_path.is_file():
             raise ModelError(f"model folder {folder} has no {PIPELINE_FILE}; it is incomplete")
@@ -167,24 +211,12 @@ class Model:
                     f"model artifact {pickle_path} does not match its recorded SHA-256 "
                     f"(expected {expected[:12]}…, found {actual[:12]}…); it was modified or "
                     "truncated and will not be loaded. Re-register the model from a trusted run.")
-        pipeline = joblib.load(pickle_path)
-        return cls(pipeline=pipeline, problem=Problem.from_dict(meta["problem"]),
-                   schema=Schema.from_dict(meta["schema"]), reference=meta["reference"],
-                   metadata=meta.get("metadata", {}))
+        return cls(joblib.load(pickle_path), card)
 
 
-def _public_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Metadata with secrets masked: the config tree by key name, and URL passwords in any
-    top-level text (e.g. data_source). Column-keyed entries (input_example) are left alone."""
-    from fullcycle.provenance import mask_secrets, mask_text
-
-    out = dict(metadata)
-    if isinstance(out.get("config"), dict):
-        out["config"] = mask_secrets(out["config"])
-    for key, value in out.items():
-        if isinstance(value, str):
-            out[key] = mask_text(value)
-    return out
+def read_card(folder: Path) -> ModelCard:
+    """The card of a model folder, without unpickling anything."""
+    return ModelCard.from_dict(read_metadata(Path(folder))["card"])
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:
@@ -195,7 +227,11 @@ def read_metadata(folder: Path) -> dict[str, Any]:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
         raise IntegrityError(f"{meta_path} is corrupt ({exc}); re-register the model") from None
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{folder}: model format {meta.get('format_version')} is not supported "
-                         f"by this fullcycle (expects {FORMAT_VERSION})")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        if isinstance(version, int) and version < FORMAT_VERSION:
+            raise ModelError(f"{folder}: made by an older fullcycle (model format {version}, "
+                             f"this one reads {FORMAT_VERSION}); retrain it with `fullcycle train`")
+        raise ModelError(f"{folder}: model format {version} is not supported by this "
+                         f"fullcycle (expects {FORMAT_VERSION}); upgrade fullcycle")
     return meta

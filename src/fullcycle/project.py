@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError, DataError
 from fullcycle.model import Model
+from fullcycle.taskkind import PredictOptions
 from fullcycle.workspace import Workspace
 
 
@@ -27,7 +28,8 @@ class TrainReport:
     verdict: dict[str, Any]
     model: Model
     paths: dict[str, Path]
-    test_frame: pd.DataFrame  # the held-out raw rows, target included
+    test_frame: pd.DataFrame | None  # the held-out raw rows, target included (if the kind has)
+    notes: list[str] = field(default_factory=list)  # the detection and the kind's notes
 
 
 class Project:
@@ -93,51 +95,62 @@ class Project:
     def train(self, dataset: Dataset | None = None, *,
               on_candidate: Callable[..., None] | None = None, alias: str = "champion",
               reason: str = "trained by fullcycle train") -> TrainReport:
-        from fullcycle.automl.train import train_model
+        """Train through the task kind (`problem.task`, or the most confident detection),
+        save the model, register it and write the training reports."""
         from fullcycle.registry.store import warm_up
+        from fullcycle.registry.tracking import build_record
+        from fullcycle.taskkind import resolve_task
 
         dataset = dataset or self.load_data()
+        kind, _, detection = resolve_task(self.config, dataset.frame)
+        kind.check_config(self.config, list(dataset.frame.columns))
+        config = self.config
+        if config.problem.task not in (*kind.tasks, "auto"):
+            # `--task tabular`: a kind's train sees one of its tasks, or auto (detect it)
+            config = config.model_copy(deep=True)
+            config.problem.task = "auto"
         warm_up()  # import MLflow while the search runs; registration needs it afterwards
-        outcome = train_model(dataset, self.config, on_candidate=on_candidate)
         ws = self.workspace
-        self.save_config()
         # A challenger's reports stay beside the champion's until it is promoted.
         reports = ws.reports if alias == "champion" else ws.reports / alias
         reports.mkdir(parents=True, exist_ok=True)
+        result = kind.train(dataset, config, reports=reports, progress=on_candidate)
+        if detection is not None and not any(detection.evidence in n for n in result.notes):
+            result.notes.insert(0, f"task {detection.task} ({detection.kind} kind): "
+                                f"{detection.evidence}")
+        self.save_config()
+        card = result.model.card
         leaderboard_path = reports / "leaderboard.csv"
-        outcome.leaderboard.to_csv(leaderboard_path, index=False)
+        result.leaderboard.to_csv(leaderboard_path, index=False)
         metrics_path = reports / "metrics.json"
         metrics_path.write_text(json.dumps(
-            {"problem": outcome.model.problem.to_dict(), "test": outcome.test_metrics,
-             "verdict": outcome.verdict, "data_fingerprint": dataset.fingerprint,
-             "cleaning": dataset.cleaning, "schema_warnings": dataset.schema.warnings},
+            {"problem": {"kind": card.kind, "task": card.task, "target": card.target,
+                         "metric": card.metric, "labels": card.classes,
+                         "success": card.success},
+             "test": result.test_metrics, "verdict": result.verdict,
+             "data_fingerprint": dataset.fingerprint, "cleaning": dataset.cleaning,
+             "schema_warnings": dataset.schema.warnings, "notes": result.notes},
             indent=2, default=str))
-        from fullcycle.evaluate.holdout import save_holdout
+        if result.holdout is not None:
+            from fullcycle.evaluate.holdout import save_holdout
 
-        save_holdout(dataset.frame.iloc[outcome.test_index], reports)  # for `fullcycle evaluate`
-        from fullcycle.monitor.reference import attach_reference
-
-        # Exact drift sketches of the training rows (and of the model's test-set output).
-        attach_reference(outcome.model, dataset.frame.iloc[outcome.train_index],
-                         dataset.frame.iloc[outcome.test_index], test_scores=outcome.test_scores)
+            save_holdout(result.holdout, reports)  # for `fullcycle evaluate`
         suffix = "latest" if alias == "champion" else alias
-        model_dir = outcome.model.save(ws.models / f"{self.config.project}-{suffix}")
-        from fullcycle.registry.tracking import build_record
-
+        model_dir = result.model.save(ws.models / f"{self.config.project}-{suffix}")
         # Config (secrets masked), problem, data fingerprint/schema/snapshot, code version,
         # environment, every candidate's CV scores, metrics and reports: see registry/tracking.py.
-        record = build_record(self.config, dataset, outcome,
-                              reports=[leaderboard_path, metrics_path],
+        record = build_record(self.config, dataset, result,
+                              reports=[leaderboard_path, metrics_path,
+                                       *result.report_files.values()],
                               snapshot=self.config.registry.log_data_snapshot)
-        version = self.registry.register(model_dir, record, alias=alias,
-                                         reason=reason)
-        outcome.model.metadata["version"] = version
-        return TrainReport(version=version, leaderboard=outcome.leaderboard,
-                           test_metrics=outcome.test_metrics, verdict=outcome.verdict,
-                           model=outcome.model,
+        version = self.registry.register(model_dir, record, alias=alias, reason=reason)
+        card.version = version
+        return TrainReport(version=version, leaderboard=result.leaderboard,
+                           test_metrics=result.test_metrics, verdict=result.verdict,
+                           model=result.model,
                            paths={"leaderboard": leaderboard_path, "metrics": metrics_path,
-                                  "model": model_dir},
-                           test_frame=dataset.frame.iloc[outcome.test_index])
+                                  "model": model_dir, **result.report_files},
+                           test_frame=result.holdout, notes=result.notes)
 
     def after_training(self, report: TrainReport) -> dict[str, Any]:
         """The stages after registration in `run`: batch predictions on the held-out rows with
@@ -159,31 +172,50 @@ class Project:
             return Model.load(parsed.path)
         return self.registry.load(ref)
 
-    def predict(self, data: str | Path | pd.DataFrame, output: str | Path | None = None,
-                model_ref: str = "champion", *, id_column: str | None = None) -> pd.DataFrame:
-        """Score a frame or any readable source with the checks `fullcycle predict` and the
+    def predict(self, data: str | Path | pd.DataFrame | None = None,
+                output: str | Path | None = None, model_ref: str = "champion", *,
+                id_column: str | None = None,
+                options: PredictOptions | None = None) -> pd.DataFrame:
+        """Predict with the model's task kind. Row-wise kinds (tables, clusters, anomalies)
+        score a frame or any readable source with the checks `fullcycle predict` and the
         server apply: a value the data contract refuses raises DataError naming its row, column
-        and value (`Model.predict` is the unchecked pipeline call). The result keeps the
-        input's index; `id_column` is copied into it."""
-        from fullcycle.deploy.batch import score_frame
-        from fullcycle.serve.reload import Served
+        and value (`Model.predict` is the unchecked call); the result keeps the input's index
+        and `id_column` is copied into it. Other kinds (forecast, recommend) answer
+        `kind.predict(model, rows or None, options)`."""
+        model = self.load_model(model_ref)
+        frame = None if data is None else \
+            data if isinstance(data, pd.DataFrame) else _read_input(data)
+        options = options or PredictOptions()
+        if model.kind.row_wise and options == PredictOptions():
+            if frame is None:
+                raise DataError(f"{model.card.kind} models predict on rows: give the input "
+                                "rows (--input FILE)")
+            from fullcycle.deploy.batch import score_frame
+            from fullcycle.serve.reload import Served
 
-        served = Served.prepare(self.load_model(model_ref), serving_threads=False,
-                                missing=self.config.contract.missing)
-        frame = data if isinstance(data, pd.DataFrame) else _read_input(data)
-        result, _ = score_frame(served, frame, id_column=id_column)
+            served = Served.prepare(model, serving_threads=False,
+                                    missing=self.config.contract.missing)
+            result, _ = score_frame(served, frame, id_column=id_column)
+        else:
+            result = model.predict(frame, options)  # the kind refuses options it lacks
         if output is not None:
             _write_output(result, Path(output))
         return result
 
     def evaluate(self, model_ref: str = "champion",
                  data: str | Path | pd.DataFrame | None = None) -> dict[str, Any]:
-        """Metrics with 95% intervals, CV, baseline, verdict, charts, explanations, slices and
-        model card on the saved test rows (or labelled `data`); writes
-        reports/evaluation.html and reports/evaluation.json (metrics.json stays training's)."""
-        from fullcycle.evaluate.run import evaluate_workspace
+        """The model's evaluation through its task kind on the saved held-out rows (or
+        labelled `data`); writes reports/evaluation.html and reports/evaluation.json
+        (metrics.json stays training's). Tables: metrics with 95% intervals, CV, baseline,
+        verdict, charts, explanations, slices and model card."""
+        from fullcycle.evaluate.run import check_target, evaluate_rows, evaluation_rows
 
-        return evaluate_workspace(self, model_ref, data)
+        reports = self.workspace.reports
+        frame, label = evaluation_rows(reports, data)
+        if data is not None:
+            check_target(frame, self.config.data.target)  # fail before loading a model
+        model = self.load_model(model_ref)
+        return evaluate_rows(model, frame, label, self.config, reports)
 
     def explain(self, records: pd.DataFrame | list[dict[str, Any]] | dict[str, Any],
                 model_ref: str = "champion") -> list[dict[str, Any]]:
@@ -194,21 +226,45 @@ class Project:
 
     def monitor(self, data: str | Path | pd.DataFrame | None = None, model_ref: str = "champion",
                 since: str | None = None) -> dict[str, Any]:
-        """Drift, quality, performance and traffic of recent data (a file or frame, else the
-        prediction log) against the model's reference; writes reports/monitoring.{json,html}.
-        The result's top level is the drift verdict; `alerts` and `exit_code` summarise."""
-        from fullcycle.monitor.check import monitor_project
+        """What the model's task kind watches (tables: drift, quality, performance and
+        traffic) on recent data (a file or frame, else the prediction log with its feedback)
+        against the model's reference; writes reports/monitoring.{json,html}. `alerts` and
+        `exit_code` summarise."""
+        from fullcycle.monitor.check import monitor_model
+        from fullcycle.monitor.live import read_log_window
 
-        return monitor_project(self, data, model_ref=model_ref, since=since)
+        model = self.load_model(model_ref)
+        if isinstance(data, pd.DataFrame):
+            recent = data.copy(deep=False)
+            recent.attrs["source"] = "data frame"
+        elif data is not None:
+            recent = _read_input(data)
+            if not len(recent):
+                raise DataError(f"{data} has no rows to monitor")
+            recent.attrs["source"] = str(data)
+        else:
+            recent = read_log_window(self.log_url, since)
+        return monitor_model(model, recent, self.config, self.workspace.reports)
 
     def retrain(self, data: str | None = None, *, query: str | None = None,
                 with_snapshot: bool = False, trigger: str | None = None) -> dict[str, Any]:
         """Train a challenger on new labelled data (a file, a SQL query, or the prediction log
-        with its feedback), compare it with the champion on the same recent holdout and promote
-        it only if it wins by monitor.promote_margin. See fullcycle/monitor/retrain.py."""
-        from fullcycle.monitor.retrain import retrain
+        with its feedback), compare it with the champion on the same recent holdout (the
+        kind's `split_recent` and `score`) and promote it only if it wins by
+        monitor.promote_margin. See fullcycle/monitor/retrain.py."""
+        from fullcycle.monitor.retrain import Retraining, retrain
 
-        return retrain(self, data, query=query, with_snapshot=with_snapshot, trigger=trigger)
+        steps = Retraining(
+            config=self.config, registry=self.registry, reports=self.workspace.reports,
+            cache=self.workspace.cache, log_url=self.log_url,
+            train=lambda dataset, reason: self.train(dataset, alias="challenger",
+                                                     reason=reason).version)
+        return retrain(steps, data, query=query, with_snapshot=with_snapshot, trigger=trigger)
+
+    @property
+    def log_url(self) -> str:
+        """The prediction log: serve.log_url, else the workspace's SQLite file."""
+        return self.config.serve.log_url or self.workspace.prediction_log_url
 
     # --- plumbing ---------------------------------------------------------------------------
     @property
@@ -244,3 +300,4 @@ def _write_output(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False, sep="\t" if path.suffix.lower() == ".tsv" else ",")
     else:
         raise DataError(f"output {path}: unknown file type; use .csv, .tsv or .parquet")
+

@@ -66,6 +66,8 @@ class ReportSection:
     key: str
     title: str
     html: str
+    # JSON-ready facts behind the section, merged into the report's JSON (evaluation.json)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +118,9 @@ class TaskKind(ABC):
     # generic `/predict` and the streamed batch scorer then serve it, checked by the data
     # contract. False (forecast, recommend): the kind's `predict` and `routes` answer.
     row_wise: ClassVar[bool] = True
+    # False for kinds that learn without a target column (cluster, anomaly): `train` without
+    # --target and without --task suggests them.
+    needs_target: ClassVar[bool] = True
 
     # configuration and detection
     def detect(self, frame: pd.DataFrame, config: Config) -> Detection | None:
@@ -149,6 +154,16 @@ class TaskKind(ABC):
     def output_columns(self, model: Model) -> list[str]:
         """Columns of `predict`'s frame, in order (documented in --help and /metadata)."""
         return ["prediction"]
+
+    # Optional fast path of row-wise kinds whose output is a function of one score array per
+    # row (the tabular kind: class probabilities or values): with `scored = True` the scoring
+    # core (batch, server) computes `model.predict_scores` through the compiled paths and asks
+    # `frame_from_scores` for the output columns. Other row-wise kinds are scored with
+    # `predict` on the checked rows.
+    scored: ClassVar[bool] = False
+
+    def frame_from_scores(self, model: Model, scores: Any) -> pd.DataFrame:
+        raise NotImplementedError(f"{self.name} models are not scored through score arrays")
 
     def routes(self) -> list[Route]:
         """Routes beyond the generic ones (`/predict` for row-wise kinds, `/feedback`, ...)."""
@@ -264,3 +279,30 @@ def kind_for_task(task: str) -> TaskKind:
         if task in kind.tasks or task == kind.name:
             return kind
     raise ConfigError(f"problem.task {task!r} is not a known task.{did_you_mean(task, task_names())}")
+
+
+def resolve_task(config: Config, frame: pd.DataFrame) -> tuple[TaskKind, str, Detection | None]:
+    """(kind, task, detection) for training on `frame`. `problem.task: auto` takes the most
+    confident `detect()` among the kinds; a kind's own name (`--task tabular`) lets that kind
+    detect its task. Without a target and a task: a ConfigError naming the kinds that need
+    no target."""
+    task = config.problem.task
+    if task != "auto":
+        kind = kind_for_task(task)
+        if task in kind.tasks:
+            return kind, task, None
+        found = kind.detect(frame, config)
+        if found is not None:
+            return kind, found.task, found
+        return kind, kind.tasks[0], None
+    found = [d for d in (k.detect(frame, config) for k in kinds()) if d is not None]
+    if found:
+        best = max(found, key=lambda d: d.confidence)
+        return get_kind(best.kind), best.task, best
+    if not config.data.target:
+        free = [k for k in kinds() if not k.needs_target]
+        hint = "; or ".join(f"--task {k.tasks[0]} ({k.summary})" for k in free)
+        raise ConfigError("no target column and no task: give --target COLUMN to predict a "
+                          "column" + (f", or {hint}" if hint else ""))
+    raise ConfigError(f"no task kind recognises this data with target {config.data.target!r}; "
+                      f"set problem.task (one of {', '.join(task_names())})")

@@ -20,14 +20,14 @@ from threadpoolctl import threadpool_limits
 
 from fullcycle.automl.families import split_keeping_rare
 from fullcycle.automl.search import Candidate, Search, SearchResult
+from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError, DataError
 from fullcycle.evaluate.metrics import score_all
-from fullcycle.explore.profile import profile_frame
 from fullcycle.model import Model
 from fullcycle.problem import Problem, define_problem, target_notes
-from fullcycle.provenance import environment_record
+from fullcycle.provenance import code_version, environment_record
 
 log = logging.getLogger(__name__)
 
@@ -194,34 +194,34 @@ def train_model(dataset: Dataset, config: Config, *,
         final = build_final(result, dataset.schema, config, X_train, y_train, deadline=deadline)
     final.diagnosis[:0] = target_notes(dataset.target, problem, config.problem, len(result.folds))
     log.info("final model ready at %.1fs", time.perf_counter() - start)
-    model = Model(pipeline=final.pipeline, problem=problem, schema=dataset.schema,
-                  reference=profile_frame(X.iloc[train_idx], dataset.schema))
-    if final.threshold is not None:
-        model.metadata["threshold"] = final.threshold["threshold"]
+    card = ModelCard(
+        kind="tabular", task=problem.task, target=problem.target, metric=problem.metric,
+        schema=dataset.schema, classes=list(problem.labels), success=dict(problem.success),
+        threshold=None if final.threshold is None else final.threshold["threshold"])
+    model = Model(final.pipeline, card)
     # The test rows are scored once: metrics, prediction reference and monitoring reuse it.
     test_scores = model.predict_scores(X.iloc[test_idx])
     test_metrics = metrics_from_scores(model, test_scores, y[test_idx])
     verdict = problem.check_success(test_metrics)
     best = result.best
-    model.metadata.update({
-        "best_candidate": best.name, "family": best.family, "params": best.params,
-        f"cv_{problem.metric}": final.info["cv_score"], "test_metrics": test_metrics,
-        "cv_fold_scores": final.info["cv_fold_scores"],
-        "final_model": final.info, "ensemble": final.info.get("members"),
-        "calibration": final.calibration, "threshold_tuning": final.threshold,
-        "diagnosis": final.diagnosis,
-        "search": {"trials": result.trials, "finished": len(result.candidates),
-                   "pruned": result.pruned, "folds": len(result.folds),
-                   "seconds": round(result.elapsed, 2), "failures": result.failures,
-                   "deterministic": tc.max_trials is not None},
-        "leaderboard": result.leaderboard().to_dict(orient="records"),
-        "data_fingerprint": dataset.fingerprint, "data_source": dataset.source,
-        "rows_train": int(len(train_idx)), "rows_test": int(len(test_idx)),
-        "config": config.model_dump(mode="json"), "environment": environment_record(),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "input_example": _example(X.iloc[train_idx]),
-        "prediction_reference": _prediction_reference(test_scores),
-    })
+    card.training = TrainingSummary(
+        best_candidate=best.name, family=best.family, params=dict(best.params),
+        cv_score=final.info["cv_score"], cv_fold_scores=list(final.info["cv_fold_scores"]),
+        test_metrics=test_metrics, final_model=final.info, ensemble=final.info.get("members"),
+        calibration=final.calibration, threshold_tuning=final.threshold,
+        diagnosis=list(final.diagnosis),
+        search={"trials": result.trials, "finished": len(result.candidates),
+                "pruned": result.pruned, "folds": len(result.folds),
+                "seconds": round(result.elapsed, 2), "failures": result.failures,
+                "deterministic": tc.max_trials is not None},
+        leaderboard=result.leaderboard().to_dict(orient="records"))
+    code = code_version()
+    card.provenance = Provenance(
+        data_fingerprint=dataset.fingerprint, data_source=str(dataset.source),
+        config=config.model_dump(mode="json"), seed=config.seed,
+        environment=environment_record(), code_version=code.get("git_commit") or
+        code.get("fullcycle"), trained_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        rows_train=int(len(train_idx)), rows_test=int(len(test_idx)))
     log.info("scored and packaged at %.1fs", time.perf_counter() - start)
     return TrainOutcome(model=model, search=result, test_metrics=test_metrics, verdict=verdict,
                         train_index=train_idx, test_index=test_idx,
@@ -255,7 +255,7 @@ def metrics_from_scores(model: Model, scores: np.ndarray, y: np.ndarray) -> dict
     if problem.is_classification:
         labels = np.arange(len(problem.labels))
         pred = _encode(problem, model.labels_from_scores(scores)) \
-            if model.metadata.get("threshold") is not None else scores.argmax(axis=1)
+            if model.card.threshold is not None else scores.argmax(axis=1)
         return score_all(problem.task, y, pred, scores, labels)
     return score_all(problem.task, y, scores, None, None)
 
@@ -263,17 +263,3 @@ def metrics_from_scores(model: Model, scores: np.ndarray, y: np.ndarray) -> dict
 def _encode(problem: Problem, labels: np.ndarray) -> np.ndarray:
     index = {label: i for i, label in enumerate(problem.labels)}
     return np.asarray([index[v] for v in labels], dtype=np.int64)
-
-
-def _example(X: pd.DataFrame) -> dict[str, Any]:
-    row = X.iloc[0]
-    return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
-            for k, v in row.items()}
-
-
-def _prediction_reference(scores: np.ndarray) -> dict[str, Any]:
-    """Distribution of the model's own outputs on test rows, for prediction drift."""
-    from fullcycle.explore.profile import numeric_profile
-
-    values = scores[:, -1] if scores.ndim == 2 else scores
-    return numeric_profile(pd.Series(values))

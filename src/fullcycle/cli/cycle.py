@@ -71,9 +71,48 @@ def train(
                                               "database URL")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL to run when DATA is a "
                                               "database URL")] = None,
+    task: Annotated[str | None, typer.Option(
+        "--task", help="auto, or a task: binary, multiclass, regression, forecast, recommend, "
+        "cluster, anomaly (or a plugin's)", rich_help_panel="Task")] = None,
+    horizon: Annotated[int | None, typer.Option(
+        "--horizon", help="forecast: steps ahead", rich_help_panel="Task")] = None,
+    time_column: Annotated[str | None, typer.Option(
+        "--time-column", help="forecast, recommend: the time column",
+        rich_help_panel="Task")] = None,
+    series_id: Annotated[list[str] | None, typer.Option(
+        "--series-id", help="forecast: a series-id column (repeat for several)",
+        rich_help_panel="Task")] = None,
+    frequency: Annotated[str | None, typer.Option(
+        "--frequency", help="forecast: pandas frequency (D, W-FRI, MS...)",
+        rich_help_panel="Task")] = None,
+    season_length: Annotated[int | None, typer.Option(
+        "--season-length", help="forecast: season length in steps",
+        rich_help_panel="Task")] = None,
+    user_column: Annotated[str | None, typer.Option(
+        "--user-column", help="recommend: the user id column", rich_help_panel="Task")] = None,
+    item_column: Annotated[str | None, typer.Option(
+        "--item-column", help="recommend: the item id column", rich_help_panel="Task")] = None,
+    rating_column: Annotated[str | None, typer.Option(
+        "--rating-column", help="recommend: rating or weight column",
+        rich_help_panel="Task")] = None,
+    items: Annotated[str | None, typer.Option(
+        "--items", help="recommend: item metadata file", rich_help_panel="Task")] = None,
+    item_key: Annotated[str | None, typer.Option(
+        "--item-key", help="recommend: item id column of --items",
+        rich_help_panel="Task")] = None,
+    n_clusters: Annotated[int | None, typer.Option(
+        "--n-clusters", help="cluster: number of clusters (default: chosen)",
+        rich_help_panel="Task")] = None,
+    contamination: Annotated[str | None, typer.Option(
+        "--contamination", help="anomaly: auto or the expected share of anomalies (0..0.5)",
+        rich_help_panel="Task")] = None,
+    label_column: Annotated[str | None, typer.Option(
+        "--label-column", help="anomaly, cluster: labels used only to evaluate",
+        rich_help_panel="Task")] = None,
 ) -> None:
     """Train, compare and register the best model for DATA (a file, folder or glob, a database
-    URL with --table/--query, or an http(s) URL)."""
+    URL with --table/--query, or an http(s) URL). --target names the column to predict; kinds
+    that learn without one (cluster, anomaly) need only --task."""
     # a bare `fullcycle train` after `fullcycle init` uses ./fullcycle.yaml
     cfg = load_config(config, workspace, prefer_cwd=True)
     if data:
@@ -88,8 +127,12 @@ def train(
         cfg.train.max_trials = max_trials
     if seed is not None:
         cfg.seed = seed
-    if not cfg.data.target:
-        raise ConfigError("no target column; pass --target COL or set data.target in the config")
+    _task_options(cfg, task=task, horizon=horizon, time_column=time_column,
+                  series_id=series_id, frequency=frequency, season_length=season_length,
+                  user_column=user_column, item_column=item_column,
+                  rating_column=rating_column, items=items, item_key=item_key,
+                  n_clusters=n_clusters, contamination=contamination,
+                  label_column=label_column)
     project = _project(cfg, workspace)
     report = _train(project, cfg)
     result(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
@@ -97,11 +140,28 @@ def train(
     print_next_steps(project.workspace, report.version, paths)
     emit("train", {
         "version": report.version, "alias": "champion", "workspace": str(project.workspace.root),
-        "metric": cfg.problem.metric or report.model.metadata.get("metric"),
+        "metric": cfg.problem.metric or report.model.card.metric,
+        "kind": report.model.card.kind, "task": report.model.card.task,
         "test_metrics": report.test_metrics, "verdict": report.verdict,
         "leaderboard": frame_records(report.leaderboard),
         "paths": {name: str(path) for name, path in paths.items()},
     })
+
+
+def _task_options(cfg: Config, **flags: object) -> None:
+    """The kind flags of `train` onto problem.* (only those given)."""
+    contamination = flags.pop("contamination")
+    if contamination is not None:
+        try:
+            flags["contamination"] = "auto" if contamination == "auto" else float(
+                str(contamination))
+        except ValueError:
+            raise ConfigError(f"--contamination {contamination!r}: give auto or a share such "
+                              "as 0.05") from None
+    values = {k: v for k, v in flags.items() if v is not None and v != []}
+    if values:
+        merged = cfg.problem.model_dump() | values
+        cfg.problem = type(cfg.problem).model_validate(merged)
 
 
 def _train_paths(project, report) -> dict:  # noqa: ANN001
@@ -131,9 +191,18 @@ def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
     console.print(frame_table(report.leaderboard, title="leaderboard (cross-validated)",
                               max_rows=10))
     console.print(metrics_table(report.test_metrics, "test set"))
-    print_train_summary(report.model.metadata)
+    for note in getattr(report, "notes", [])[:1]:  # how the task was chosen
+        console.print(f"[dim]{note}[/]", soft_wrap=True, highlight=False)
+    print_train_summary(_training_facts(report.model.card))
     _verdict(report.verdict)
     return report
+
+
+def _training_facts(card) -> dict:  # noqa: ANN001
+    """What the train summary shows: search stats, diagnosis, threshold tuning."""
+    from dataclasses import asdict
+
+    return asdict(card.training)
 
 
 def _verdict(verdict: dict) -> None:
@@ -145,8 +214,10 @@ def _verdict(verdict: dict) -> None:
 
 @app.command()
 def predict(
-    input: Annotated[Path, typer.Option("--input", "-i", help="rows to score (CSV/TSV/Parquet)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="where to write (CSV/Parquet)")],
+    input: Annotated[Path | None, typer.Option(
+        "--input", "-i", help="rows to score (CSV/TSV/Parquet); optional for a forecast "
+        "(default: after the training history)")] = None,
     workspace: Workspace = Path("workspace"),
     model: ModelRef = "champion",
     id_column: Annotated[str | None, typer.Option("--id-column", help="input column copied to "
@@ -159,13 +230,21 @@ def predict(
     rejects: Annotated[Path | None, typer.Option(
         "--rejects", help="with --on-error skip: where refused rows go (default: "
         "<output>.rejects.csv)")] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="forecast: steps ahead")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="recommend: items per user")] = None,
+    include_seen: Annotated[bool, typer.Option(
+        "--include-seen", help="recommend: keep items the user already had")] = False,
 ) -> None:
-    """Score a file with a registered model, streamed in chunks: a `prediction` column, and
-    `proba_<class>` columns for classification."""
+    """Predict with a registered model. Tables, clusters, anomalies: a file scored in chunks
+    (a `prediction` column, and `proba_<class>` columns for classification). Forecast and
+    recommend: the kind's own output (--horizon, --top-k)."""
     from fullcycle.deploy.batch import run_batch
+    from fullcycle.taskkind import PredictOptions
 
+    options = PredictOptions(horizon=horizon, top_k=top_k, include_seen=include_seen)
     report = run_batch(workspace, input, output, model_ref=model, id_column=id_column,
-                       chunk_rows=chunk_rows, on_error=on_error, rejects=rejects)
+                       chunk_rows=chunk_rows, options=options, on_error=on_error,
+                       rejects=rejects)
     console.print(f"wrote {report.rows - report.rejected:,} predictions to [bold]{output}[/] "
                   f"({report.rows_per_second:,.0f} rows/s)")
     if report.rejected:

@@ -23,6 +23,7 @@ import pandas as pd
 from fullcycle.data.contract import check_column, describe
 from fullcycle.errors import DataError
 from fullcycle.serve.reload import Served
+from fullcycle.taskkind import PredictOptions
 
 NAN = float("nan")
 
@@ -194,24 +195,30 @@ def score_chunk(served: Served, frame: pd.DataFrame, offset: int, unseen: Counte
         keep[[r[0] for r in rejects[start:]]] = False
         columns = [c[keep] for c in columns]
         frame = frame.iloc[np.flatnonzero(keep)]
-    problem = served.model.problem
+    model = served.model
+    kind = model.kind
+    canonical: pd.DataFrame | None = None
+    if not kind.scored:  # the kind predicts the checked rows itself
+        canonical = pd.DataFrame(dict(zip(served.validator.names, columns, strict=True)))
+        result = kind.predict(model, canonical, PredictOptions()) if len(frame) else \
+            pd.DataFrame({c: [] for c in kind.output_columns(model)})
+        result = result.reset_index(drop=True)
+        if id_column:
+            result.insert(0, id_column, frame[id_column].to_numpy())
+        first = "prediction" if "prediction" in result.columns else result.columns[-1]
+        return result, None, result[first].to_numpy()
     if not len(frame):
-        width = len(problem.labels) if problem.is_classification else 0
+        width = len(model.card.classes)
         scores = np.empty((0, width)) if width else np.empty(0)
     elif served.fast is not None:
         scores = served.fast.scores_columns(columns)
     else:
         canonical = pd.DataFrame(dict(zip(served.validator.names, columns, strict=True)))
-        scores = served.model.predict_scores(canonical)
-    labels = served.model.labels_from_scores(scores) if len(frame) else np.empty(0, dtype=object)
-    out: dict[str, Any] = {}
+        scores = model.predict_scores(canonical)
+    out = kind.frame_from_scores(model, scores)  # prediction (+ proba_<class>) columns
     if id_column:
-        out[id_column] = frame[id_column].to_numpy()
-    out["prediction"] = labels
-    if problem.is_classification:
-        for i, label in enumerate(problem.labels):
-            out[f"proba_{label}"] = scores[:, i]
-    return pd.DataFrame(out), scores, labels
+        out.insert(0, id_column, frame[id_column].to_numpy())
+    return out, scores, out["prediction"].to_numpy()
 
 
 class RejectsWriter:
@@ -407,22 +414,25 @@ def score_upload(served: Served, handle: IO[bytes], filename: str | None, output
 
 def _log_upload(predlog: Any, served: Served, chunks: list[pd.DataFrame], scored: list,
                 request_id: str) -> None:
-    problem = served.model.problem
+    classes = served.model.card.classes
     row = 0
     for chunk, (_, scores, labels) in zip(chunks, scored, strict=True):
         records = chunk.astype(object).where(chunk.notna(), None).to_dict("records")
         ids = [f"{request_id}-{row + i}" for i in range(len(chunk))]
-        predlog.record(ids, records, labels, scores if problem.is_classification else None,
-                       problem.labels, version=served.version, latency_ms=0.0,
+        predlog.record(ids, records, labels, scores if classes else None,
+                       classes, version=served.version, latency_ms=0.0,
                        request_id=request_id, source="file")
         row += len(chunk)
 
 
-def run_batch(workspace: str | Path, source: str | Path, output: str | Path, *,
+def run_batch(workspace: str | Path, source: str | Path | None, output: str | Path, *,
               model_ref: str = "champion", id_column: str | None = None,
               chunk_rows: int = 100_000, progress: bool = True, on_error: str = "fail",
-              rejects: str | Path | None = None) -> BatchReport:
-    """`fullcycle predict`: load the model, stream the file through it with a progress bar."""
+              rejects: str | Path | None = None,
+              options: PredictOptions | None = None) -> BatchReport:
+    """`fullcycle predict`: load the model; row-wise kinds stream the file through the checked
+    scoring core with a progress bar, other kinds (or any call with `options`) answer
+    `kind.predict(model, rows or None, options)`."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fullcycle.serve.reload import RegistrySource
@@ -430,7 +440,11 @@ def run_batch(workspace: str | Path, source: str | Path, output: str | Path, *,
     if chunk_rows < 1:
         raise DataError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
     source_ = RegistrySource(workspace, model_ref)
-    served = Served.prepare(source_.load(), serving_threads=False, missing=source_.missing)
+    model = source_.load()
+    options = options or PredictOptions()
+    if not model.kind.row_wise or options != PredictOptions() or source is None:
+        return predict_with_kind(model, source, Path(output), options)
+    served = Served.prepare(model, serving_threads=False, missing=source_.missing)
     total = _row_count_hint(Path(source))
     with Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
                   TimeElapsedColumn(), disable=not progress, transient=True) as bar:
@@ -439,6 +453,21 @@ def run_batch(workspace: str | Path, source: str | Path, output: str | Path, *,
                               on_chunk=lambda n: bar.advance(task, n), on_error=on_error,
                               rejects=rejects)
     return report
+
+
+def predict_with_kind(model: Any, source: str | Path | None, output: Path,
+                      options: PredictOptions) -> BatchReport:
+    """The kind's own prediction (forecast horizons, recommendation lists...), one frame."""
+    from fullcycle.data.sources import read_source
+
+    start = time.perf_counter()
+    frame = None if source is None else read_source(str(source))
+    result = model.predict(frame, options)
+    writer = OutputWriter(output_kind(output), str(output))
+    writer.write(result.reset_index(drop=True))
+    writer.close()
+    return BatchReport(rows=len(result), seconds=time.perf_counter() - start, chunks=1,
+                       output=output)
 
 
 def _row_count_hint(path: Path) -> int | None:

@@ -15,7 +15,7 @@ _WHERE = {
     "Explainer": "explain", "explain_records": "explain",
     "permutation_importance": "explain",
     "compare_models": "compare",
-    "evaluate_workspace": "run",
+    "evaluate_rows": "run",
 }
 
 __all__ = sorted(_WHERE)

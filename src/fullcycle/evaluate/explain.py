@@ -269,20 +269,9 @@ class Explainer:
 
 
 def _typical_row(model: Model, inputs: list[str]) -> dict[str, Any]:
-    """Median of numeric inputs and most frequent category, from the model's reference profile."""
-    columns = (model.reference or {}).get("columns", {})
-    row: dict[str, Any] = {}
-    for name in inputs:
-        prof = columns.get(name, {})
-        if prof.get("quantiles"):
-            qs = prof["quantiles"]
-            row[name] = qs[len(qs) // 2]
-        elif prof.get("shares"):
-            shares = {k: v for k, v in prof["shares"].items() if k != "__other__"}
-            row[name] = max(shares, key=lambda k: shares[k]) if shares else None
-        else:
-            row[name] = None
-    return row
+    """Median of numeric inputs and most frequent category: the card's synthetic example."""
+    example = model.card.input_example
+    return {name: example.get(name) for name in inputs}
 
 
 def explainer_for(model: Model) -> Explainer:
@@ -397,8 +386,7 @@ def _tree_member(model: Model) -> tuple[Explainer, str] | None:
         return None
     names = getattr(model.pipeline, "names", None) or [str(i) for i in range(len(members))]
     for i in np.argsort(weights)[::-1]:
-        member = Model(pipeline=members[i], problem=model.problem, schema=model.schema,
-                       reference=model.reference, metadata={})
+        member = Model(members[i], model.card)
         explainer = Explainer(member)
         if explainer.kind is not None:
             return explainer, f", of ensemble member {names[i]} (weight {weights[i]:.2f})"

@@ -152,6 +152,26 @@ def _fairness(res: dict[str, Any]) -> str:
 def render_html(ev: Evaluation) -> str:
     res = ev.result
     prob, model = res["problem"], res["model"]
+    return page(f'Evaluation of model {model["version"]} — {prob["target"]} ({prob["task"]})',
+                f'{res["data"]["rows"]} {res["data"]["label"]} · generated '
+                f'{res["generated_at"]}', html_sections(ev))
+
+
+def page(heading: str, subtitle: str, sections: list[tuple[str, str, str]]) -> str:
+    """The evaluation page of any task kind: (id, title, html) sections under a header."""
+    body = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{html}</section>'
+                   for sid, title, html in sections)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
+            f'{escape(heading.replace("Evaluation of model", "Evaluation:"))}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<style>{PAGE_CSS}{CSS}</style></head><body><header><h1>{escape(heading)}"
+            f'</h1><p>{escape(subtitle)}</p></header><main>{body}</main></body></html>')
+
+
+def html_sections(ev: Evaluation) -> list[tuple[str, str, str]]:
+    """The (id, title, html) sections of a supervised table's evaluation."""
+    res = ev.result
+    prob, model = res["problem"], res["model"]
     cv = res["cv"].get("search") or {}
     cv_text = (f"cross-validated {prob['metric']} {_f(cv.get('mean'))} ± {_f(cv.get('std'))} over "
                f"{len(cv.get('folds') or [])} folds (model search)") if cv else ""
@@ -179,15 +199,7 @@ def render_html(ev: Evaluation) -> str:
         ("card", "Model card", _card(res)),
         ("notes", "Notes", f"<ul>{notes}</ul>" if notes else '<p class="muted">none</p>'),
     ]
-    body = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{html}</section>'
-                   for sid, title, html in sections)
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation: '
-            f'{escape(prob["target"])} model {escape(str(model["version"]))}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{PAGE_CSS}{CSS}</style></head><body><header><h1>Evaluation of model "
-            f'{escape(str(model["version"]))} — {escape(prob["target"])} ({escape(prob["task"])})'
-            f'</h1><p>{res["data"]["rows"]} {escape(res["data"]["label"])} · generated '
-            f'{escape(res["generated_at"])}</p></header><main>{body}</main></body></html>')
+    return sections
 
 
 def to_json(result: dict[str, Any]) -> str:

@@ -60,7 +60,7 @@ def encoded_predictions(model: Model, scores: np.ndarray) -> np.ndarray:
     """What `Model.predict` decides (its tuned threshold included), as class indices."""
     if not model.problem.is_classification:
         return scores
-    threshold = model.metadata.get("threshold")
+    threshold = model.card.threshold
     if threshold is not None and scores.shape[1] == 2:
         return (scores[:, 1] >= threshold).astype(int)
     return scores.argmax(axis=1)
@@ -263,9 +263,9 @@ def evaluate_model(model: Model, frame: pd.DataFrame, *, config: Config,
         if "threshold" in found:
             result["threshold"] = {k: v for k, v in found["threshold"].items()
                                    if k in ("best_f1_threshold", "at_best", "at_half")}
-            result["threshold"]["model_threshold"] = model.metadata.get("threshold")
+            result["threshold"]["model_threshold"] = model.card.threshold
         figures["performance"] = curves.classification_plots(
-            problem, conf, found, model.metadata.get("threshold"))
+            problem, conf, found, model.card.threshold)
     else:
         figures["performance"] = curves.regression_plots(problem, data.y, data.pred)
     sections.training_figures(model, data, train, config, result, figures)

@@ -1,11 +1,11 @@
-"""Evaluation of a workspace's model: find the rows (the saved test rows or a labelled file),
-recover the training rows when the data source still matches, evaluate, write the report."""
+"""Evaluation of a model on labelled rows through its task kind: find the rows (the saved test
+rows or a labelled file), ask the kind for metrics and report sections, write the report."""
 
 from __future__ import annotations
 
-import warnings
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -14,17 +14,15 @@ from fullcycle.errors import DataError
 from fullcycle.evaluate.holdout import load_holdout
 from fullcycle.model import Model
 
-if TYPE_CHECKING:
-    from fullcycle.project import Project
-
 REPORT_HTML = "evaluation.html"
 REPORT_JSON = "evaluation.json"
 
 
-def evaluation_rows(project: Project, data: str | Path | pd.DataFrame | None,
+def evaluation_rows(reports: Path, data: str | Path | pd.DataFrame | None,
                     ) -> tuple[pd.DataFrame, str]:
+    """(rows, what they are): the saved held-out rows under `reports`, a frame, or a file."""
     if data is None:
-        return load_holdout(project.workspace.reports), "held-out test rows"
+        return load_holdout(reports), "held-out test rows"
     if isinstance(data, pd.DataFrame):
         return data, "rows given"
     from fullcycle.data.sources import read_source
@@ -32,46 +30,38 @@ def evaluation_rows(project: Project, data: str | Path | pd.DataFrame | None,
     return read_source(str(data)), f"rows of {data}"
 
 
-def training_frame(project: Project, model: Model) -> pd.DataFrame | None:
-    """The model's training rows, re-read from its data source and re-split with its own config;
-    None when the source is gone or no longer holds the same data (fingerprint differs)."""
-    from fullcycle.automl.train import split
-    from fullcycle.errors import FullcycleError
-
-    md = model.metadata
-    try:
-        config = Config.from_dict(md["config"]) if md.get("config") else project.config
-        dataset = project.__class__(config, project.workspace.root).load_data()
-    except (FullcycleError, OSError, KeyError):
-        return None
-    if md.get("data_fingerprint") and dataset.fingerprint != md["data_fingerprint"]:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        train_idx, _ = split(dataset, model.problem, config)
-    return dataset.frame.iloc[train_idx].reset_index(drop=True)
-
-
-def evaluate_workspace(project: Project, model_ref: str = "champion",
-                       data: str | Path | pd.DataFrame | None = None) -> dict[str, Any]:
-    """Evaluate a registered model; write reports/evaluation.html and reports/evaluation.json.
-    Returns the result dict with `paths`."""
-    from fullcycle.evaluate.render import render_html, to_json
-    from fullcycle.evaluate.report import evaluate_model
-
-    frame, label = evaluation_rows(project, data)
-    target = project.config.data.target
-    if data is not None and target and target not in frame.columns:  # fail before loading
+def check_target(frame: pd.DataFrame, target: str | None) -> None:
+    """Fail before loading a model when labelled rows lack the target column."""
+    if target and target not in frame.columns:
         raise DataError(f"the evaluation data has no target column {target!r}; evaluation "
                         "needs labelled rows")
-    model = project.load_model(model_ref)
-    train = training_frame(project, model)
-    evaluation = evaluate_model(model, frame, config=project.config, train_frame=train,
-                                data_label=label)
-    reports = project.workspace.reports
+
+
+def evaluate_rows(model: Model, frame: pd.DataFrame, label: str, config: Config,
+                  reports: Path) -> dict[str, Any]:
+    """Evaluate `model` on `frame` with its task kind; write reports/evaluation.html and
+    reports/evaluation.json. Returns the result dict (the kind's data, `metrics`, `paths`)."""
+    from fullcycle.evaluate.render import page, to_json
+
+    frame = frame.copy(deep=False)
+    frame.attrs["source"] = label
+    metrics, parts = model.kind.evaluate(model, frame, config)
+    card = model.card
+    result: dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "kind": card.kind,
+        "model": {"version": model.version_label},
+        "problem": {"task": card.task, "target": card.target, "metric": card.metric},
+        "data": {"label": label, "rows": int(len(frame))}}
+    for part in parts:
+        result.update(part.data)
+    result["metrics"] = metrics
+    heading = (f"Evaluation of model {model.version_label} — {card.target or card.kind} "
+               f"({card.task})")
+    subtitle = f"{result['data']['rows']} {label} · generated {result['generated_at']}"
+    reports.mkdir(parents=True, exist_ok=True)
     html_path, json_path = reports / REPORT_HTML, reports / REPORT_JSON
-    html_path.write_text(render_html(evaluation), encoding="utf-8")
-    result = evaluation.result
+    html_path.write_text(page(heading, subtitle, [(p.key, p.title, p.html) for p in parts]),
+                         encoding="utf-8")
     result["paths"] = {"html": str(html_path), "json": str(json_path)}
     json_path.write_text(to_json(result), encoding="utf-8")
     return result

@@ -18,13 +18,13 @@ if TYPE_CHECKING:  # report imports this module lazily; no cycle at run time
 
 
 def model_summary(model: Model) -> dict[str, Any]:
-    md = model.metadata
-    final = md.get("final_model") or {}
-    return {"version": model.version_label, "family": md.get("family"),
+    tr, card = model.card.training, model.card
+    final = tr.final_model or {}
+    return {"version": model.version_label, "family": tr.family,
             "kind": final.get("kind", "single"), "members": final.get("members"),
-            "best_candidate": md.get("best_candidate"), "trained_at": md.get("trained_at"),
-            "threshold": md.get("threshold"), "calibration": md.get("calibration"),
-            "diagnosis": md.get("diagnosis") or []}
+            "best_candidate": tr.best_candidate, "trained_at": card.provenance.trained_at,
+            "threshold": card.threshold, "calibration": tr.calibration,
+            "diagnosis": list(tr.diagnosis)}
 
 
 def cv_section(model: Model, train: tuple[pd.DataFrame, np.ndarray] | None, config: Config,
@@ -34,14 +34,14 @@ def cv_section(model: Model, train: tuple[pd.DataFrame, np.ndarray] | None, conf
     from fullcycle.evaluate.report import cross_validate
 
     metric = model.problem.metric
-    md = model.metadata
-    folds = md.get("cv_fold_scores") or (md.get("final_model") or {}).get("cv_fold_scores")
+    tr = model.card.training
+    folds = tr.cv_fold_scores or (tr.final_model or {}).get("cv_fold_scores")
     out: dict[str, Any] = {"metric": metric}
     if folds:
         out["search"] = {"folds": [float(f) for f in folds], "mean": float(np.mean(folds)),
                          "std": float(np.std(folds))}
-    elif md.get(f"cv_{metric}") is not None:
-        out["search"] = {"folds": [], "mean": float(md[f"cv_{metric}"]), "std": None}
+    elif tr.cv_score is not None:
+        out["search"] = {"folds": [], "mean": float(tr.cv_score), "std": None}
     if train is None:
         notes.append("The training rows were not available (data source moved or changed), so "
                      "the full metric suite was not cross-validated and there is no learning "
@@ -59,7 +59,7 @@ def cv_section(model: Model, train: tuple[pd.DataFrame, np.ndarray] | None, conf
 
 
 def _split_strategy(model: Model, config: Config) -> str:
-    trained = (model.metadata.get("config") or {}).get("split", {}).get("strategy")
+    trained = (model.card.provenance.config or {}).get("split", {}).get("strategy")
     return str(trained or config.split.strategy)
 
 
@@ -105,14 +105,14 @@ def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np
                   "markers": True}],
                 xlabel="training rows used", ylabel=metric,
                 caption=curve_reading(points, model.problem.scorer.greater_is_better)))
-    board = model.metadata.get("leaderboard")
+    board = model.card.training.leaderboard
     if board:
         frame = pd.DataFrame(board)
         col = next((c for c in frame.columns if c.startswith("cv_") and c != "cv_std"), None)
         if col is not None:
             frame = frame.head(15)
-            chosen = {m.get("model") for m in (model.metadata.get("final_model") or {})
-                      .get("members") or []} or {model.metadata.get("best_candidate")}
+            chosen = {m.get("model") for m in (model.card.training.final_model or {})
+                      .get("members") or []} or {model.card.training.best_candidate}
             result["leaderboard"] = frame.to_dict(orient="records")
             figs.append(plots.hbar(
                 "leaderboard", f"Candidates: cross-validated {metric} (± std)",
@@ -217,17 +217,17 @@ def error_analysis(model: Model, data: Prepared, config: Config, result: dict[st
 
 def model_card(model: Model, frame: pd.DataFrame, train_frame: pd.DataFrame | None,
                config: Config, result: dict[str, Any]) -> dict[str, Any]:
-    problem, md, ec = model.problem, model.metadata, config.evaluate
+    problem, prov, ec = model.problem, model.card.provenance, config.evaluate
     intended = ec.intended_use or (
         f"Predict {problem.target!r} ({problem.task}) for new rows shaped like the training data "
-        f"({md.get('data_source', 'unknown source')}). Decisions should use the model's "
+        f"({prov.data_source or 'unknown source'}). Decisions should use the model's "
         "probabilities together with human review where errors are costly.")
     primary = result["test"].get(problem.metric, {})
     return {"intended_use": intended,
-            "data": {"fingerprint": md.get("data_fingerprint"), "source": md.get("data_source"),
-                     "rows_train": md.get("rows_train"), "rows_test": md.get("rows_test"),
+            "data": {"fingerprint": prov.data_fingerprint, "source": prov.data_source,
+                     "rows_train": prov.rows_train, "rows_test": prov.rows_test,
                      "period": _period(model, frame, train_frame),
-                     "trained_at": md.get("trained_at")},
+                     "trained_at": prov.trained_at},
             "metrics": {"metric": problem.metric, "test": primary,
                         "cv": (result["cv"].get("search") or {}).get("mean")},
             "limitations": list(ec.limitations) + _limitations(model, result),

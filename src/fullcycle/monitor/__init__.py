@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 _NAMES = {
-    "run_monitoring": "check", "monitor_project": "check", "detect_drift": "drift",
+    "run_monitoring": "check", "monitor_model": "check", "detect_drift": "drift",
     "numeric_stats": "drift", "categorical_stats": "drift", "build_reference": "reference",
     "attach_reference": "reference", "reference_of": "reference", "read_window": "columns",
     "check_quality": "quality", "check_performance": "performance",

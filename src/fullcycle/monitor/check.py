@@ -8,9 +8,11 @@ Exit codes (a bit per kind of alert, so cron or CI can tell them apart):
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fullcycle.model import Model
 from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, Window, read_window
@@ -123,26 +125,16 @@ def _alerts(drift: dict[str, Any], pred: dict[str, Any] | None, quality: dict[st
     return alerts
 
 
-def monitor_project(project: Any, data: Any = None, *, model_ref: str = "champion",
-                    since: str | None = None) -> dict[str, Any]:
-    """Monitor a project's model on a file or frame, or on its prediction log; write
-    reports/monitoring.json and reports/monitoring.html into the workspace."""
-    import pandas as pd
-
-    from fullcycle.monitor.live import from_file, from_frame, from_log
+def monitor_model(model: Model, recent: pd.DataFrame, config: Any,
+                  reports: Path) -> dict[str, Any]:
+    """Monitor `model` on `recent` rows (a file's rows, or `live.read_log_window`) through its
+    task kind; write reports/monitoring.json and monitoring.html. The result holds the kind's
+    signals, its `alerts`, `alert_kinds` and the CLI's `exit_code`."""
     from fullcycle.monitor.report import write_reports
 
-    model = project.load_model(model_ref)
-    if isinstance(data, pd.DataFrame):
-        live = from_frame(data, model)
-    elif data is not None:
-        live = from_file(data, model)
-    else:
-        live = from_log(log_url(project), model, since=since)
-    result = run_monitoring(model, live, project.config.monitor)
-    result.update(write_reports(result, model, project.workspace.reports))
+    found = model.kind.monitor(model, recent, config)
+    kinds = sorted({a["kind"] for a in found.alerts})
+    result: dict[str, Any] = {**found.signals, "alerts": found.alerts, "alert_kinds": kinds,
+                              "exit_code": sum(EXIT_BITS.get(k, 1) for k in kinds)}
+    result.update(write_reports(result, model, reports, found.sections))
     return result
-
-
-def log_url(project: Any) -> str:
-    return project.config.serve.log_url or project.workspace.prediction_log_url

@@ -65,17 +65,25 @@ def _compute(request: Request, cache: _Cache) -> dict[str, Any] | None:
 
 def model_card(served: Any) -> str:
     model = served.model
-    meta = model.metadata
-    test = meta.get("test_metrics", {})
-    metric = model.problem.metric
-    items = [("version", served.version), ("task", model.problem.task),
-             ("target", model.problem.target), ("model", meta.get("best_candidate", "–")),
+    card = model.card
+    test = card.training.test_metrics
+    metric = card.metric
+    items = [("version", served.version), ("task", card.task),
+             ("target", card.target or "–"), ("model", _model_name(card)),
              (f"test {metric}", f"{test[metric]:.4f}" if metric in test else "–"),
-             ("training rows", meta.get("rows_train", "–")),
-             ("trained", meta.get("trained_at", "–")),
+             ("training rows", card.provenance.rows_train or "–"),
+             ("trained", card.provenance.trained_at or "–"),
              ("features", len(model.schema.features))]
     return '<div class="card" id="model-card">' + "".join(
         f"<div>{escape(str(k))}<b>{escape(str(v))}</b></div>" for k, v in items) + "</div>"
+
+
+def _model_name(card: Any) -> str:
+    """What the served model is: an ensemble names its members, not its best one."""
+    members = [str(m.get("model")) for m in (card.training.final_model or {}).get("members") or []]
+    if len(members) > 1:
+        return "ensemble of " + ", ".join(members)
+    return str(card.training.best_candidate or "–")
 
 
 def live_card(result: dict[str, Any]) -> str:

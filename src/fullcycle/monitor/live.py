@@ -56,6 +56,13 @@ def _parse_since(since: str | None) -> float | None:
 
 def from_log(url: str, model: Model, since: str | None = None) -> LiveData:
     """The prediction log (joined with feedback) as live data for `model`."""
+    return from_log_frame(read_log_window(url, since), model,
+                          source=f"prediction log {_masked(url)}")
+
+
+def read_log_window(url: str, since: str | None = None) -> pd.DataFrame:
+    """The prediction log joined with its feedback (oldest first), marked as such in
+    `attrs` (`prediction_log`, `source`) so a task kind knows what it monitors."""
     from fullcycle.serve.predlog import read_log
 
     log = read_log(url, since=_parse_since(since))
@@ -63,19 +70,25 @@ def from_log(url: str, model: Model, since: str | None = None) -> LiveData:
         raise DataError(f"the prediction log {_masked(url)} has no predictions"
                         + (f" since {since}" if since else "") + "; serve the model and send "
                         "traffic, or give recent rows with --input FILE")
+    log.attrs.update({"prediction_log": True, "source": f"prediction log {_masked(url)}"})
+    return log
+
+
+def from_log_frame(log: pd.DataFrame, model: Model, source: str = "prediction log") -> LiveData:
+    """A window of the prediction log (`read_log_window`) as live data for `model`."""
     features = [c.name for c in model.schema.features]
     inputs = pd.DataFrame({c: log[c] if c in log.columns else np.nan for c in features},
                           index=log.index)
     scores = _scores_from_log(log, model)
-    return LiveData(source=f"prediction log {_masked(url)}", inputs=inputs, scores=scores,
+    return LiveData(source=source, inputs=inputs, scores=scores,
                     labels=log["label"] if "label" in log.columns else None, time=log["time"],
                     latency_ms=log.get("latency_ms"), model_version=log.get("model_version"))
 
 
 def _scores_from_log(log: pd.DataFrame, model: Model) -> np.ndarray | None:
-    problem = model.problem
-    if problem.is_classification:
-        cols = [f"proba_{c}" for c in problem.labels]
+    classes = model.card.classes
+    if classes:
+        cols = [f"proba_{c}" for c in classes]
         if all(c in log.columns for c in cols):
             return log[cols].to_numpy(dtype="float64", na_value=np.nan)
         return None
@@ -94,8 +107,8 @@ def from_frame(frame: pd.DataFrame, model: Model, source: str = "data frame") ->
     absent = [c for c in features if c not in frame.columns]
     # Absent columns are a quality finding, not a reason to skip scoring: score them as missing.
     scores = model.predict_scores(frame.assign(**{c: np.nan for c in absent}) if absent else frame)
-    target = model.problem.target
-    labels = frame[target] if target in frame.columns else None
+    target = model.card.target
+    labels = frame[target] if target and target in frame.columns else None
     return LiveData(source=source, inputs=frame[present], scores=scores, labels=labels)
 
 

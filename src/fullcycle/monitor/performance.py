@@ -76,7 +76,7 @@ def check_performance(live: LiveData, model: Model, cfg: Any) -> dict[str, Any] 
         return None if not notes else {"labelled": 0, "notes": notes, "windows": [],
                                        "alerts": []}
     metric = model.problem.metric
-    test = model.metadata.get("test_metrics", {})
+    test = model.card.training.test_metrics
     reference = test.get(metric)
     windows = []
     if times is not None:

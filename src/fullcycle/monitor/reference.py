@@ -10,9 +10,8 @@ within `wasserstein_tolerance(sketch)` = sum of (gap in probability x gap in val
 stored quantiles (tests check both bounds). Categorical columns keep the count of each of
 their `TOP_CATEGORIES` most frequent values and of the rest.
 
-Stored in `model.metadata["monitor_reference"]` as `{"features": {name: sketch}, "prediction":
-sketch}`. Models trained before it existed fall back to the EDA profile in `model.reference`
-(101 quantiles, so KS within 0.01)."""
+Stored in the model card's `reference` as `{"format", "rows", "features": {name: sketch},
+"prediction": sketch}`: the one reference profile of a model."""
 
 from __future__ import annotations
 
@@ -22,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.data.schema import Schema
-from fullcycle.explore.profile import OTHER
 from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, read_window
 
 FORMAT = 1
@@ -98,15 +96,16 @@ def build_reference(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
 
 
 def attach_reference(model: Any, train_frame: pd.DataFrame, test_frame: pd.DataFrame, *,
-                     test_scores: np.ndarray | None = None) -> None:
-    """Store the monitoring reference in a freshly trained model: features from the training
-    rows, predictions from the model's own scores on the test rows (`test_scores` when the
-    trainer already has them)."""
+                     test_scores: np.ndarray | None = None) -> dict[str, Any]:
+    """Store (and return) the reference profile in a freshly trained model's card: features
+    from the training rows, predictions from the model's own scores on the test rows
+    (`test_scores` when the trainer already has them)."""
     reference = build_reference(train_frame, model.schema)
     scores = model.predict_scores(test_frame) if test_scores is None else test_scores
     values = scores[:, -1] if scores.ndim == 2 else scores
     reference["prediction"] = numeric_sketch(values)
-    model.metadata["monitor_reference"] = reference
+    model.card.reference = reference
+    return reference
 
 
 def wasserstein_tolerance(sketch: dict[str, Any]) -> float:
@@ -118,41 +117,6 @@ def wasserstein_tolerance(sketch: dict[str, Any]) -> float:
     return float(np.sum(np.diff(probs) * np.diff(q)))
 
 
-# --- models without a monitoring reference: read the EDA profile --------------------------------
-def _from_profile(entry: dict[str, Any]) -> dict[str, Any]:
-    rows = int(entry.get("count", 0))
-    missing = int(round(entry.get("missing_rate", 0.0) * rows))
-    present = rows - missing
-    out: dict[str, Any] = {"kind": entry["kind"], "rows": rows, "missing": missing,
-                           "invalid": 0, "present": present}
-    if entry["kind"] == "numeric":
-        if "quantiles" not in entry:
-            return out
-        edges = list(entry["bin_edges"])
-        out.update({k: entry[k] for k in ("mean", "std", "min", "max") if k in entry})
-        out["quantiles"] = entry["quantiles"]
-        out["bin_edges"] = edges[1:-1] if len(edges) > 2 else edges[:1]
-        counts = np.round(np.asarray(entry["bin_share"]) * present).astype(int).tolist()
-        out["bin_counts"] = counts if len(edges) > 2 else [0, present]
-        out["bin_side"] = "left"
-        return out
-    shares = dict(entry.get("shares", {}))
-    other = shares.pop(OTHER, 0.0)
-    out["categories"] = list(shares)
-    out["counts"] = [int(round(v * present)) for v in shares.values()]
-    out["other"] = int(round(other * present))
-    return out
-
-
 def reference_of(model: Any) -> dict[str, Any]:
-    """The model's monitoring reference, or one read from its EDA profile."""
-    stored = model.metadata.get("monitor_reference")
-    if stored:
-        return stored
-    features = {k: _from_profile(v) for k, v in model.reference.get("columns", {}).items()}
-    pred = model.metadata.get("prediction_reference")
-    out: dict[str, Any] = {"format": 0, "rows": model.reference.get("rows", 0),
-                           "features": features}
-    if pred:
-        out["prediction"] = _from_profile(pred)
-    return out
+    """The model's reference profile (its card's `reference`)."""
+    return model.card.reference

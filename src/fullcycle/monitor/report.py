@@ -165,31 +165,46 @@ def sections(result: dict[str, Any]) -> str:
             + "<h2>Prediction volume and latency</h2>" + traffic_html(result))
 
 
-def render_html(result: dict[str, Any], title: str = "Monitoring report") -> str:
+def render_html(result: dict[str, Any], title: str = "Monitoring report",
+                parts: list[Any] | None = None) -> str:
+    """The page: a task kind's sections (`parts`: ReportSection) or the drift sections."""
+    if parts:
+        body = "".join(f'<section id="{escape(p.key)}">'
+                       + (f"<h2>{escape(p.title)}</h2>" if p.title else "") + p.html
+                       + "</section>" for p in parts)
+    else:
+        body = sections(result)
     return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             '<link rel=icon href="data:,">'  # no favicon request
             f"<title>{escape(title)}"
             f"</title><style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"
-            f"<p class=muted>model version {escape(result['model_version'])} · "
-            f"{escape(result['source'])} · {result['rows']} rows · generated "
-            f"{escape(result['generated_at'])} in {result['seconds']} s</p>"
-            + sections(result) + "</body></html>")
+            f"<p class=muted>model version {escape(str(result.get('model_version', '?')))} · "
+            f"{escape(str(result.get('source', '')))} · {result.get('rows', '?')} rows · "
+            f"generated {escape(str(result.get('generated_at', '')))} in "
+            f"{result.get('seconds', '?')} s</p>" + body + "</body></html>")
 
 
-def write_reports(result: dict[str, Any], model: Any, folder: Path) -> dict[str, str]:
-    """Write monitoring.json and monitoring.html; returns their paths."""
+def write_reports(result: dict[str, Any], model: Any, folder: Path,
+                  parts: list[Any] | None = None) -> dict[str, str]:
+    """Write monitoring.json and monitoring.html (the task kind's report sections `parts`,
+    else the drift page of `result`); returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     json_path, html_path = folder / "monitoring.json", folder / "monitoring.html"
     json_path.write_text(json.dumps(clean_json(result), indent=1, default=_json_default))
-    title = f"Monitoring: {model.problem.target} ({model.problem.task})"
-    html_path.write_text(render_html(result, title))
+    card = model.card
+    title = f"Monitoring: {card.target or card.kind} ({card.task})"
+    html_path.write_text(render_html(result, title, parts))
+    out = {"path": str(json_path), "html": str(html_path)}
+    keys = ("model_version", "rows", "drifted_features", "drift_share", "dataset_drift",
+            "thresholds", "features")
+    if not all(k in result for k in keys):
+        return out
     # drift.json: the drift verdict alone, as earlier versions wrote it (scripts read it).
-    drift = {k: result[k] for k in ("model_version", "rows", "drifted_features", "drift_share",
-                                    "dataset_drift", "thresholds")}
+    drift = {k: result[k] for k in keys[:-1]}
     drift["features"] = [{k: v for k, v in f.items() if k != "histogram"}
                          for f in result["features"]]
     (folder / "drift.json").write_text(json.dumps(clean_json(drift), indent=1))
-    return {"path": str(json_path), "html": str(html_path)}
+    return out
 
 
 def clean_json(value: Any) -> Any:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +55,33 @@ def split_holdout(frame: pd.DataFrame, share: float, minimum: int) -> tuple[pd.D
     return frame.iloc[:-n_hold], frame.iloc[-n_hold:]
 
 
-def training_snapshot(project: Any, version: str, champion: Any) -> pd.DataFrame | None:
+@dataclass
+class Retraining:
+    """What retraining needs, as plain values: the config, the model registry, the reports
+    and cache folders, the prediction log, and `train(dataset, reason) -> version` (trains
+    and registers a challenger: `Project.train(..., alias="challenger")`)."""
+
+    config: Any
+    registry: Any
+    reports: Path
+    cache: Path
+    log_url: str
+    train: Callable[[Any, str], str]
+
+
+def training_snapshot(steps: Retraining, version: str, champion: Any) -> pd.DataFrame | None:
     """The champion's training data: the registry's Parquet snapshot, else its source file."""
     try:
         import mlflow.artifacts
 
-        run_id = project.registry.model_version(version).run_id
+        run_id = steps.registry.model_version(version).run_id
         path = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path="data/snapshot.parquet",
-            dst_path=str(project.workspace.cache / f"snapshot-v{version}"),
-            tracking_uri=project.registry.tracking_uri)
+            dst_path=str(steps.cache / f"snapshot-v{version}"),
+            tracking_uri=steps.registry.tracking_uri)
         return pd.read_parquet(path)
     except Exception:  # noqa: BLE001 - older runs have no snapshot; try the source next
-        source = champion.metadata.get("data_source")
+        source = champion.card.provenance.data_source
         if source and Path(str(source)).exists():
             from fullcycle.data.sources import read_source
 
@@ -73,42 +89,42 @@ def training_snapshot(project: Any, version: str, champion: Any) -> pd.DataFrame
     return None
 
 
-def score(model: Any, holdout: pd.DataFrame, metric: str) -> float:
-    from fullcycle.automl.train import evaluate_on
-
-    y = model.problem.encode_target(holdout[model.problem.target])
-    return float(evaluate_on(model, holdout, y)[metric])
-
-
-def _new_data(project: Any, champion: Any, data: str | None, query: str | None) -> pd.DataFrame:
-    target = champion.problem.target
+def _new_data(steps: Retraining, champion: Any, data: str | None,
+              query: str | None) -> pd.DataFrame:
+    target = champion.card.target
     if data is None:
-        from fullcycle.monitor.check import log_url
-
-        return labelled_from_log(log_url(project), target,
+        if not target:
+            raise DataError(f"{champion.card.kind} models retrain on new rows: give them with "
+                            "--input FILE")
+        return labelled_from_log(steps.log_url, target,
                                  [c.name for c in champion.schema.features])
     from fullcycle.data.sources import read_source
 
     frame = read_source(data, query=query) if query else read_source(data)
+    if not target:
+        return frame
     if target not in frame.columns:
         raise DataError(f"{data}: no {target!r} column; retraining needs the true labels")
     return frame[frame[target].notna()].reset_index(drop=True)
 
 
-def retrain(project: Any, data: str | None = None, *, query: str | None = None,
+def retrain(steps: Retraining, data: str | None = None, *, query: str | None = None,
             with_snapshot: bool = False, trigger: str | None = None) -> dict[str, Any]:
-    """Train, compare and maybe promote a challenger; returns the decision with its evidence."""
+    """Train, compare and maybe promote a challenger; returns the decision with its evidence.
+    The champion's task kind splits the new rows (`split_recent`) and scores both models on
+    the same recent part (`score`); the promotion rule is the same for every kind."""
     from fullcycle.data.dataset import Dataset
     from fullcycle.evaluate.metrics import get_metric
 
-    cfg = project.config
-    champion_version = project.registry.resolve_version("champion")
-    champion = project.registry.load(champion_version)
-    target, metric = champion.problem.target, champion.problem.metric
-    new = _new_data(project, champion, data, query)
-    train_part, holdout = split_holdout(new, cfg.monitor.holdout_share, cfg.monitor.min_labels)
+    cfg, registry = steps.config, steps.registry
+    champion_version = registry.resolve_version("champion")
+    champion = registry.load(champion_version)
+    kind, card = champion.kind, champion.card
+    target, metric = card.target, card.metric
+    new = _new_data(steps, champion, data, query)
+    train_part, holdout = kind.split_recent(new, cfg)
     if with_snapshot:
-        snapshot = training_snapshot(project, champion_version, champion)
+        snapshot = training_snapshot(steps, champion_version, champion)
         if snapshot is None:
             raise DataError("--with-snapshot: the champion has no training snapshot in the "
                             "registry and its data source is gone; retrain without it")
@@ -117,17 +133,16 @@ def retrain(project: Any, data: str | None = None, *, query: str | None = None,
     cfg.problem.metric = metric
     dataset = Dataset.from_frame(train_part.reset_index(drop=True), target=target,
                                  roles=cfg.data.roles, source=data or "prediction log + feedback")
-    report = project.train(dataset, alias="challenger",
-                           reason=f"challenger from retrain ({trigger or 'manual'})")
-    challenger = project.registry.load(report.version)
-    champion_score = score(champion, holdout, metric)
-    challenger_score = score(challenger, holdout, metric)
+    version = steps.train(dataset, f"challenger from retrain ({trigger or 'manual'})")
+    challenger = registry.load(version)
+    champion_score = float(kind.score(champion, holdout, cfg)[metric])
+    challenger_score = float(kind.score(challenger, holdout, cfg)[metric])
     sign = get_metric(metric).sign()
     gain = (challenger_score - champion_score) * sign
     promoted = bool(gain > cfg.monitor.promote_margin)
     evidence = {"metric": metric, "greater_is_better": sign > 0,
                 "champion_version": champion_version, "champion_score": champion_score,
-                "challenger_version": report.version, "challenger_score": challenger_score,
+                "challenger_version": version, "challenger_score": challenger_score,
                 "gain": gain, "margin": cfg.monitor.promote_margin,
                 "holdout_rows": int(len(holdout)), "train_rows": int(len(train_part)),
                 "with_snapshot": with_snapshot, "data": data or "prediction log + feedback",
@@ -135,13 +150,13 @@ def retrain(project: Any, data: str | None = None, *, query: str | None = None,
     reason = (f"{metric} {challenger_score:.4f} vs champion v{champion_version} "
               f"{champion_score:.4f} on {len(holdout)} holdout rows: gain {gain:+.4f} "
               f"{'>' if promoted else '<='} margin {cfg.monitor.promote_margin}")
-    _record(project, report.version, promoted, evidence, reason)
+    _record(registry, version, promoted, evidence, reason)
     if promoted:
-        _promote(project.registry, report.version, f"retrain: {reason}")
-        _adopt_reports(project.workspace.reports)
+        _promote(registry, version, f"retrain: {reason}")
+        _adopt_reports(steps.reports)
     outcome = {"promoted": promoted, "reason": reason, "evidence": evidence,
-               "champion": report.version if promoted else champion_version}
-    path = project.workspace.reports / "retrain.json"
+               "champion": version if promoted else champion_version}
+    path = steps.reports / "retrain.json"
     path.write_text(json.dumps(outcome, indent=1, default=str))
     outcome["path"] = str(path)
     return outcome
@@ -154,9 +169,8 @@ def _adopt_reports(reports: Path) -> None:
             os.replace(path, reports / path.name)
 
 
-def _record(project: Any, version: str, promoted: bool, evidence: dict[str, Any],
+def _record(registry: Any, version: str, promoted: bool, evidence: dict[str, Any],
             reason: str) -> None:
-    registry = project.registry
     tags = {"retrain.decision": "promoted" if promoted else "rejected",
             "retrain.reason": reason, "retrain.evidence": json.dumps(evidence, default=str)}
     for key, value in tags.items():

@@ -31,16 +31,17 @@ class Reproduction:
 
 
 def reproduce(registry: ModelRegistry, ref: str, *, tolerance: float = 0.0) -> Reproduction:
-    from fullcycle.automl.train import train_model
     from fullcycle.provenance import code_version
+    from fullcycle.taskkind import resolve_task
 
     mv = registry.checked_version(ref)
     run = registry.client.get_run(mv.run_id)
     with tempfile.TemporaryDirectory(prefix="fc-reproduce-") as tmp:
         config, dataset = _recorded_inputs(registry, run, Path(tmp))
-    recorded_fp = run.data.tags.get("fullcycle.data_fingerprint", "")
-    outcome = train_model(dataset, config)
-    now = final_metrics(outcome, outcome.model.problem.metric)
+        recorded_fp = run.data.tags.get("fullcycle.data_fingerprint", "")
+        kind, _, _ = resolve_task(config, dataset.frame)
+        outcome = kind.train(dataset, config, reports=Path(tmp) / "reports")
+    now = final_metrics(outcome, outcome.model.card.metric)
     rows = []
     for key, before in sorted(run.data.metrics.items()):
         if key in SKIP_METRICS or key not in now or key.startswith("candidate_"):

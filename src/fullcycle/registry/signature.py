@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from fullcycle.data.schema import Schema
-from fullcycle.problem import Problem
 
 NUMERIC_DTYPES = ("int", "uint", "float", "Int", "UInt", "Float", "double")
 
@@ -26,16 +25,16 @@ def column_type(role: str, dtype: str) -> str:
     return "string"
 
 
-def model_signature(schema: Schema, problem: Problem) -> Any:
+def model_signature(schema: Schema, classes: list[str]) -> Any:
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import ColSpec
     from mlflow.types.schema import Schema as MlflowSchema
 
     inputs: list[Any] = [ColSpec(column_type(c.role, c.dtype), c.name) for c in schema.features]
     outputs: list[Any]
-    if problem.is_classification:
+    if classes:
         outputs = [ColSpec("string", "prediction")]
-        outputs += [ColSpec("double", f"proba_{label}") for label in problem.labels]
+        outputs += [ColSpec("double", f"proba_{label}") for label in classes]
     else:
         outputs = [ColSpec("double", "prediction")]
     return ModelSignature(inputs=MlflowSchema(inputs), outputs=MlflowSchema(outputs))

@@ -155,11 +155,11 @@ class ModelRegistry:
                              [RunTag("fullcycle.params", str(len(params)))])
         with tempfile.TemporaryDirectory(prefix="fc-run-") as tmp:
             client.log_artifacts(run_id, str(record.write(Path(tmp))))
-        from fullcycle.data.schema import Schema
-        from fullcycle.problem import Problem
+        from fullcycle.card import ModelCard
 
-        schema, problem = Schema.from_dict(meta["schema"]), Problem.from_dict(meta["problem"])
-        families = {meta.get("metadata", {}).get("family", "")}
+        card = ModelCard.from_dict(meta["card"])
+        schema = card.schema
+        families = {card.training.family or ""}
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow's type-hint hints
             # MLflow loads the logged model once and predicts the input example (~1 s): a check
@@ -168,8 +168,8 @@ class ModelRegistry:
                 name="model", python_model=str(Path(__file__).with_name("pyfunc.py")),
                 artifacts={"model": str(model_dir)},
                 pip_requirements=pinned_requirements(_family_packages(families)),
-                signature=model_signature(schema, problem),
-                input_example=input_example(schema, meta.get("metadata", {}).get("input_example")),
+                signature=model_signature(schema, card.classes),
+                input_example=input_example(schema, card.input_example),
                 model_config={"fullcycle_digest": digest},
             )
             mlflow.end_run("RUNNING")  # the run finishes only once a version exists
@@ -187,8 +187,9 @@ class ModelRegistry:
                 self.model_name, description="Registered by fullcycle: one version per training "
                 "run; aliases champion and challenger.")
         tags = {STATE: READY, DIGEST: digest, MODEL_PATH: model_path, "sha256": meta["sha256"],
-                "data_fingerprint": str(meta["metadata"].get("data_fingerprint", "")),
-                "task": meta["problem"].get("task", ""),
+                "data_fingerprint": str(meta["card"]["provenance"].get("data_fingerprint")
+                                        or ""),
+                "task": meta["card"].get("task", ""), "kind": meta["card"].get("kind", ""),
                 "fullcycle.snapshot": record.tags.get("fullcycle.snapshot", "")}
         # One call: a version either exists complete with its digest, or does not exist.
         model_id = source.removeprefix("models:/") if source.startswith("models:/m-") else None
@@ -296,7 +297,7 @@ class ModelRegistry:
         folder = self._fetch_verified(mv.source, mv.tags.get(MODEL_PATH, ""), digest,
                                       version=str(mv.version))
         model = Model.load(folder, expected_sha256=mv.tags.get("sha256"))
-        model.metadata["version"] = str(mv.version)
+        model.card.version = str(mv.version)
         return model
 
     def _fetch_verified(self, source: str, model_path: str, digest: str,

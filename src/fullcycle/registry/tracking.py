@@ -67,34 +67,36 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def build_record(config: Any, dataset: Any, outcome: Any, *, reports: list[Path] | None = None,
+def build_record(config: Any, dataset: Any, result: Any, *, reports: list[Path] | None = None,
                  snapshot: bool = True, source: str = "fullcycle train") -> RunRecord:
-    """The record of one training run (`config`: Config, `dataset`: Dataset,
-    `outcome`: automl TrainOutcome)."""
-    problem = outcome.model.problem
+    """The record of one training run (`config`: Config, `dataset`: Dataset, `result`: the
+    task kind's TrainResult; its model card says the rest)."""
+    card = result.model.card
     masked = mask_secrets(config.model_dump(mode="json"))
-    best = outcome.search.best
+    best = card.training.best_candidate or card.kind
     fp = dataset.fingerprint
-    record = RunRecord(run_name=f"{config.project}-{best.name}-{fp[:8]}")
+    record = RunRecord(run_name=f"{config.project}-{best}-{fp[:8]}")
     record.params = {f"config.{k}": v[:500] for k, v in flatten(masked).items()}
-    record.params.update({"task": problem.task, "metric": problem.metric,
-                          "best_model": best.name, "data_fingerprint": fp,
+    record.params.update({"task": card.task, "kind": card.kind, "metric": card.metric,
+                          "best_model": best, "data_fingerprint": fp,
                           "rows": str(len(dataset.frame))})
-    record.metrics = final_metrics(outcome, problem.metric)
-    record.step_metrics = [(f"candidate_cv_{problem.metric}", c.score, i)
-                           for i, c in enumerate(outcome.search.candidates)]
+    record.metrics = final_metrics(result, card.metric)
+    candidates = _candidates(result)
+    record.step_metrics = [(f"candidate_cv_{card.metric}", float(c["mean"]), i)
+                           for i, c in enumerate(candidates) if c.get("mean") is not None]
     code = code_version()
     record.tags = {
         "fullcycle.source": source, "fullcycle.version": code["fullcycle"],
-        "fullcycle.data_fingerprint": fp, "fullcycle.task": problem.task,
+        "fullcycle.data_fingerprint": fp, "fullcycle.task": card.task,
+        "fullcycle.kind": card.kind,
         "fullcycle.host": socket.gethostname(), "fullcycle.pid": str(os.getpid()),
         "mlflow.source.name": source, "mlflow.source.type": "LOCAL",
-        "mlflow.note.content": _note(config, dataset, outcome),
+        "mlflow.note.content": _note(config, dataset, result),
     }
     if code["git_commit"]:
         record.tags["mlflow.source.git.commit"] = code["git_commit"]
         record.tags["fullcycle.git_dirty"] = str(code["git_dirty"]).lower()
-    record.files = _files(config, masked, dataset, outcome, code)
+    record.files = _files(config, masked, dataset, result, code, candidates)
     if snapshot:
         _add_snapshot(record, dataset)
     for path in reports or []:
@@ -103,25 +105,46 @@ def build_record(config: Any, dataset: Any, outcome: Any, *, reports: list[Path]
     return record
 
 
-def final_metrics(outcome: Any, metric: str) -> dict[str, float]:
-    best = outcome.search.best
-    out = {f"test_{k}": float(v) for k, v in outcome.test_metrics.items() if v == v}
-    out.update({f"cv_{metric}": best.score, f"cv_{metric}_std": best.std,
-                "candidates": float(len(outcome.search.candidates)),
-                "train_seconds": float(outcome.seconds)})
+def final_metrics(result: Any, metric: str) -> dict[str, float]:
+    """test_<metric> for every test metric, the search's cv score of `metric` and its std, the
+    number of candidates and the training seconds (what `reproduce` compares)."""
+    training = result.model.card.training
+    out = {f"test_{k}": float(v) for k, v in result.test_metrics.items() if v == v}
+    board = training.leaderboard or []
+    if training.cv_score is not None and board:
+        best = board[0]
+        cv = best.get(f"cv_{metric}")
+        out[f"cv_{metric}"] = float(cv if cv is not None else training.cv_score)
+        if best.get("cv_std") is not None:
+            out[f"cv_{metric}_std"] = float(best["cv_std"])
+    search = training.search or {}
+    if "finished" in search:
+        out["candidates"] = float(search["finished"])
+    if "train_seconds" in search:
+        out["train_seconds"] = float(search["train_seconds"])
     return out
 
 
-def _files(config: Any, masked: dict[str, Any], dataset: Any, outcome: Any,
-           code: dict[str, Any]) -> dict[str, str | bytes | Path]:
+def _candidates(result: Any) -> list[dict[str, Any]]:
+    path = result.report_files.get("candidates")
+    if path is not None and Path(path).is_file():
+        return list(json.loads(Path(path).read_text()))
+    return []
+
+
+def _files(config: Any, masked: dict[str, Any], dataset: Any, result: Any,
+           code: dict[str, Any], candidates: list[dict[str, Any]]
+           ) -> dict[str, str | bytes | Path]:
     import platform
 
     import yaml
 
-    problem = outcome.model.problem
+    card = result.model.card
+    problem = {"task": card.task, "target": card.target, "metric": card.metric,
+               "labels": card.classes, "success": card.success}
     files: dict[str, str | bytes | Path] = {
         CONFIG: yaml.safe_dump(masked, sort_keys=False),
-        "config/problem.json": json.dumps(problem.to_dict(), indent=1),
+        "config/problem.json": json.dumps(problem | {"kind": card.kind}, indent=1),
         SCHEMA: json.dumps({"fingerprint": dataset.fingerprint, "rows": len(dataset.frame),
                             "source": mask_text(str(dataset.source)),
                             "cleaning": dataset.cleaning, "schema": dataset.schema.to_dict()},
@@ -129,16 +152,13 @@ def _files(config: Any, masked: dict[str, Any], dataset: Any, outcome: Any,
         "code/version.json": json.dumps(code | {"packages": package_versions(),
                                                 "platform": platform.platform()}, indent=1),
         "environment/installed.txt": installed_packages(),
-        "search/leaderboard.csv": outcome.leaderboard.to_csv(index=False),
-        CANDIDATES: json.dumps([
-            {"order": i, "name": c.name, "family": c.family, "params": c.params,
-             "fold_scores": c.fold_scores, "mean": c.score, "std": c.std,
-             "fit_seconds": c.fit_seconds} for i, c in enumerate(outcome.search.candidates)],
-            indent=1, default=str),
-        "metrics.json": json.dumps({"test": outcome.test_metrics, "verdict": outcome.verdict,
-                                    "cv": {problem.metric: outcome.search.best.score}},
+        "search/leaderboard.csv": result.leaderboard.to_csv(index=False),
+        "metrics.json": json.dumps({"test": result.test_metrics, "verdict": result.verdict,
+                                    "cv": {card.metric: card.training.cv_score}},
                                    indent=1, default=str),
     }
+    if candidates:
+        files[CANDIDATES] = json.dumps(candidates, indent=1, default=str)
     lock = lock_file()
     if lock is not None:
         files["environment/requirements.lock"] = lock
@@ -163,9 +183,10 @@ def _add_snapshot(record: RunRecord, dataset: Any) -> None:
     record.tags["fullcycle.snapshot_sha256"] = hashlib.sha256(data).hexdigest()
 
 
-def _note(config: Any, dataset: Any, outcome: Any) -> str:
-    problem = outcome.model.problem
-    best = outcome.search.best
-    return (f"**{problem.task}** on `{problem.target}` · data `{dataset.fingerprint}` "
-            f"({len(dataset.frame)} rows) · best `{best.name}` cv {problem.metric} "
-            f"{best.score:.4f} · seed {config.seed}")
+def _note(config: Any, dataset: Any, result: Any) -> str:
+    card = result.model.card
+    cv = card.training.cv_score
+    score = f" cv {card.metric} {cv:.4f}" if cv is not None else ""
+    return (f"**{card.task}** on `{card.target or card.kind}` · data `{dataset.fingerprint}` "
+            f"({len(dataset.frame)} rows) · best `{card.training.best_candidate or card.kind}`"
+            f"{score} · seed {config.seed}")

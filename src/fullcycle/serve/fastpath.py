@@ -302,7 +302,7 @@ def probe_rows(model: Model) -> list[dict[str, Any]]:
     """Records that exercise every branch: the example, then each column missing, at its
     extremes and beyond them, each known category and an unseen one; then rows where every
     column varies at once (seeded), so a step that mixes up columns cannot pass."""
-    base = dict(model.metadata.get("input_example") or {})
+    base = dict(model.card.input_example or {})
     for spec in model.schema.features:
         base.setdefault(spec.name, None)
     probes = [dict(base), {**base, **{s.name: None for s in model.schema.features
