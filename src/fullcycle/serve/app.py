@@ -266,15 +266,20 @@ def _info_routes(app: FastAPI) -> None:
 
 def _metadata(holder: ModelHolder) -> dict[str, Any]:
     served = holder.current
-    model, meta = served.model, served.model.metadata
+    model, card = served.model, served.model.card
     return {
         "model_version": served.version, "follows_alias": holder.source.follows,
         "loaded_at": served.loaded_at, "prediction_path": served.note,
         "last_reload_error": public_text(holder.last_error) if holder.last_error else None,
-        "problem": model.problem.to_dict(), "schema": model.schema.to_dict(),
-        "metrics": meta.get("test_metrics", {}), "data_fingerprint": meta.get("data_fingerprint"),
-        "trained_at": meta.get("trained_at"), "family": meta.get("family"),
-        "best_candidate": meta.get("best_candidate"), "input_example": _example(model),
+        "kind": card.kind, "output_columns": model.kind.output_columns(model),
+        "problem": {"task": card.task, "target": card.target, "metric": card.metric,
+                    "labels": card.classes, "success": card.success},
+        "schema": card.schema.to_dict(), "threshold": card.threshold,
+        "metrics": card.training.test_metrics,
+        "data_fingerprint": card.provenance.data_fingerprint,
+        "trained_at": card.provenance.trained_at, "family": card.training.family,
+        "best_candidate": card.training.best_candidate, "input_example": _example(model),
+        "task_info": card.task_info,
     }
 
 
@@ -370,10 +375,10 @@ WARNING_COUNTERS = {"unseen_category": "fullcycle_unseen_categories_total",
 
 
 def _value_buckets(served: Served) -> tuple[float, ...]:
-    ref = served.model.metadata.get("prediction_reference") or {}
-    quantiles = ref.get("quantiles") if isinstance(ref, dict) else None
-    if isinstance(quantiles, dict) and quantiles:
-        return tuple(sorted({float(v) for v in quantiles.values() if v == v}))
+    sketch = served.model.card.reference.get("prediction") or {}
+    edges = sketch.get("bin_edges") if isinstance(sketch, dict) else None  # deciles
+    if edges:
+        return tuple(sorted({float(v) for v in edges if v == v}))
     return (0.0, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6)
 
 

@@ -45,8 +45,11 @@ class Served:
         if serving_threads:
             _single_threaded(model)
         validator = RecordValidator(model.schema, missing=missing)
+        if not model.kind.scored:  # the kind predicts checked rows itself
+            return cls(model=model, validator=validator, fast=None, version=model.version_label,
+                       note=f"{model.card.kind} kind's predict on checked rows")
         fast, note = compile_checked(model, validator)
-        example = model.metadata.get("input_example")
+        example = model.card.input_example
         if example:
             problems: list[dict[str, Any]] = []
             row = validator.record(example, 0, problems, [])
