@@ -33,7 +33,11 @@ if TYPE_CHECKING:  # annotations only: the foundation never imports a stage at r
 
     from fullcycle.config import Config
     from fullcycle.data.dataset import Dataset
-    from fullcycle.model import Model
+
+# `fullcycle.model.Model` (predictor + card). Not imported, even for annotations: model.py asks
+# this registry for its kind (`Model.predict`), so naming it here would be an import cycle.
+# Kinds annotate their methods with the real Model; overriding `Any` with it is type-safe.
+Model = Any
 
 
 # --- what a kind hands back to the stages -----------------------------------------------------
@@ -144,6 +148,16 @@ class TaskKind(ABC):
               progress: Callable[..., None] | None = None) -> TrainResult:
         """Split, search within `config.train.time_budget`, refit, score the held-out part,
         and return the Model. Report files go under `reports`."""
+
+    def train_on_cluster(self, config: Config, *, reports: Path,
+                         progress: Callable[..., None] | None = None,
+                         note: Callable[[str], None] | None = None
+                         ) -> tuple[Dataset, TrainResult] | None:
+        """Train with the data read by the workers of the Dask cluster
+        `config.compute.cluster`, never gathered here; returns (the dataset the registry
+        records, the result). None: this kind trains on one machine, and the caller reads the
+        data here and says so."""
+        return None
 
     # prediction
     @abstractmethod
@@ -295,9 +309,9 @@ def resolve_task(config: Config, frame: pd.DataFrame) -> tuple[TaskKind, str, De
         if found is not None:
             return kind, found.task, found
         return kind, kind.tasks[0], None
-    found = [d for d in (k.detect(frame, config) for k in kinds()) if d is not None]
-    if found:
-        best = max(found, key=lambda d: d.confidence)
+    guesses = [d for d in (k.detect(frame, config) for k in kinds()) if d is not None]
+    if guesses:
+        best = max(guesses, key=lambda d: d.confidence)
         return get_kind(best.kind), best.task, best
     if not config.data.target:
         free = [k for k in kinds() if not k.needs_target]
