@@ -145,6 +145,22 @@ class ItemKNN(Algo):
         return np.asarray((X_rows @ self.similarity_).todense(), dtype=np.float32)
 
 
+def spd_inverse(G: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (half the work of LU)."""
+    from scipy.linalg import lapack
+
+    potrf, potri = ((lapack.spotrf, lapack.spotri) if G.dtype == np.float32
+                    else (lapack.dpotrf, lapack.dpotri))
+    c, info = potrf(G, lower=False, overwrite_a=True, clean=False)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Gram matrix not positive definite (potrf info {info})")
+    inv, info = potri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"inverse failed (potri info {info})")
+    upper = np.triu(inv)
+    return upper + np.triu(inv, 1).T
+
+
 class EASE(Algo):
     """Embarrassingly shallow autoencoder (Steck 2019): B = I - P / diag(P), P = (X'X + λI)^-1.
     On catalogues above `max_items` it is fitted on the most popular `max_items` items; the
@@ -167,12 +183,12 @@ class EASE(Algo):
         else:
             self.subset_ = None
         self.n_items_ = n_items
-        G = np.asarray((X.T @ X).todense(), dtype=np.float64)
-        G[np.diag_indices_from(G)] += self.l2
-        P = np.linalg.inv(G)
+        G = np.asarray((X.T @ X).todense(), dtype=np.float32)
+        G[np.diag_indices_from(G)] += np.float32(self.l2)
+        P = spd_inverse(G)
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
-        self.weights_ = B.astype(np.float32)
+        self.weights_ = np.ascontiguousarray(B, dtype=np.float32)
         return self
 
     def score(self, X_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
@@ -242,10 +258,10 @@ class ALS(_Factors):
     def fit(self, X: sp.csr_matrix) -> ALS:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(
-            factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-            iterations=self.iterations, random_state=self.seed, num_threads=_threads())
         with _one_blas_thread():
+            model = AlternatingLeastSquares(
+                factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                iterations=self.iterations, random_state=self.seed, num_threads=_threads())
             model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
         self._keep(model)
         return self
@@ -268,11 +284,11 @@ class BPR(_Factors):
     def fit(self, X: sp.csr_matrix) -> BPR:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        model = BayesianPersonalizedRanking(
-            factors=self.factors, learning_rate=self.learning_rate,
-            regularization=self.regularization, iterations=self.iterations,
-            random_state=self.seed, num_threads=_threads())
         with _one_blas_thread():
+            model = BayesianPersonalizedRanking(
+                factors=self.factors, learning_rate=self.learning_rate,
+                regularization=self.regularization, iterations=self.iterations,
+                random_state=self.seed, num_threads=_threads())
             model.fit(sp.csr_matrix((X > 0).astype(np.float32)), show_progress=False)
         self._keep(model)
         return self

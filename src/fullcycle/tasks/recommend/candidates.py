@@ -109,4 +109,39 @@ class Blend:
         return " + ".join(f"{w:g} x {m.describe()}" for m, w in pairs)
 
 
-Scorer = Candidate | Blend
+class Rerank:
+    """A fitted scorer's standardised scores minus `beta` x the standardised log popularity of
+    each item: the same model, nudged toward the long tail (wider catalogue coverage)."""
+
+    family = "rerank"
+
+    def __init__(self, *, inner: Candidate | Blend, beta: float) -> None:
+        self.inner = inner
+        self.beta = beta
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"inner": self.inner, "beta": self.beta}
+
+    @property
+    def needs_rows(self) -> bool:
+        return self.inner.needs_rows
+
+    @staticmethod
+    def penalty(X: sp.csr_matrix) -> np.ndarray:
+        pop = np.log1p(np.asarray((X > 0).sum(axis=0), dtype=np.float64).ravel())
+        return standardise(pop[None, :])[0].astype(np.float32)
+
+    def fit(self, X: sp.csr_matrix) -> Rerank:
+        self.inner.fit(X)
+        self.penalty_ = self.penalty(X)
+        return self
+
+    def score(self, X_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        base = standardise(self.inner.score(X_rows, rows))
+        return (base - self.beta * self.penalty_[None, :]).astype(np.float32)
+
+    def describe(self) -> str:
+        return f"({self.inner.describe()}) - {self.beta:g} x popularity"
+
+
+Scorer = Candidate | Blend | Rerank

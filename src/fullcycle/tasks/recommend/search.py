@@ -33,18 +33,20 @@ from fullcycle.tasks.recommend.algos import (
     Popularity,
     implicit_available,
 )
-from fullcycle.tasks.recommend.candidates import Blend, Candidate, Scorer, standardise
+from fullcycle.tasks.recommend.candidates import Blend, Candidate, Rerank, Scorer, standardise
 from fullcycle.tasks.recommend.data import holdout_split
 from fullcycle.tasks.recommend.metrics import ranking_metrics, top_k
 
-TIE = 0.005  # relative nDCG difference treated as a tie (then coverage decides)
+TIE = 0.01  # relative nDCG difference treated as a tie (then coverage decides)
+BETAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)  # popularity penalties tried on the best scorer
 MAX_SCORE_CELLS = 40_000_000  # validation users x items kept in memory per family
 CHUNK = 1024
 
 # each family: ordered grids (a parameter moves one step at a time) and the starting value
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0,
-                    6400.0]},
+                    6400.0],
+             "max_items": [1000, 2000, 3000, 4500, 6000, 8000, 10000]},
     "itemknn": {"weighting": ["cosine", "bm25", "tfidf"],
                 "neighbours": [10, 20, 50, 100, 200, 400, 800]},
     "als": {"factors": [16, 32, 64, 128, 256],
@@ -57,7 +59,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
             "iterations": [50, 100, 200, 400]},
 }
 START: dict[str, dict[str, Any]] = {
-    "ease": {"l2": 200.0},
+    "ease": {"l2": 200.0, "max_items": 2000},
     "itemknn": {"weighting": "cosine", "neighbours": 50},
     "als": {"factors": 64, "regularization": 0.05, "alpha": 1.0, "iterations": 15},
     "bpr": {"factors": 64, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100},
@@ -85,6 +87,7 @@ class Trial:
     metrics: dict[str, float]
     fit_s: float
     scorer: Scorer | None = None
+    scores: np.ndarray | None = None  # standardised validation scores (blend, rerank inputs)
 
     @property
     def ndcg(self) -> float:
@@ -158,6 +161,7 @@ class Search:
         self.trials: list[Trial] = []
         self.kept: dict[str, tuple[Trial, np.ndarray]] = {}  # family -> best trial, std scores
         self.cost: dict[str, float] = {}
+        self.deadline = float("inf")
         self.notes: list[str] = []
         fams = families or ("popularity", "ease", "itemknn", "als", "bpr")
         if not implicit_available():
@@ -170,12 +174,17 @@ class Search:
 
     # --- clock --------------------------------------------------------------------------------
     def left(self) -> float:
-        return self.budget - (time.perf_counter() - self.t0)
+        """Seconds left for the current step (a family's share while tuning)."""
+        return min(self.budget - (time.perf_counter() - self.t0),
+                   self.deadline - time.perf_counter())
 
     def estimate(self, family: str, params: dict[str, Any]) -> float:
         base = self.cost.get(family, 1.0)
         scale = 1.0
         start = START.get(family, {})
+        if family == "ease":  # the inverse: cubic in the items it keeps
+            n = self.val.train.shape[1]
+            return base * (min(params["max_items"], n) / min(start["max_items"], n)) ** 3
         for name in ("factors", "iterations"):
             if name in params and name in start:
                 scale *= params[name] / start[name]
@@ -199,16 +208,29 @@ class Search:
             self.notes.append(f"{family} {params} failed: {exc}")
             return None
         elapsed = time.perf_counter() - t0
-        if family not in self.cost or params == START.get(family):
+        if family not in self.cost or params == self.start(family):
             self.cost[family] = elapsed
+        elif family == "ease":  # refresh the base from this fit, rescaled to the start size
+            n = self.val.train.shape[1]
+            ratio = min(START["ease"]["max_items"], n) / min(params["max_items"], n)
+            self.cost["ease"] = elapsed * ratio ** 3
         trial = Trial(family, how, dict(params), self.val.metrics(scores), elapsed, scorer)
         self.trials.append(trial)
         self.progress(f"{scorer.describe()}: nDCG@{self.val.k} {trial.ndcg:.4f} "
                       f"({elapsed:.1f} s)")
         best = self.kept.get(family)
         if best is None or trial.ndcg > best[0].ndcg:
-            self.kept[family] = (trial, standardise(scores))
+            if best is not None:
+                best[0].scores = None
+            trial.scores = standardise(scores)
+            self.kept[family] = (trial, trial.scores)
         return trial
+
+    def start(self, family: str) -> dict[str, Any]:
+        params = dict(START.get(family, {}))
+        if family == "ease":
+            params["max_items"] = min(params["max_items"], self.val.train.shape[1])
+        return params
 
     def best_of(self, family: str) -> Trial | None:
         kept = self.kept.get(family)
@@ -243,6 +265,9 @@ class Search:
                 improved |= self._walk(family, name, grid)
 
     def _walk(self, family: str, name: str, grid: list[Any]) -> bool:
+        if name == "max_items":  # sizes up to the catalogue, the catalogue itself last
+            n = self.val.train.shape[1]
+            grid = [v for v in grid if v < n] + [n]
         best = self.best_of(family)
         assert best is not None
         at = grid.index(best.params[name]) if best.params[name] in grid else 0
@@ -293,23 +318,48 @@ class Search:
         params = {"members": " + ".join(pool[m][0].family for m in members),
                   "weights": "/".join(f"{w:g}" for w in ws)}
         trial = Trial("blend", "mixed", params, self.val.metrics(total),
-                      sum(pool[m][0].fit_s for m in members), scorer)
+                      sum(pool[m][0].fit_s for m in members), scorer, standardise(total))
         self.trials.append(trial)
         self.progress(f"blend {scorer.describe()}: nDCG@{self.val.k} {trial.ndcg:.4f}")
         return trial
 
     def execute(self) -> SearchResult:
         for family in self.families:
-            self.run(family, "binary", dict(START.get(family, {})))
+            self.run(family, "binary", self.start(family))
         ranked = sorted((f for f in self.kept if f != "popularity"),
                         key=lambda f: -self.kept[f][0].ndcg)
         for family in ranked[:2]:
             for how in self.transforms()[1:]:
                 self.run(family, how, dict(self.kept[family][0].params))
-        for family in ranked:
+        for i, family in enumerate(ranked):  # the best family gets the largest share
+            share = 0.5 if i < len(ranked) - 1 else 1.0
+            self.deadline = time.perf_counter() + share * max(self.left(), 0.0)
             self.tune(family)
-        self.blend()
+            self.deadline = float("inf")
+        blend = self.blend()
+        if blend is not None:
+            best = max(self.kept.values(), key=lambda v: v[0].ndcg)[0]
+            if blend.ndcg <= best.ndcg:  # a blend that does not win is not kept
+                self.trials.remove(blend)
+        self.rerank()
         return self.result()
+
+    def rerank(self) -> None:
+        """The best scorer with a popularity penalty, for each of BETAS (no refit)."""
+        best = max((t for t in self.trials if t.scores is not None), key=lambda t: t.ndcg,
+                   default=None)
+        if best is None or best.scorer is None or best.family == "popularity":
+            return
+        penalty = Rerank.penalty(self.val.train)
+        base = best.scores
+        assert base is not None
+        for beta in BETAS:  # cheap (no fit): runs even when the budget is spent
+            metrics = self.val.metrics(base - beta * penalty[None, :])
+            scorer = Rerank(inner=best.scorer, beta=beta)  # type: ignore[arg-type]
+            self.trials.append(Trial("rerank", best.how, {"of": best.family, "beta": beta},
+                                     metrics, best.fit_s, scorer))
+            self.progress(f"{scorer.describe()}: nDCG@{self.val.k} {metrics['ndcg']:.4f}, "
+                          f"coverage {metrics['coverage']:.3f}")
 
     def result(self) -> SearchResult:
         top = max(t.ndcg for t in self.trials)
@@ -324,6 +374,11 @@ def refit(scorer: Scorer, X: sp.csr_matrix, seed: int, grow: float = 1.0) -> Sco
     """A fresh copy of the winner's configuration, fitted on every training interaction.
     `grow` (all interactions / validation-train interactions) scales EASE's λ, whose best value
     grows with the Gram matrix it regularises."""
+    if isinstance(scorer, Rerank):
+        inner = refit(scorer.inner, X, seed, grow)
+        fitted = Rerank(inner=inner, beta=scorer.beta)  # type: ignore[arg-type]
+        fitted.penalty_ = Rerank.penalty(X)
+        return fitted
     if isinstance(scorer, Blend):
         members = [refit(m, X, seed, grow) for m in scorer.members]
         return Blend(members=members, weights=list(scorer.weights))  # type: ignore[arg-type]
