@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fullcycle.config import Config
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -20,6 +22,13 @@ class Workspace:
     @property
     def config_path(self) -> Path:
         return self.root / "fullcycle.yaml"
+
+    def load_config(self, config: Config | None = None) -> Config:
+        """`config` if given, else the saved fullcycle.yaml, else the defaults (a workspace
+        that only holds registered models, e.g. one made by `register_reference`)."""
+        if config is not None:
+            return config
+        return Config.load(self.config_path) if self.config_path.exists() else Config()
 
     @property
     def tracking_uri(self) -> str:

@@ -19,7 +19,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from fullcycle.config import Config
 from fullcycle.errors import ConfigError
+from fullcycle.registry.open import load_model, open_registry
+from fullcycle.workspace import Workspace
 
 # What the server imports at run time; the model's own libraries are added from the pipeline.
 SERVING = ["numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
@@ -83,39 +86,38 @@ def _marker_ok(marker: str) -> bool:
         return True
 
 
-def package_model(workspace: str | Path, ref: str, out: str | Path) -> dict[str, Any]:
-    from fullcycle.config import Config
-    from fullcycle.project import Project
-
+def package_model(workspace: str | Path, ref: str, out: str | Path,
+                  config: Config | None = None) -> dict[str, Any]:
+    """Package model `ref` of `workspace` (served with `config`, default: the workspace's
+    saved config) as a folder with its wheel, pinned requirements, start script and Dockerfile."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not empty; give a new folder")
-    ws = Path(workspace)
-    project = Project.open(ws) if (ws / "fullcycle.yaml").exists() else Project(Config(), ws)
-    model = project.load_model(ref)
+    ws = Workspace.at(workspace)
+    cfg = ws.load_config(config)
+    model = load_model(open_registry(ws, cfg), ref)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model")
     wheel = build_wheel(Path(__file__).resolve().parents[1], out / "wheels", _version())
     libs = sorted(_model_libraries(model.pipeline))
     pins = _closure(SERVING + libs + (["psycopg", "psycopg-binary"] if (
-        project.config.serve.log_url or "").startswith("postgresql") else []))
+        cfg.serve.log_url or "").startswith("postgresql") else []))
     (out / "requirements.txt").write_text(
         "# Exact versions of the environment that packaged this model (serving closure).\n"
         + "".join(f"{name}=={version}\n" for name, version in pins.items()))
-    serve_cfg = project.config.serve.model_dump(mode="json")
+    serve_cfg = cfg.serve.model_dump(mode="json")
     serve_cfg.update(host="0.0.0.0", log_url=None)
-    config = {"project": project.config.project, "serve": serve_cfg}
-    (out / "fullcycle.yaml").write_text(_yaml(config))
+    packaged = {"project": cfg.project, "serve": serve_cfg}
+    (out / "fullcycle.yaml").write_text(_yaml(packaged))
     start = out / "start.sh"
     start.write_text(START)
     start.chmod(0o755)
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     (out / "Dockerfile").write_text(DOCKERFILE.format(py=py))
     (out / "README.md").write_text(README.format(version=model.version_label, py=py,
-                                                 target=model.problem.target,
-                                                 task=model.problem.task,
-                                                 example=json.dumps(
-                                                     model.metadata.get("input_example") or {})))
+                                                 target=model.card.target,
+                                                 task=model.card.task,
+                                                 example=json.dumps(model.card.input_example)))
     return {"version": model.version_label, "requirements": len(pins), "path": str(out),
             "wheel": wheel.name}
 
