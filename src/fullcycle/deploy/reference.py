@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fullcycle.config import Config
+from fullcycle.data.dataset import Dataset
+from fullcycle.features.preprocess import SchemaCoercer
 from fullcycle.model import Model
+from fullcycle.monitor.reference import build_reference
+from fullcycle.problem import define_problem
+from fullcycle.registry.open import open_registry
+from fullcycle.workspace import Workspace
 
 
 def reference_pipeline(schema: Any, estimator: str = "lightgbm", seed: int = 0) -> Any:
@@ -19,8 +26,6 @@ def reference_pipeline(schema: Any, estimator: str = "lightgbm", seed: int = 0) 
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    from fullcycle.features.preprocess import SchemaCoercer
 
     numeric = schema.by_role("numeric") + schema.by_role("boolean")
     categorical = schema.by_role("categorical")
@@ -49,10 +54,6 @@ def reference_pipeline(schema: Any, estimator: str = "lightgbm", seed: int = 0) 
 def build_reference_model(source: str, target: str, *, roles: dict[str, str] | None = None,
                           estimator: str = "lightgbm", seed: int = 0) -> Model:
     """Fit the reference pipeline on a classification dataset (all rows)."""
-    from fullcycle.data.dataset import Dataset
-    from fullcycle.explore.profile import profile_frame
-    from fullcycle.problem import define_problem
-
     data = Dataset.read(source, target=target, roles=roles)
     problem = define_problem(data.target, target)
     features = data.frame[[c.name for c in data.schema.features]]
@@ -60,24 +61,23 @@ def build_reference_model(source: str, target: str, *, roles: dict[str, str] | N
     pipeline.fit(features, problem.encode_target(data.target))
     example = {k: (None if v != v else v.item() if hasattr(v, "item") else v)
                for k, v in features.iloc[0].items()}
-    return Model(pipeline=pipeline, problem=problem, schema=data.schema,
-                 reference=profile_frame(features, data.schema),
-                 metadata={"family": estimator, "best_candidate": f"reference-{estimator}",
-                           "input_example": example, "data_fingerprint": data.fingerprint,
-                           "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    model = Model.for_table(pipeline, problem, data.schema, input_example=example,
+                            reference=build_reference(features, data.schema))
+    model.card.training.family = estimator
+    model.card.training.best_candidate = f"reference-{estimator}"
+    model.card.provenance.data_fingerprint = data.fingerprint
+    model.card.provenance.trained_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return model
 
 
 def register_reference(workspace: str | Path, model: Model, *, alias: str | None = "champion",
-                       name: str = "reference") -> str:
+                       name: str = "reference", config: Config | None = None) -> str:
     """Save and register `model` in a workspace's registry; returns the version."""
-    from fullcycle.config import Config
-    from fullcycle.project import Project
-
-    ws = Path(workspace)
-    project = Project.open(ws) if (ws / "fullcycle.yaml").exists() else Project(Config(), ws)
-    if not project.workspace.config_path.exists():
-        project.save_config()
-    folder = model.save(project.workspace.models / f"{name}-{time.time_ns()}")
-    return project.registry.register(folder, params={"family": model.metadata.get("family")},
-                                     metrics={}, tags={"source": "fullcycle reference"},
-                                     alias=alias, reason="serving reference model")
+    ws = Workspace.at(workspace)
+    cfg = ws.load_config(config)
+    if not ws.config_path.exists():
+        ws.config_path.write_text(cfg.to_yaml())
+    folder = model.save(ws.models / f"{name}-{time.time_ns()}")
+    return open_registry(ws, cfg).register(
+        folder, params={"family": model.card.training.family}, metrics={},
+        tags={"source": "fullcycle reference"}, alias=alias, reason="serving reference model")

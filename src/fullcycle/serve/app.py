@@ -480,9 +480,8 @@ def serve_app(workspace: str, ref: str = "champion", config: Any = None,
     from fullcycle.serve.reload import RegistrySource
 
     source = RegistrySource(workspace, ref, config)
-    project = source.project
-    cfg = project.config.serve
-    log_url = cfg.log_url or project.workspace.prediction_log_url
+    cfg = source.config.serve
+    log_url = cfg.log_url or source.workspace.prediction_log_url
     return create_app(source=source, config=cfg, log_url=log_url, shared=shared)
 
 
@@ -494,13 +493,13 @@ def app_from_env() -> FastAPI:
     import sys
 
     from fullcycle.config import Config
-    from fullcycle.project import Project
+    from fullcycle.workspace import Workspace
 
     # The log writer and the model poller are background threads; a shorter GIL switch
     # interval (default 5 ms) bounds how long they can hold up the event loop.
     sys.setswitchinterval(0.0005)
     workspace = os.environ["FULLCYCLE_SERVE_WORKSPACE"]
-    config = Project.open(workspace).config if "FULLCYCLE_SERVE_CONFIG" not in os.environ \
+    config = Workspace.at(workspace).load_config() if "FULLCYCLE_SERVE_CONFIG" not in os.environ \
         else Config.from_dict(json.loads(os.environ["FULLCYCLE_SERVE_CONFIG"]), where="serve env")
     from fullcycle.serve.workers import SHARED_ENV
 

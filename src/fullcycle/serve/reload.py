@@ -21,9 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from fullcycle.config import Config
 from fullcycle.model import Model
+from fullcycle.registry.open import load_model, open_registry
 from fullcycle.serve.fastpath import PredictionPath, compile_checked, general_scores
 from fullcycle.serve.validation import RecordValidator
+from fullcycle.workspace import Workspace
 
 log = logging.getLogger("fullcycle.serve")
 
@@ -117,10 +120,12 @@ class RegistrySource(ModelSource):
     followed; a version number or a folder path is fixed."""
 
     def __init__(self, workspace: str | Path, ref: str = "champion",
-                 config: Any = None) -> None:
+                 config: Config | None = None) -> None:
         super().__init__(None)
-        self.project = _project(workspace, config)
-        self.missing = self.project.config.contract.missing
+        self.workspace = Workspace.at(workspace)
+        self.config = self.workspace.load_config(config)
+        self.registry = open_registry(self.workspace, self.config)
+        self.missing = self.config.contract.missing
         self.ref = ref
         alias = ref.split("@", 1)[1] if ref.startswith("models:/") and "@" in ref else ref
         self.follows = None if (alias.isdigit() or Path(ref).is_dir() or
@@ -129,19 +134,10 @@ class RegistrySource(ModelSource):
     def latest(self) -> str | None:
         if self.follows is None:
             return None
-        return self.project.registry.alias_version(self.follows)
+        return self.registry.alias_version(self.follows)
 
     def load(self, version: str | None = None) -> Model:
-        return self.project.load_model(version or self.ref)
-
-
-def _project(workspace: str | Path, config: Any) -> Any:
-    from fullcycle.config import Config
-    from fullcycle.project import Project
-
-    if config is None and (Path(workspace) / "fullcycle.yaml").exists():
-        return Project.open(workspace)
-    return Project(config or Config(), workspace)
+        return load_model(self.registry, version or self.ref)
 
 
 class ModelHolder:
