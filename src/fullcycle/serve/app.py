@@ -128,9 +128,10 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     current = holder.current
     from fastapi_offline import FastAPIOffline  # Swagger UI assets served by the app: /docs offline
 
+    card = current.model.card
     app = FastAPIOffline(
-        title=f"fullcycle: predict {current.model.problem.target!r}",
-        description=f"{current.model.problem.task} model served by fullcycle. "
+        title=f"fullcycle: {card.kind} model" + (f" of {card.target!r}" if card.target else ""),
+        description=f"{card.task} model served by fullcycle. "
         "Every prediction is logged with its id; send true labels to POST /feedback.",
         version=current.version, lifespan=lifespan)
     app.state.models, app.state.predlog, app.state.metrics = holder, predlog, metrics
@@ -140,9 +141,14 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     _register_gauges(metrics, holder, predlog)
     _errors(app)
     _info_routes(app)
-    _predict_route(app, cfg)
-    _file_route(app)
-    _feedback_routes(app)
+    kind = current.model.kind
+    if kind.row_wise:  # one answer per record: the generic routes, checked by the contract
+        _predict_route(app, cfg)
+        _file_route(app)
+    from fullcycle.serve.routes.kinds import mount_kind_routes
+
+    extra_routes = mount_kind_routes(app, kind.routes(), kind.name)  # /forecast, /recommend...
+    _feedback_routes(app, kind.feedback_request())
     from fullcycle.evaluate.explain_route import explain_router
 
     app.include_router(explain_router())  # POST /explain (evaluate/)
@@ -156,7 +162,7 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
         app.add_middleware(CORSMiddleware, allow_origins=cfg.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(KeyGuard, open_metrics=cfg.open_metrics)  # keys on: every route but probes
-    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestMetrics, metrics=metrics, routes=extra_routes)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes, upload_limit=cfg.max_upload_bytes)
     return app
 
@@ -176,8 +182,9 @@ def _register_gauges(metrics: Metrics, holder: ModelHolder, predlog: PredictionL
 class RequestMetrics:
     """Pure ASGI middleware (no BaseHTTPMiddleware overhead): count and time every request."""
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    def __init__(self, app: Any, metrics: Metrics, routes: list[str] | None = None) -> None:
         self.app, self.metrics = app, metrics
+        self.routes = frozenset(ROUTES) | frozenset(routes or ())  # + the kind's routes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -186,7 +193,7 @@ class RequestMetrics:
         start = time.perf_counter()
         status = 500
         path = scope["path"]
-        route = path if path in ROUTES else "other"
+        route = path if path in self.routes else "other"
 
         async def tracking_send(message: dict[str, Any]) -> None:
             nonlocal status
@@ -300,7 +307,7 @@ def parse_json(body: bytes) -> Any:
 def _answer(served: Served, scores: np.ndarray, request_id: str) -> tuple[list[str], Any, list]:
     labels = served.model.labels_from_scores(scores)
     ids = [f"{request_id}-{i}" for i in range(len(labels))]
-    classes = served.model.problem.labels if served.model.problem.is_classification else None
+    classes = served.model.card.classes or None
     out = []
     for i, label in enumerate(labels):
         row: dict[str, Any] = {"id": ids[i], "prediction": _plain(label)}
@@ -326,6 +333,8 @@ def _predict_route(app: FastAPI, cfg: ServeConfig) -> None:
         served = holder.current  # one model for the whole request, even during a swap
         payload = parse_json(await request.body())
         rows, warnings = served.validator.records(payload, cfg.max_rows)
+        if not served.model.kind.scored:  # clusters, anomalies: the kind predicts the rows
+            return await _kind_rows(app, served, payload, rows, warnings, start)
         if len(rows) > INLINE_ROWS:
             scores = await run_in_threadpool(served.scores, rows)
         else:
@@ -339,18 +348,53 @@ def _predict_route(app: FastAPI, cfg: ServeConfig) -> None:
         predlog = app.state.predlog
         if predlog is not None:
             records = payload if isinstance(payload, list) else [payload]
-            proba = scores if served.model.problem.is_classification else None
-            predlog.record(ids, records, labels, proba, served.model.problem.labels,
+            classes = served.model.card.classes
+            proba = scores if classes else None
+            predlog.record(ids, records, labels, proba, classes,
                            version=served.version, latency_ms=latency_ms, request_id=request_id,
                            warnings=warnings)
         _count_predictions(metrics, served, scores, labels, warnings)
         return Response(json.dumps(answer), media_type="application/json")
 
 
+async def _kind_rows(app: FastAPI, served: Served, payload: Any, rows: list[list[Any]],
+                     warnings: list[dict[str, Any]], start: float) -> Response:
+    """`POST /predict` of a row-wise kind that predicts checked rows itself: one answer per
+    record with the kind's output columns (`TaskKind.output_columns`)."""
+    import pandas as pd
+
+    from fullcycle.serve.routes.kinds import plain_json
+    from fullcycle.taskkind import PredictOptions
+
+    model = served.model
+    frame = pd.DataFrame.from_records(rows, columns=served.validator.names)
+    out = await run_in_threadpool(model.kind.predict, model, frame, PredictOptions())
+    request_id = uuid.uuid4().hex
+    ids = [f"{request_id}-{i}" for i in range(len(out))]
+    records = plain_json(out.to_dict(orient="records"))
+    answer: dict[str, Any] = {"model_version": served.version,
+                              "predictions": [{"id": i, **r} for i, r in zip(ids, records,
+                                                                             strict=True)]}
+    if warnings:
+        answer["warnings"] = warnings[:100]
+    first = "prediction" if "prediction" in out.columns else out.columns[0]
+    labels = [r.get(first) for r in records]
+    predlog = app.state.predlog
+    if predlog is not None:
+        predlog.record(ids, payload if isinstance(payload, list) else [payload], labels, None,
+                       None, version=served.version,
+                       latency_ms=(time.perf_counter() - start) * 1000,
+                       request_id=request_id, warnings=warnings)
+    values, counts = np.unique(np.asarray(labels, dtype=object).astype(str), return_counts=True)
+    for value, count in zip(values, counts, strict=True):
+        app.state.metrics.inc("fullcycle_predictions_total", float(count),
+                              version=served.version, prediction=str(value))
+    return Response(json.dumps(answer), media_type="application/json")
+
+
 def _count_predictions(metrics: Metrics, served: Served, scores: np.ndarray, labels: Any,
                        warnings: list[dict[str, Any]]) -> None:
-    problem_ = served.model.problem
-    if problem_.is_classification:
+    if served.model.card.classes:  # class labels and P(positive)
         values, counts = np.unique(np.asarray(labels, dtype=object).astype(str),
                                    return_counts=True)
         for value, count in zip(values, counts, strict=True):
@@ -410,22 +454,12 @@ def _file_route(app: FastAPI) -> None:
             "X-Model-Version": served.version, "X-Request-Id": request_id})
 
 
-def _feedback_routes(app: FastAPI) -> None:
+def _feedback_routes(app: FastAPI, body: type[BaseModel] | None = None) -> None:
     holder: ModelHolder = app.state.models
-
-    @app.post("/feedback", tags=["predict"], dependencies=[Depends(require_api_key)],
-              summary="Record the true label of a prediction",
-              responses={404: {"description": "unknown prediction id"},
-                         503: {"description": "prediction log is off"}})
-    async def feedback(item: Feedback) -> dict[str, Any]:
-        predlog: PredictionLog | None = app.state.predlog
-        if predlog is None:
-            raise HTTPException(503, detail=[problem(["body"], "prediction logging is off "
-                                                     "(serve.log_predictions)", "unavailable")])
-        if not await run_in_threadpool(predlog.add_feedback, item.id, item.label):
-            raise HTTPException(404, detail=[problem(["body", "id"], "no logged prediction has "
-                                                     "this id", "not_found", item.id)])
-        return {"id": item.id, "recorded": True}
+    if body is not None:  # the kind's own feedback (e.g. a click on a recommended item)
+        _kind_feedback(app, body)
+    else:
+        _label_feedback(app)
 
     @app.post("/admin/reload", tags=["operations"], dependencies=[Depends(require_admin)],
               summary="Swap to the version the followed alias points at now",
@@ -443,6 +477,46 @@ def _feedback_routes(app: FastAPI) -> None:
             share.request_reload()
             answer["workers"] = "this worker reloaded; the others follow within a second"
         return answer
+
+
+def _kind_feedback(app: FastAPI, body: type[BaseModel]) -> None:
+    """`POST /feedback` with the kind's body: its `id` names a logged prediction or request
+    (the `id` of an answer); the rest of the body is stored as the label (JSON)."""
+    from fullcycle.serve.routes.kinds import parse_body
+
+    @app.post("/feedback", tags=["predict"], dependencies=[Depends(require_api_key)],
+              summary="Record what happened after a prediction (the kind's feedback body)",
+              responses={404: {"description": "unknown prediction id"},
+                         503: {"description": "prediction log is off"}},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": body.model_json_schema()}}}})
+    async def feedback(request: Request) -> dict[str, Any]:
+        item = parse_body(body, await request.body()).model_dump(mode="json")
+        pid = str(item.pop("id", "") or "")
+        if not pid:
+            raise RequestInvalid([problem(["body", "id"], "give the id of the answer this "
+                                          "feedback is about", "missing")])
+        return await _store_feedback(app, pid, json.dumps(item, sort_keys=True))
+
+
+async def _store_feedback(app: FastAPI, pid: str, label: Any) -> dict[str, Any]:
+    predlog: PredictionLog | None = app.state.predlog
+    if predlog is None:
+        raise HTTPException(503, detail=[problem(["body"], "prediction logging is off "
+                                                 "(serve.log_predictions)", "unavailable")])
+    if not await run_in_threadpool(predlog.add_feedback, pid, label):
+        raise HTTPException(404, detail=[problem(["body", "id"], "no logged prediction has "
+                                                 "this id", "not_found", pid)])
+    return {"id": pid, "recorded": True}
+
+
+def _label_feedback(app: FastAPI) -> None:
+    @app.post("/feedback", tags=["predict"], dependencies=[Depends(require_api_key)],
+              summary="Record the true label of a prediction",
+              responses={404: {"description": "unknown prediction id"},
+                         503: {"description": "prediction log is off"}})
+    async def feedback(item: Feedback) -> dict[str, Any]:
+        return await _store_feedback(app, item.id, item.label)
 
 
 def _typed_openapi(app: FastAPI, cfg: ServeConfig) -> None:

@@ -476,7 +476,7 @@ class CompiledPath:
 
         self.names = list(validator.names)
         self.roles = [c.spec.role for c in validator.columns]
-        self.classify = bool(model.problem.is_classification)
+        self.classify = bool(model.card.classes)
         inputs = Inputs(self.names, self.roles,
                         [getattr(c.spec, "format", None) for c in validator.columns])
         self.dates = [(i, fmt) for i, (role, fmt) in enumerate(zip(inputs.roles, inputs.formats,

@@ -183,7 +183,7 @@ class FastPath:
                 self.blocks.append(_categorical_block(steps, index))
             else:
                 raise Unsupported(f"block {name!r} with roles {sorted(kinds)}")
-        self.classify = model.problem.is_classification
+        self.classify = bool(model.card.classes)
         self.booster = self._lightgbm_booster()
 
     def _lightgbm_booster(self) -> Any:
@@ -253,7 +253,7 @@ class TypedPath:
         self.names = list(validator.names)
         self.roles = [c.spec.role for c in validator.columns]
         self.formats = [getattr(c.spec, "format", None) for c in validator.columns]
-        self.classify = model.problem.is_classification
+        self.classify = bool(model.card.classes)
 
     def frame(self, columns: list[np.ndarray]) -> pd.DataFrame:
         data: dict[str, Any] = {}

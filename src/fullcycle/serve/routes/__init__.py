@@ -1,0 +1,1 @@
+"""HTTP routes of the prediction server, one module per concern."""
