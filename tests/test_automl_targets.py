@@ -11,7 +11,7 @@ from fullcycle.automl.families import FamilyModel, split_keeping_rare
 from fullcycle.automl.train import train_model
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
-from fullcycle.evaluate.metrics import get_metric
+from fullcycle.metrics import get_metric
 from fullcycle.problem import define_problem, guess_task, target_notes
 
 

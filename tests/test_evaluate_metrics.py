@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 from fullcycle.evaluate import curves
 from fullcycle.evaluate.bootstrap import bootstrap_ci, paired_difference
 from fullcycle.evaluate.fast import FAST
-from fullcycle.evaluate.metrics import METRICS, metric_suite, score_all
+from fullcycle.metrics import METRICS, metric_suite, score_all
 from fullcycle.evaluate.report import baseline
 from fullcycle.evaluate.slices import slice_table
 from fullcycle.problem import Problem

@@ -15,7 +15,7 @@ import pandas as pd
 from fullcycle.config import CRITERION, ProblemConfig
 from fullcycle.data.schema import normalise_missing, to_numeric
 from fullcycle.errors import ProblemError
-from fullcycle.evaluate.metrics import Metric, get_metric
+from fullcycle.metrics import Metric, get_metric
 
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}

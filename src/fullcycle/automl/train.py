@@ -24,7 +24,7 @@ from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError, DataError
-from fullcycle.evaluate.metrics import score_all
+from fullcycle.metrics import score_all
 from fullcycle.model import Model
 from fullcycle.problem import Problem, define_problem, target_notes
 from fullcycle.provenance import code_version, environment_record

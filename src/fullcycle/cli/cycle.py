@@ -180,7 +180,7 @@ def _load(project):  # noqa: ANN001, ANN202
 
 
 def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
-    from fullcycle.evaluate.metrics import get_metric
+    from fullcycle.metrics import get_metric
 
     dataset = dataset if dataset is not None else _load(project)
     metric = cfg.problem.metric or "score"

@@ -1,6 +1,6 @@
 """Evaluation and explanation: metrics with intervals, charts, explanations, slices, model card,
-and the comparison of two models. Names are imported on first use so that importing the metric
-registry (which every task needs) does not pull in the report machinery."""
+and the comparison of two models. Names are imported on first use. The metric registry itself
+is foundation: `fullcycle.metrics`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "METRICS": "metrics", "Metric": "metrics", "get_metric": "metrics",
-    "metric_suite": "metrics", "score_all": "metrics",
     "Evaluation": "report", "evaluate_model": "report",
     "render_html": "render",
     "Explainer": "explain", "explain_records": "explain",

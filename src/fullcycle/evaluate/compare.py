@@ -13,7 +13,7 @@ import pandas as pd
 from fullcycle.errors import ModelError
 from fullcycle.evaluate.bootstrap import paired_difference
 from fullcycle.evaluate.fast import FAST
-from fullcycle.evaluate.metrics import score_all
+from fullcycle.metrics import score_all
 from fullcycle.model import Model
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.evaluate.metrics import METRICS
+from fullcycle.metrics import METRICS
 from fullcycle.evaluate.plots import CSS
 from fullcycle.evaluate.report import Evaluation
 

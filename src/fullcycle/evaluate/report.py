@@ -18,7 +18,7 @@ from fullcycle.config import Config
 from fullcycle.errors import DataError
 from fullcycle.evaluate import curves, plots
 from fullcycle.evaluate.bootstrap import bootstrap_ci
-from fullcycle.evaluate.metrics import get_metric, metric_suite, score_all
+from fullcycle.metrics import get_metric, metric_suite, score_all
 from fullcycle.model import Model
 from fullcycle.problem import Problem
 

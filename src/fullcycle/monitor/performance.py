@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ProblemError
-from fullcycle.evaluate.metrics import get_metric, score_all
+from fullcycle.metrics import get_metric, score_all
 from fullcycle.model import Model
 from fullcycle.monitor.live import LiveData
 

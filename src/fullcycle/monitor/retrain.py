@@ -114,7 +114,7 @@ def retrain(steps: Retraining, data: str | None = None, *, query: str | None = N
     The champion's task kind splits the new rows (`split_recent`) and scores both models on
     the same recent part (`score`); the promotion rule is the same for every kind."""
     from fullcycle.data.dataset import Dataset
-    from fullcycle.evaluate.metrics import get_metric
+    from fullcycle.metrics import get_metric
 
     cfg, registry = steps.config, steps.registry
     champion_version = registry.resolve_version("champion")

@@ -62,7 +62,7 @@ class TabularKind(TaskKind):
 
     # --- metrics -----------------------------------------------------------------------
     def metrics(self, task: str) -> list[str]:
-        from fullcycle.evaluate.metrics import metric_suite
+        from fullcycle.metrics import metric_suite
 
         return [m.name for m in metric_suite(task)]
 
