@@ -163,7 +163,7 @@ def test_compare_two_versions(lgbm_workspace: Path, churn_workspace: Path) -> No
 def test_server_fast_matrix_matches_the_pipeline(lgbm_workspace: Path,
                                                  rows: pd.DataFrame) -> None:
     """/explain reuses the server's fast preprocessing; it must be the pipeline's own matrix."""
-    from fullcycle.evaluate.explain_route import _matrix
+    from fullcycle.serve.routes.explain import _matrix
     from fullcycle.serve.reload import Served
 
     model = Project.open(lgbm_workspace).load_model()

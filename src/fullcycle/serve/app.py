@@ -52,7 +52,13 @@ from fullcycle.serve.security import (
     require_admin,
     require_api_key,
 )
-from fullcycle.serve.validation import RequestInvalid, contract_example, problem, record_schema
+from fullcycle.serve.validation import (
+    RequestInvalid,
+    contract_example,
+    parse_json,
+    problem,
+    record_schema,
+)
 
 log = logging.getLogger("fullcycle.serve")
 INLINE_ROWS = 64  # bigger requests are scored on the thread pool, not the event loop
@@ -149,10 +155,10 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
 
     extra_routes = mount_kind_routes(app, kind.routes(), kind.name)  # /forecast, /recommend...
     _feedback_routes(app, kind.feedback_request())
-    from fullcycle.evaluate.explain_route import explain_router
+    from fullcycle.serve.routes.explain import explain_router
 
     app.include_router(explain_router())  # POST /explain (evaluate/)
-    from fullcycle.monitor.dashboard import dashboard_router
+    from fullcycle.serve.routes.dashboard import dashboard_router
 
     app.include_router(dashboard_router())  # GET /dashboard, /dashboard.json (monitor/)
     _typed_openapi(app, cfg)
@@ -294,14 +300,6 @@ def _example(model: Model) -> dict[str, Any]:
     """The input example answers show: synthesised from the contract (typical values), never
     a training row, whatever example the model was saved with."""
     return contract_example(model.schema)
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise RequestInvalid([problem(["body"], "body is not valid JSON (UTF-8)",
-                                      "json_invalid")]) from None
 
 
 def _answer(served: Served, scores: np.ndarray, request_id: str) -> tuple[list[str], Any, list]:

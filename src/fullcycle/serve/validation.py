@@ -11,6 +11,7 @@ the model handles them (unknown category -> infrequent/zero column; trees extrap
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,3 +241,12 @@ def _property(spec: ColumnSpec) -> dict[str, Any]:
     shown = ", ".join(repr(c) for c in cats[:20]) + (" ..." if len(cats) > 20 else "")
     return {"type": "string", "description": f"Category seen in training: {shown}. Unseen "
             "categories are accepted, counted and reported.", "examples": cats[:20]}
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body as JSON, or RequestInvalid (422) naming the body."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise RequestInvalid([problem(["body"], "body is not valid JSON (UTF-8)",
+                                      "json_invalid")]) from None

@@ -15,19 +15,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from fullcycle.config import MonitorConfig
 from fullcycle.errors import DataError
+from fullcycle.monitor.check import run_monitoring
+from fullcycle.monitor.live import from_log
+from fullcycle.monitor.report import STYLE, alerts_html, clean_json, drift_html, performance_html
+from fullcycle.serve.security import require_api_key
 
 CACHE_SECONDS = 5.0
 REFRESH_SECONDS = 30
 
 
-def _monitor_config(request: Request) -> Any:
-    project = getattr(request.app.state.models.source, "project", None)
-    if project is not None:
-        return project.config.monitor
-    from fullcycle.config import MonitorConfig
-
-    return MonitorConfig()
+def _monitor_config(request: Request) -> MonitorConfig:
+    config = getattr(request.app.state.models.source, "config", None)  # a RegistrySource's
+    return config.monitor if config is not None else MonitorConfig()
 
 
 class _Cache:
@@ -41,9 +42,6 @@ class _Cache:
 def _compute(request: Request, cache: _Cache) -> dict[str, Any] | None:
     """The monitoring result of the whole prediction log against the served model, or None
     while the log is off or empty."""
-    from fullcycle.monitor.check import run_monitoring
-    from fullcycle.monitor.live import from_log
-
     served = request.app.state.models.current
     predlog = request.app.state.predlog
     if predlog is None:
@@ -108,8 +106,6 @@ def _num(value: Any, digits: int) -> str:
 
 
 def render_dashboard(served: Any, result: dict[str, Any] | None) -> str:
-    from fullcycle.monitor.report import STYLE, alerts_html, drift_html, performance_html
-
     body = ["<h1>fullcycle dashboard</h1>", f"<p class=muted>refreshes every {REFRESH_SECONDS}"
             " s · from the prediction log</p>", "<h2>Model</h2>", model_card(served)]
     if result is None:
@@ -128,9 +124,6 @@ def render_dashboard(served: Any, result: dict[str, Any] | None) -> str:
 
 def dashboard_router() -> APIRouter:
     """Routes GET /dashboard (HTML) and GET /dashboard.json; add with `app.include_router`."""
-    from fullcycle.monitor.report import clean_json
-    from fullcycle.serve.security import require_api_key
-
     router = APIRouter(tags=["monitoring"], dependencies=[Depends(require_api_key)])
     cache = _Cache()
 

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from fullcycle.evaluate.explain import explain_records
+from fullcycle.serve.fastpath import rows_to_columns
+from fullcycle.serve.security import require_api_key
+from fullcycle.serve.validation import parse_json
 
 INLINE_ROWS = 16  # bigger requests are explained on the thread pool, not the event loop
 
 
 def explain_router() -> APIRouter:
-    from fullcycle.serve.security import require_api_key
-
     router = APIRouter()
 
     @router.post("/explain", tags=["predict"], dependencies=[Depends(require_api_key)],
@@ -29,8 +30,6 @@ def explain_router() -> APIRouter:
                      "application/json": {"schema": {"$ref":
                                                      "#/components/schemas/PredictRequest"}}}}})
     async def explain(request: Request) -> Response:
-        from fullcycle.serve.app import parse_json
-
         served = request.app.state.models.current  # one model for the whole request
         payload = parse_json(await request.body())
         rows, _ = served.validator.records(payload, request.app.state.config.max_rows)  # or 422
@@ -57,8 +56,6 @@ def _matrix(served: Any, rows: list[list[Any]]) -> np.ndarray | None:
             return np.asarray(fast.matrix(rows), dtype="float64")
         steps = getattr(getattr(fast, "pipeline", None), "steps", None)
         if fast is not None and steps and hasattr(fast, "frame"):
-            from fullcycle.serve.fastpath import rows_to_columns
-
             typed = fast.frame(rows_to_columns(served.validator, rows))
             return np.asarray(fast.pipeline[:-1].transform(typed), dtype="float64")
     except (ValueError, TypeError, IndexError, KeyError, AttributeError):
