@@ -188,7 +188,7 @@ def http_matrix(ws: Path, version: str, scale: float) -> list[dict]:
 
 def load_run(ws: Path, requests: int) -> dict:
     """20k one-row requests at concurrency 32; the log must hold exactly what was served."""
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     log_db = RESULTS / f"load-log-{time.time_ns()}.db"
     process, url = fullcycle_server(ws, "--log-url", f"sqlite:///{log_db}")

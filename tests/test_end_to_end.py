@@ -73,7 +73,7 @@ def test_demo_runs_the_whole_cycle(tmp_path: Path) -> None:
     assert "sample real-time prediction" in result.stdout
     assert '"model_version": "1"' in result.stdout
     assert "registered as champion" in result.stdout
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     logged = read_log(f"sqlite:///{ws / 'predictions.db'}")  # the live request was logged
     assert len(logged) == 1 and logged["id"][0] in result.stdout

@@ -96,7 +96,7 @@ def test_missing_value_is_imputed_and_counted_everywhere(server: Server, log_url
     assert 0.0 <= body["predictions"][0]["probabilities"]["Yes"] <= 1.0
     metrics = httpx.get(server.url + "/metrics", timeout=TIMEOUT).text
     assert re.search(r'fullcycle_missing_imputed_total\{column="tenure"\} [1-9]', metrics)
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     pid = body["predictions"][0]["id"]
     for _ in range(600):  # the log writes off the request path; wait for the row

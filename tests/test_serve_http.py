@@ -172,7 +172,7 @@ def test_docs_and_typed_openapi_example_works(server: Server) -> None:
 
 
 def test_feedback_and_prediction_log(workspace: Path, tmp_path: Path) -> None:
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     os.environ.pop("FULLCYCLE_API_KEYS", None)
     url = f"sqlite:///{tmp_path / 'log.db'}"

@@ -19,7 +19,7 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_log_round_trip(log_url: str) -> None:
     import uuid
 
-    from fullcycle.serve.predlog import PredictionLog, read_log
+    from fullcycle.monitor.predlog import PredictionLog, read_log
 
     # The PostgreSQL database is shared by the test session: keep to this test's own rows.
     version = f"v-{uuid.uuid4().hex[:8]}"

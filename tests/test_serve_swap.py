@@ -45,7 +45,7 @@ def _served(url: str) -> int:
 
 def test_load_hot_swap_and_graceful_shutdown(tmp_path: Path) -> None:
     from fullcycle.deploy.reference import register_reference
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     ws = make_workspace(tmp_path / "ws")
     log_url = f"sqlite:///{tmp_path / 'log.db'}"
@@ -111,7 +111,7 @@ def test_several_workers_share_the_log_metrics_and_reloads(tmp_path: Path, worke
     """Each worker is its own process: the log, the /metrics totals and an /admin/reload must
     still be the server's, whichever worker answers."""
     from fullcycle.deploy.reference import register_reference
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     ws = make_workspace(tmp_path / "ws", estimator="logistic")
     os.environ.pop("FULLCYCLE_API_KEYS", None)

@@ -63,7 +63,7 @@ def from_log(url: str, model: Model, since: str | None = None) -> LiveData:
 def read_log_window(url: str, since: str | None = None) -> pd.DataFrame:
     """The prediction log joined with its feedback (oldest first), marked as such in
     `attrs` (`prediction_log`, `source`) so a task kind knows what it monitors."""
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     log = read_log(url, since=_parse_since(since))
     if not len(log):

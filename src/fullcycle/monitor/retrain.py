@@ -27,7 +27,7 @@ from fullcycle.errors import DataError
 
 def labelled_from_log(url: str, target: str, features: list[str]) -> pd.DataFrame:
     """Logged inputs with their feedback labels as a training frame (oldest first)."""
-    from fullcycle.serve.predlog import read_log
+    from fullcycle.monitor.predlog import read_log
 
     log = read_log(url)
     if "label" not in log.columns or not log["label"].notna().any():

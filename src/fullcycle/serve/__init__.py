@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fullcycle.serve.app import create_app, serve_app
-    from fullcycle.serve.predlog import PredictionLog, read_log
+    from fullcycle.monitor.predlog import PredictionLog, read_log
 
 _LAZY = {"create_app": "fullcycle.serve.app", "serve_app": "fullcycle.serve.app",
-         "PredictionLog": "fullcycle.serve.predlog", "read_log": "fullcycle.serve.predlog"}
+         "PredictionLog": "fullcycle.monitor.predlog", "read_log": "fullcycle.monitor.predlog"}
 
 __all__ = ["PredictionLog", "create_app", "read_log", "serve_app"]
 

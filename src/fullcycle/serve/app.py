@@ -14,7 +14,7 @@ Extending the app (other stages add routes in one small edit):
   the model in use (`.model`, `.validator`, `.version`). Read it ONCE per request and use that
   object to the end: a hot swap replaces it between requests, never inside one.
 - `app.state.predlog` is the `PredictionLog` (or None when logging is off); its `.url` is what
-  `fullcycle.serve.predlog.read_log(url, since=None)` reads (inputs expanded, feedback joined).
+  `fullcycle.monitor.predlog.read_log(url, since=None)` reads (inputs expanded, feedback joined).
 - `app.state.metrics` is the `Metrics` registry (`inc`, `observe`).
 - `app.state.api_keys`; protect a new route with `dependencies=[Depends(require_api_key)]`
   (`from fullcycle.serve.security import require_api_key`), or `require_admin`.
@@ -42,7 +42,7 @@ from fullcycle.config import ServeConfig
 from fullcycle.errors import FullcycleError
 from fullcycle.model import Model
 from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
-from fullcycle.serve.predlog import PredictionLog
+from fullcycle.monitor.predlog import PredictionLog
 from fullcycle.serve.reload import ModelHolder, ModelSource, Served
 from fullcycle.serve.security import (
     ApiKeys,
@@ -245,7 +245,7 @@ def _json_safe(value: Any) -> Any:
         json.dumps(value, allow_nan=False).encode("utf-8")
         return value
     except (ValueError, TypeError, UnicodeEncodeError):
-        from fullcycle.serve.predlog import dumps
+        from fullcycle.monitor.predlog import dumps
 
         return json.loads(dumps(value).encode("utf-8", "backslashreplace"))
 
