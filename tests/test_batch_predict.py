@@ -85,7 +85,7 @@ def test_bad_value_names_row_and_column_and_leaves_no_output(workspace: Path,
 def test_read_ahead_keeps_order_passes_errors_and_stops_its_reader() -> None:
     import threading
 
-    from fullcycle.deploy.batch import read_ahead
+    from fullcycle.scoring.batch import read_ahead
 
     def chunks(fail_at: int | None = None):  # noqa: ANN202
         for i in range(6):

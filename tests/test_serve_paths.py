@@ -379,7 +379,7 @@ def test_request_sized_date_parsing_equals_the_pipelines() -> None:
 
     from fullcycle.data.schema import to_datetime
     from fullcycle.features.preprocess import DatetimeExpander
-    from fullcycle.serve.compiled import parse_dates
+    from fullcycle.scoring.compiled import parse_dates
 
     rng = np.random.default_rng(7)
     stamps = pd.to_datetime(rng.integers(-8_000_000_000, 7_000_000_000, 300), unit="s")

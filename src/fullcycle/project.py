@@ -190,7 +190,7 @@ class Project:
             if frame is None:
                 raise DataError(f"{model.card.kind} models predict on rows: give the input "
                                 "rows (--input FILE)")
-            from fullcycle.deploy.batch import score_frame
+            from fullcycle.scoring.batch import score_frame
             from fullcycle.serve.reload import Served
 
             served = Served.prepare(model, serving_threads=False,

@@ -1,8 +1,8 @@
 """The Typer app, the consoles, and the options every command shares.
 
 Output conventions (one place, so every command follows them):
-- `--json` (any command that reports): the human output is silenced and one JSON object is
-  written to stdout at the end (see `_show.emit`); errors stay one line on stderr.
+- `--json` (any command that reports): one JSON object is written to stdout at the end (see
+  `_show.emit`, docs/cli-json.md); the human output goes to stderr; errors stay one line there.
 - `--quiet`: only errors and the final result lines; `--verbose`: notes and per-candidate lines.
 - When stdout is not a terminal, tables have no box characters and lines are not wrapped.
 These flags may be given before or after the command (`fullcycle train --json` or
@@ -62,8 +62,12 @@ GLOBAL_FLAGS = {"--json": "json", "--quiet": "quiet", "-q": "quiet", "--verbose"
 
 def set_output(*, json: bool = False, quiet: bool = False, verbose: bool = False) -> None:
     OUTPUT.json, OUTPUT.quiet, OUTPUT.verbose = json, quiet, verbose
-    # JSON owns stdout; --quiet keeps only what commands print with `result()`.
-    console.quiet = json or quiet
+    # JSON owns stdout: the human output moves to stderr (plain, as when piped);
+    # --quiet keeps only what commands print with `result()`.
+    if json:
+        console.file = sys.stderr
+        console.soft_wrap, console.no_color = True, True
+    console.quiet = quiet
 
 
 Workspace = Annotated[Path, typer.Option("--workspace", "-w", help="project folder (created if "
@@ -112,7 +116,7 @@ def load_config(config: Path | None, workspace: Path, *, prefer_cwd: bool = Fals
     order = [local, saved] if prefer_cwd else [saved, local]
     for path in order:
         if path.is_file():
-            if path == local and not (OUTPUT.json or OUTPUT.quiet):
+            if path == local and not OUTPUT.quiet:
                 err_console.print(f"[dim]config: {path.resolve()}[/]", highlight=False)
             return Config.load(path)
     return Config()  # type: ignore[call-arg]  # pydantic fields have defaults

@@ -57,10 +57,8 @@ def _fmt(value: Any) -> str:
 
 
 def result(text: str) -> None:
-    """A result line that `--quiet` keeps (and `--json` drops)."""
-    if OUTPUT.json:
-        return
-    if OUTPUT.quiet:  # the console is silenced
+    """A result line, which `--quiet` keeps (with `--json` it goes to stderr)."""
+    if OUTPUT.quiet and not OUTPUT.json:  # the console is silenced
         print(_plain(text))
         return
     console.print(text, highlight=False, soft_wrap=True)
@@ -105,15 +103,14 @@ class TrainDisplay(TrainProgress):
     On a terminal: a bar over the time budget (or over max_trials), trials done, the best score
     so far and the candidate being fitted, redrawn 4 times a second from the clock, not only
     when a trial ends. Not on a terminal (CI, notebooks, pipes) or with --verbose: one log line
-    per finished candidate. Nothing with --quiet or --json."""
+    per finished candidate. Nothing with --quiet; on stderr with --json."""
 
     def __init__(self, metric: str, budget: float, greater_is_better: bool,
                  max_trials: int | None = None) -> None:
-        silent = OUTPUT.quiet or OUTPUT.json
         super().__init__(budget, metric=metric, greater_is_better=greater_is_better,
                          max_trials=max_trials, console=console,
-                         live=console.is_terminal and not silent,
-                         log=not silent and (OUTPUT.verbose or not console.is_terminal))
+                         live=console.is_terminal and not OUTPUT.quiet,
+                         log=not OUTPUT.quiet and (OUTPUT.verbose or not console.is_terminal))
 
 
 def print_train_summary(metadata: dict[str, Any]) -> None:

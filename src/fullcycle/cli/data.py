@@ -13,6 +13,7 @@ import typer
 
 from fullcycle.cli._app import ModelRef, Workspace, app, console, load_config
 from fullcycle.cli._show import emit, new_table
+from fullcycle.cli._show import result as result_line
 
 Table = Annotated[str | None, typer.Option("--table", help="table to read when DATA is a "
                                            "database URL")]
@@ -38,7 +39,7 @@ def progress_bar(label: str) -> Iterator[Any]:
     with Progress(SpinnerColumn(), TextColumn(f"[bold]{label}[/]"), BarColumn(),
                   MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
                   console=console, transient=True,
-                  disable=not console.is_terminal or OUTPUT.quiet or OUTPUT.json) as progress:
+                  disable=not console.is_terminal or OUTPUT.quiet) as progress:
         task = progress.add_task(label, total=None)
 
         def update(done: int, expected: int | None) -> None:
@@ -78,8 +79,8 @@ def validate(
     if violations:
         console.print(violation_table(violations, f"data contract violations ({rows} rows)"))
     verdict = (f"[red]{len(errors)} error(s)[/]" if errors else "[green]no errors[/]")
-    console.print(f"{verdict}, {len(violations) - len(errors)} warning(s) in {rows} rows "
-                  f"checked against model {model}")
+    result_line(f"{verdict}, {len(violations) - len(errors)} warning(s) in {rows} rows "
+                f"checked against model {model}")
     if errors:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, where
         # typer.Exit's code is returned and dropped rather than raised.
@@ -132,7 +133,7 @@ def inspect(
     console.print(schema_table(result.schema, f"{mask_url(data)}: {result.rows} rows"))
     for line in result.schema.warnings:
         console.print(f"[yellow]note:[/] {line}")
-    console.print(f"fingerprint (data version): [bold]{result.fingerprint}[/]")
+    result_line(f"fingerprint (data version): [bold]{result.fingerprint}[/]")
 
 
 def _column_dict(c: Any) -> dict[str, Any]:

@@ -28,8 +28,8 @@ def _wide() -> Any:
 
     from fullcycle.cli._app import OUTPUT
 
-    return Console(width=max(console.width, 120), highlight=False,
-                   quiet=OUTPUT.quiet or OUTPUT.json)
+    return Console(width=max(console.width, 120), highlight=False, quiet=OUTPUT.quiet,
+                   stderr=OUTPUT.json)  # --json: stdout is the JSON object's
 
 
 def _registry(workspace: Path) -> Any:

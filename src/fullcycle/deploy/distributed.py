@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from fullcycle.compute.cluster import ClusterError, ClusterSession
-from fullcycle.deploy.batch import BatchReport, output_kind, score_chunk
+from fullcycle.scoring.batch import BatchReport, output_kind, score_chunk
 from fullcycle.errors import DataError
 from fullcycle.model import Model
 from fullcycle.serve.reload import Served
@@ -204,7 +204,7 @@ def run_on_cluster(workspace: str | Path, source: str | Path | None, output: str
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fullcycle.compute.cluster import connect
-    from fullcycle.deploy.batch import run_batch
+    from fullcycle.scoring.batch import run_batch
     from fullcycle.serve.reload import RegistrySource
 
     model = RegistrySource(workspace, model_ref).load()

@@ -441,7 +441,7 @@ def _file_route(app: FastAPI) -> None:
         id_column: str | None = Query(None, max_length=200,
                                       description="input column copied to the answer"),
     ) -> StreamingResponse:
-        from fullcycle.deploy.batch import score_upload
+        from fullcycle.scoring.batch import score_upload
 
         served = holder.current
         kind, request_id, parts = await run_in_threadpool(

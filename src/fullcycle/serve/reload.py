@@ -24,7 +24,7 @@ import numpy as np
 from fullcycle.config import Config
 from fullcycle.model import Model
 from fullcycle.registry.open import load_model, open_registry
-from fullcycle.serve.fastpath import PredictionPath, compile_checked, general_scores
+from fullcycle.scoring.fastpath import PredictionPath, compile_checked, general_scores
 from fullcycle.serve.validation import RecordValidator
 from fullcycle.workspace import Workspace
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from fullcycle.evaluate.explain import explain_records
-from fullcycle.serve.fastpath import rows_to_columns
+from fullcycle.scoring.fastpath import rows_to_columns
 from fullcycle.serve.security import require_api_key
 from fullcycle.serve.validation import parse_json
 

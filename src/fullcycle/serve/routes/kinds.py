@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from fullcycle.serve.security import require_api_key
-from fullcycle.serve.validation import RequestInvalid, problem
+from fullcycle.scoring.validation import RequestInvalid, problem
 from fullcycle.taskkind import Route
 
 
