@@ -151,7 +151,9 @@ class Search:
 
     def __init__(self, X: sp.csr_matrix, *, feedback: str, budget_s: float, seed: int,
                  k: int = 10, progress: Callable[[str], None] | None = None,
-                 families: tuple[str, ...] | None = None) -> None:
+                 families: tuple[str, ...] | None = None,
+                 on_trial: Callable[[Trial, float], None] | None = None) -> None:
+        self.on_trial = on_trial
         self.t0 = time.perf_counter()
         self.budget = budget_s
         self.seed = seed
@@ -218,6 +220,8 @@ class Search:
         self.trials.append(trial)
         self.progress(f"{scorer.describe()}: nDCG@{self.val.k} {trial.ndcg:.4f} "
                       f"({elapsed:.1f} s)")
+        if self.on_trial is not None:
+            self.on_trial(trial, max(self.left(), 0.0))
         best = self.kept.get(family)
         if best is None or trial.ndcg > best[0].ndcg:
             if best is not None:
@@ -356,6 +360,7 @@ class Search:
         for beta in BETAS:  # cheap (no fit): runs even when the budget is spent
             metrics = self.val.metrics(base - beta * penalty[None, :])
             scorer = Rerank(inner=best.scorer, beta=beta)  # type: ignore[arg-type]
+            scorer.penalty_ = penalty  # the inner scorer is fitted on the same part
             self.trials.append(Trial("rerank", best.how, {"of": best.family, "beta": beta},
                                      metrics, best.fit_s, scorer))
             self.progress(f"{scorer.describe()}: nDCG@{self.val.k} {metrics['ndcg']:.4f}, "
