@@ -84,7 +84,7 @@ def floor(ws: Path) -> dict[str, float]:
     import numpy as np
 
     from fullcycle.project import Project
-    from fullcycle.serve.reload import Served
+    from fullcycle.scoring.served import Served
 
     model = Project.open(ws).load_model("champion")
     served = Served.prepare(model)

@@ -88,7 +88,7 @@ def median_ms(func: Any, items: list[Any]) -> float:
 def in_process(name: str, ws: Path) -> dict[str, Any]:
     from fullcycle.project import Project
     from fullcycle.scoring.fastpath import TypedPath, general_scores, rows_to_columns
-    from fullcycle.serve.reload import Served
+    from fullcycle.scoring.served import Served
 
     model = Project.open(ws).load_model()
     served = Served.prepare(model)

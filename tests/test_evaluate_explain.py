@@ -164,7 +164,7 @@ def test_server_fast_matrix_matches_the_pipeline(lgbm_workspace: Path,
                                                  rows: pd.DataFrame) -> None:
     """/explain reuses the server's fast preprocessing; it must be the pipeline's own matrix."""
     from fullcycle.serve.routes.explain import _matrix
-    from fullcycle.serve.reload import Served
+    from fullcycle.scoring.served import Served
 
     model = Project.open(lgbm_workspace).load_model()
     served = Served.prepare(model, serving_threads=False)

@@ -25,7 +25,7 @@ def _served(model):  # noqa: ANN001, ANN202
     fitted model, e.g. its output config, makes sklearn warn about feature names)."""
     import warnings
 
-    from fullcycle.serve.reload import Served
+    from fullcycle.scoring.served import Served
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

@@ -191,7 +191,7 @@ class Project:
                 raise DataError(f"{model.card.kind} models predict on rows: give the input "
                                 "rows (--input FILE)")
             from fullcycle.scoring.batch import score_frame
-            from fullcycle.serve.reload import Served
+            from fullcycle.scoring.served import Served
 
             served = Served.prepare(model, serving_threads=False,
                                     missing=self.config.contract.missing)

@@ -238,7 +238,7 @@ def predict(
     """Predict with a registered model. Tables, clusters, anomalies: a file scored in chunks
     (a `prediction` column, and `proba_<class>` columns for classification). Forecast and
     recommend: the kind's own output (--horizon, --top-k)."""
-    from fullcycle.scoring.batch import run_batch
+    from fullcycle.deploy.batch import run_batch
     from fullcycle.taskkind import PredictOptions
 
     options = PredictOptions(horizon=horizon, top_k=top_k, include_seen=include_seen)

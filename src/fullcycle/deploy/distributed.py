@@ -204,8 +204,8 @@ def run_on_cluster(workspace: str | Path, source: str | Path | None, output: str
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fullcycle.compute.cluster import connect
-    from fullcycle.scoring.batch import run_batch
-    from fullcycle.serve.reload import RegistrySource
+    from fullcycle.deploy.batch import run_batch
+    from fullcycle.scoring.served import RegistrySource
 
     model = RegistrySource(workspace, model_ref).load()
     if source is None or not model.kind.row_wise:

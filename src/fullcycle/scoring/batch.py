@@ -2,7 +2,7 @@
 
 Every chunk is validated with the model's contract, vectorised: each column is factorized and
 only its distinct values go through the same per-value rules as the HTTP validator
-(`fullcycle.serve.validation`), so a 1M-row file with a few thousand distinct values per column
+(`fullcycle.scoring.validation`), so a 1M-row file with a few thousand distinct values per column
 costs a few thousand Python calls, not a million. Bad values stop the run with the row numbers,
 columns and values; unseen categories are counted and reported. The output is written to a
 temporary file and renamed into place only when every chunk succeeded."""
@@ -22,7 +22,7 @@ import pandas as pd
 
 from fullcycle.data.contract import check_column, describe
 from fullcycle.errors import DataError
-from fullcycle.serve.reload import Served
+from fullcycle.scoring.served import Served
 from fullcycle.taskkind import PredictOptions
 
 NAN = float("nan")
@@ -379,7 +379,7 @@ def score_upload(served: Served, handle: IO[bytes], filename: str | None, output
     broken stream), then stream the scored file chunk by chunk."""
     import uuid
 
-    from fullcycle.serve.validation import RequestInvalid, problem
+    from fullcycle.scoring.validation import RequestInvalid, problem
 
     head = handle.read(4)
     handle.seek(0)
@@ -423,57 +423,3 @@ def _log_upload(predlog: Any, served: Served, chunks: list[pd.DataFrame], scored
                        classes, version=served.version, latency_ms=0.0,
                        request_id=request_id, source="file")
         row += len(chunk)
-
-
-def run_batch(workspace: str | Path, source: str | Path | None, output: str | Path, *,
-              model_ref: str = "champion", id_column: str | None = None,
-              chunk_rows: int = 100_000, progress: bool = True, on_error: str = "fail",
-              rejects: str | Path | None = None,
-              options: PredictOptions | None = None) -> BatchReport:
-    """`fullcycle predict`: load the model; row-wise kinds stream the file through the checked
-    scoring core with a progress bar, other kinds (or any call with `options`) answer
-    `kind.predict(model, rows or None, options)`."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from fullcycle.serve.reload import RegistrySource
-
-    if chunk_rows < 1:
-        raise DataError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
-    source_ = RegistrySource(workspace, model_ref)
-    model = source_.load()
-    options = options or PredictOptions()
-    if not model.kind.row_wise or options != PredictOptions() or source is None:
-        return predict_with_kind(model, source, Path(output), options)
-    served = Served.prepare(model, serving_threads=False, missing=source_.missing)
-    total = _row_count_hint(Path(source))
-    with Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
-                  TimeElapsedColumn(), disable=not progress, transient=True) as bar:
-        task = bar.add_task("rows", total=total)
-        report = predict_file(served, source, output, id_column=id_column, chunk_rows=chunk_rows,
-                              on_chunk=lambda n: bar.advance(task, n), on_error=on_error,
-                              rejects=rejects)
-    return report
-
-
-def predict_with_kind(model: Any, source: str | Path | None, output: Path,
-                      options: PredictOptions) -> BatchReport:
-    """The kind's own prediction (forecast horizons, recommendation lists...), one frame."""
-    from fullcycle.data.sources import read_source
-
-    start = time.perf_counter()
-    frame = None if source is None else read_source(str(source))
-    result = model.predict(frame, options)
-    writer = OutputWriter(output_kind(output), str(output))
-    writer.write(result.reset_index(drop=True))
-    writer.close()
-    return BatchReport(rows=len(result), seconds=time.perf_counter() - start, chunks=1,
-                       output=output)
-
-
-def _row_count_hint(path: Path) -> int | None:
-    """Parquet knows its row count; for CSV the bar runs without a total."""
-    if path.suffix.lower() in (".parquet", ".pq") and path.is_file():
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    return None

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.serve.fastpath import Unsupported
+from fullcycle.scoring.fastpath import Unsupported
 
 Matrix = Callable[[np.ndarray], np.ndarray]
 MISSING = "__missing__"  # CategoryEncoder's level names (checked against the module at compile)

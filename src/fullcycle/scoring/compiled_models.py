@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.serve.compiled import Columns, Inputs, compile_preprocess, parse_dates
-from fullcycle.serve.fastpath import Unsupported
+from fullcycle.scoring.compiled import Columns, Inputs, compile_preprocess, parse_dates
+from fullcycle.scoring.fastpath import Unsupported
 
 Scores = Callable[[np.ndarray], np.ndarray]
 ONE_THREAD_ROWS = 4096  # request sizes use one thread: the server parallelises over requests
@@ -402,7 +402,7 @@ def _typed_member(pipe: Any, inputs: Inputs, classify: bool) -> Scores:
 
     import pandas as pd
 
-    from fullcycle.serve.fastpath import _skip_coercers
+    from fullcycle.scoring.fastpath import _skip_coercers
 
     member = copy.deepcopy(pipe)
     if _skip_coercers(member) == 0:
@@ -503,7 +503,7 @@ class CompiledPath:
         return columns
 
     def columns(self, rows: list[list[Any]]) -> list[np.ndarray]:
-        from fullcycle.serve.fastpath import columns_of
+        from fullcycle.scoring.fastpath import columns_of
 
         return columns_of(self.roles, rows)
 

@@ -380,7 +380,7 @@ def compile_checked(model: Model, validator: Any) -> tuple[PredictionPath | None
         problems: list[dict[str, Any]] = []
         rows.append(validator.record(probe, 0, problems, []))  # problem probes still count
     expected = general_scores(model, validator.names, rows)
-    from fullcycle.serve.compiled_models import CompiledPath
+    from fullcycle.scoring.compiled_models import CompiledPath
 
     notes = []
     allowed = allowed_paths()

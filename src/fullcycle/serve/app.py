@@ -549,7 +549,7 @@ def serve_app(workspace: str, ref: str = "champion", config: Any = None,
               shared: str | None = None) -> FastAPI:
     """The app the CLI serves: a registry reference of a workspace (aliases followed), the
     prediction log at serve.log_url or the workspace's SQLite file."""
-    from fullcycle.serve.reload import RegistrySource
+    from fullcycle.scoring.served import RegistrySource
 
     source = RegistrySource(workspace, ref, config)
     cfg = source.config.serve
