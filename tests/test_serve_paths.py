@@ -37,7 +37,7 @@ def _check(served, records: list[dict]) -> None:  # noqa: ANN001
     equal Model.predict_scores on the raw records; the serving path warns about nothing."""
     import warnings
 
-    from fullcycle.serve.fastpath import rows_to_columns
+    from fullcycle.scoring.fastpath import rows_to_columns
 
     rows = []
     for i, record in enumerate(records):  # missing where training had none still predicts
@@ -398,7 +398,7 @@ def test_request_sized_date_parsing_equals_the_pipelines() -> None:
 
 def test_serve_paths_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     from fullcycle.errors import ConfigError
-    from fullcycle.serve.fastpath import PATHS_ENV, allowed_paths
+    from fullcycle.scoring.fastpath import PATHS_ENV, allowed_paths
 
     monkeypatch.setenv(PATHS_ENV, "compiled, typed")
     assert allowed_paths() == {"compiled", "typed"}

@@ -29,7 +29,7 @@ from fullcycle.compute.cluster import ClusterError, ClusterSession
 from fullcycle.scoring.batch import BatchReport, output_kind, score_chunk
 from fullcycle.errors import DataError
 from fullcycle.model import Model
-from fullcycle.serve.reload import Served
+from fullcycle.scoring.served import Served
 
 BLOCKSIZE = "64MB"  # CSV bytes per partition: a few hundred thousand rows, tens of MB in memory
 RETRIES = 3  # extra attempts per partition when its worker dies or the task fails transiently

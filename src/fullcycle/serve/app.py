@@ -43,7 +43,8 @@ from fullcycle.errors import FullcycleError
 from fullcycle.model import Model
 from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
 from fullcycle.monitor.predlog import PredictionLog
-from fullcycle.serve.reload import ModelHolder, ModelSource, Served
+from fullcycle.scoring.served import ModelSource, Served
+from fullcycle.serve.reload import ModelHolder
 from fullcycle.serve.security import (
     ApiKeys,
     BodyLimit,
@@ -52,7 +53,7 @@ from fullcycle.serve.security import (
     require_admin,
     require_api_key,
 )
-from fullcycle.serve.validation import (
+from fullcycle.scoring.validation import (
     RequestInvalid,
     contract_example,
     parse_json,
