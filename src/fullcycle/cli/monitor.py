@@ -32,6 +32,15 @@ def print_summary(result: dict[str, Any]) -> None:
 
     from fullcycle.cli._show import new_table
 
+    if "features" not in result:  # a task kind that watches other signals than feature drift
+        for alert in result.get("alerts", []):
+            console.print(f"[bold red]alert[/] {escape('[' + alert['kind'] + ']')} "
+                          f"{escape(alert['message'])}", highlight=False)
+        if not result.get("alerts"):
+            console.print("[green]no alert[/]")
+        console.print(f"report: [bold]{result.get('html')}[/]")
+        return
+
     table = new_table(f"drift vs training reference ({result['rows']} rows, "
                       f"{result.get('source', 'data')})")
     for col in ("feature", "kind", "PSI", "KS / JS", "Wass./std", "missing", "drifted"):

@@ -52,6 +52,7 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
     target_error: str | None = None
     cleaning: list[str] = field(default_factory=list)  # steps applied before the analysis
+    extra: list[Any] = field(default_factory=list)  # the task kind's sections (ReportSection)
 
     @property
     def profile(self) -> dict[str, Any]:

@@ -29,12 +29,14 @@ def build_report(frame: pd.DataFrame, output: str | Path, target: str | None = N
                  source: str = "<frame>", roles: dict[str, str] | None = None,
                  problem: ProblemConfig | None = None, seed: int = 0,
                  progress: Progress | None = None, version: str | None = None,
-                 cleaning: list[str] | None = None) -> Analysis:
+                 cleaning: list[str] | None = None, extra: list[Any] | None = None) -> Analysis:
     """Analyse `frame` and write the HTML report to `output`; returns the analysis.
-    `cleaning`: steps already applied to `frame` (a loaded Dataset's), shown in the overview."""
+    `cleaning`: steps already applied to `frame` (a loaded Dataset's), shown in the overview.
+    `extra`: the task kind's sections (`TaskKind.eda_sections`: seasonality, interactions...)."""
     analysis = analyse(frame, target, source=source, roles=roles, problem=problem, seed=seed,
                        progress=progress, version=version)
     analysis.cleaning = list(cleaning or [])
+    analysis.extra = list(extra or [])
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(analysis), encoding="utf-8")
@@ -68,7 +70,7 @@ def render(a: Analysis) -> str:
     ids = {name: f"col-{i}" for i, name in enumerate(a.stats)}
     body = "\n".join([_overview(a, p), _warnings(a, ids), _columns(a, p, ids),
                       _correlations(a, p), _mutual_information(a, p, ids), _duplicates(a),
-                      _time(a, p), _method(a)])
+                      _time(a, p), *_kind_sections(a), _method(a)])
     title = f"EDA · {Path(a.source).name}"
     now = dt.datetime.now(dt.UTC)
     return f"""<!DOCTYPE html>
@@ -88,6 +90,11 @@ def render(a: Analysis) -> str:
 <script>{_asset("report.js")}</script>
 </body></html>
 """
+
+
+def _kind_sections(a: Analysis) -> list[str]:
+    """The task kind's own sections (ReportSection: key, title, self-contained HTML)."""
+    return [_section(f"kind-{s.key}", s.title, s.html) for s in a.extra]
 
 
 def _toc(a: Analysis, ids: dict[str, str]) -> str:
@@ -378,4 +385,18 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
 
     return build_report(frame, output, data.target, source=mask_url(str(source)),
                         roles=data.roles, problem=config.problem, seed=config.seed,
-                        progress=progress, version=version, cleaning=cleaning)
+                        progress=progress, version=version, cleaning=cleaning,
+                        extra=kind_sections(config, frame))
+
+
+def kind_sections(config: Any, frame: pd.DataFrame) -> list[Any]:
+    """What the data's task kind adds to the EDA (`problem.task`, or the most confident
+    detection); nothing when no kind recognises the table yet."""
+    from fullcycle.errors import FullcycleError
+    from fullcycle.taskkind import resolve_task
+
+    try:
+        kind, _, _ = resolve_task(config, frame)
+        return list(kind.eda_sections(frame, config))
+    except FullcycleError:
+        return []
