@@ -72,8 +72,34 @@ class Project:
         from fullcycle.explore.report import explore_source
 
         path = self.workspace.reports / "eda.html"
+        if dataset is None and self.config.compute.cluster:
+            dataset = self.cluster_dataset()
         explore_source(self.config, path, dataset, progress=progress)
         return path
+
+    def cluster_dataset(self) -> Dataset:
+        """The data source as read by the Dask workers of `compute.cluster`: a seeded sample
+        of `compute.sample_rows` rows (EDA statistics are quantile-based), with the exact row
+        and missing counts in `frame.attrs["cluster"]`."""
+        if not self.config.data.source:
+            raise ConfigError("no data source; give DATA on the command line or set "
+                              "data.source")
+        sample = self._cluster_sample(self.config.data.source, self.config.compute.sample_rows)
+        dataset = Dataset.from_frame(sample, target=self.config.data.target,
+                                     roles=self.config.data.roles,
+                                     source=str(sample.attrs["source"]), config=self.config.data)
+        dataset.frame.attrs.update(sample.attrs)
+        return dataset
+
+    def _cluster_sample(self, source: str | Path, rows: int) -> pd.DataFrame:
+        """`compute.cluster` set: a seeded sample read by the workers (exact row and missing
+        counts in its attrs); see compute/frames.py."""
+        from fullcycle.compute.frames import sample_on_cluster
+
+        compute = self.config.compute
+        return sample_on_cluster(compute.cluster or "local", source, rows=rows,
+                                 seed=self.config.seed, worker_memory=compute.worker_memory,
+                                 blocksize=compute.blocksize)
 
     def validate(self, data: str | Path | pd.DataFrame, model_ref: str = "champion", *,
                  table: str | None = None, query: str | None = None,
@@ -101,6 +127,10 @@ class Project:
         from fullcycle.registry.tracking import build_record
         from fullcycle.taskkind import resolve_task
 
+        clustered: Any = None
+        cluster_notes: list[str] = []
+        if dataset is None and self.config.compute.cluster:
+            dataset, clustered = self._train_on_cluster(alias, on_candidate, cluster_notes)
         dataset = dataset or self.load_data()
         kind, _, detection = resolve_task(self.config, dataset.frame)
         kind.check_config(self.config, list(dataset.frame.columns))
@@ -114,7 +144,8 @@ class Project:
         # A challenger's reports stay beside the champion's until it is promoted.
         reports = ws.reports if alias == "champion" else ws.reports / alias
         reports.mkdir(parents=True, exist_ok=True)
-        result = kind.train(dataset, config, reports=reports, progress=on_candidate)
+        result = clustered or kind.train(dataset, config, reports=reports, progress=on_candidate)
+        result.notes[:0] = cluster_notes
         if detection is not None and not any(detection.evidence in n for n in result.notes):
             result.notes.insert(0, f"task {detection.task} ({detection.kind} kind): "
                                 f"{detection.evidence}")
@@ -152,6 +183,27 @@ class Project:
                                   "model": model_dir, **result.report_files},
                            test_frame=result.holdout, notes=result.notes)
 
+    def _train_on_cluster(self, alias: str, on_candidate: Callable[..., None] | None,
+                          notes: list[str]) -> tuple[Dataset | None, Any]:
+        """`compute.cluster` set: the kind trains with the workers reading the data, or says
+        it trains on one machine (then the data is read here as usual)."""
+        from fullcycle.compute.frames import read_partitions, typed
+        from fullcycle.taskkind import resolve_task
+
+        head = typed(read_partitions(self.config.data.source or "",
+                                     blocksize=self.config.compute.blocksize).head(2000))
+        kind, _, _ = resolve_task(self.config, head)
+        reports = self.workspace.reports if alias == "champion" else \
+            self.workspace.reports / alias
+        reports.mkdir(parents=True, exist_ok=True)
+        trained = kind.train_on_cluster(self.config, reports=reports, progress=on_candidate,
+                                        note=notes.append)
+        if trained is None:
+            notes.append(f"{kind.name} models train on one machine: the data is read "
+                              "here and --cluster is not used for training")
+            return None, None
+        return trained
+
     def after_training(self, report: TrainReport) -> dict[str, Any]:
         """The stages after registration in `run`: batch predictions on the held-out rows with
         the registered champion, and a drift check of those rows against its reference."""
@@ -168,8 +220,8 @@ class Project:
         from fullcycle.registry.refs import parse_ref
 
         parsed = parse_ref(ref)
-        if parsed.path is not None:
-            return Model.load(parsed.path)
+        if parsed.path is not None:  # verified against the registry's digests (or --trust)
+            return self.registry.load_path(parsed.path)
         return self.registry.load(ref)
 
     def predict(self, data: str | Path | pd.DataFrame | None = None,
@@ -237,6 +289,8 @@ class Project:
         if isinstance(data, pd.DataFrame):
             recent = data.copy(deep=False)
             recent.attrs["source"] = "data frame"
+        elif data is not None and self.config.compute.cluster:
+            recent = self._cluster_sample(data, self.config.monitor.sample_rows or 200_000)
         elif data is not None:
             recent = _read_input(data)
             if not len(recent):

@@ -133,6 +133,7 @@ class TaskKind(ABC):
 
     def check_config(self, config: Config, columns: list[str]) -> None:
         """Raise ConfigError naming the key when the config cannot work for this kind."""
+        return None
 
     # metrics
     @abstractmethod
@@ -292,7 +293,8 @@ def kind_for_task(task: str) -> TaskKind:
     for kind in kinds():
         if task in kind.tasks or task == kind.name:
             return kind
-    raise ConfigError(f"problem.task {task!r} is not a known task.{did_you_mean(task, task_names())}")
+    raise ConfigError(f"problem.task {task!r} is not a known task."
+                      f"{did_you_mean(task, task_names())}")
 
 
 def resolve_task(config: Config, frame: pd.DataFrame) -> tuple[TaskKind, str, Detection | None]:

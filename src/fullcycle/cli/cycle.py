@@ -109,6 +109,9 @@ def train(
     label_column: Annotated[str | None, typer.Option(
         "--label-column", help="anomaly, cluster: labels used only to evaluate",
         rich_help_panel="Task")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="train on a Dask cluster: a scheduler address (tcp://host:8786) or "
+        "local[:N]; the workers read the data (compute.cluster in the config)")] = None,
 ) -> None:
     """Train, compare and register the best model for DATA (a file, folder or glob, a database
     URL with --table/--query, or an http(s) URL). --target names the column to predict; kinds
@@ -127,6 +130,8 @@ def train(
         cfg.train.max_trials = max_trials
     if seed is not None:
         cfg.seed = seed
+    if cluster:
+        cfg.compute.cluster = cluster
     _task_options(cfg, task=task, horizon=horizon, time_column=time_column,
                   series_id=series_id, frequency=frequency, season_length=season_length,
                   user_column=user_column, item_column=item_column,
@@ -182,7 +187,8 @@ def _load(project):  # noqa: ANN001, ANN202
 def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
     from fullcycle.metrics import get_metric
 
-    dataset = dataset if dataset is not None else _load(project)
+    if dataset is None and not cfg.compute.cluster:  # on a cluster the workers read it
+        dataset = _load(project)
     metric = cfg.problem.metric or "score"
     greater = get_metric(metric).greater_is_better if cfg.problem.metric else True
     with TrainDisplay(metric, cfg.train.time_budget, greater,
@@ -191,7 +197,8 @@ def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
     console.print(frame_table(report.leaderboard, title="leaderboard (cross-validated)",
                               max_rows=10))
     console.print(metrics_table(report.test_metrics, "test set"))
-    for note in getattr(report, "notes", [])[:1]:  # how the task was chosen
+    diagnosis = set(report.model.card.training.diagnosis)
+    for note in [n for n in report.notes if n not in diagnosis][:4]:  # task guess, cluster
         console.print(f"[dim]{note}[/]", soft_wrap=True, highlight=False)
     print_train_summary(_training_facts(report.model.card))
     _verdict(report.verdict)
@@ -234,6 +241,9 @@ def predict(
     top_k: Annotated[int | None, typer.Option("--top-k", help="recommend: items per user")] = None,
     include_seen: Annotated[bool, typer.Option(
         "--include-seen", help="recommend: keep items the user already had")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="score on a Dask cluster: a scheduler address (tcp://host:8786) or "
+        "local[:N]; default: compute.cluster of the workspace config, else this process")] = None,
 ) -> None:
     """Predict with a registered model. Tables, clusters, anomalies: a file scored in chunks
     (a `prediction` column, and `proba_<class>` columns for classification). Forecast and
@@ -242,6 +252,16 @@ def predict(
     from fullcycle.taskkind import PredictOptions
 
     options = PredictOptions(horizon=horizon, top_k=top_k, include_seen=include_seen)
+    compute = _compute_config(workspace, cluster)
+    if compute.cluster and options == PredictOptions() and on_error == "fail":
+        from fullcycle.deploy.distributed import run_on_cluster
+
+        report, note = run_on_cluster(
+            workspace, input, output, address=compute.cluster, model_ref=model,
+            id_column=id_column, worker_memory=compute.worker_memory,
+            blocksize=compute.blocksize)
+        console.print(f"wrote {report.rows:,} predictions to [bold]{output}[/] ({note})")
+        return
     report = run_batch(workspace, input, output, model_ref=model, id_column=id_column,
                        chunk_rows=chunk_rows, options=options, on_error=on_error,
                        rejects=rejects)
@@ -256,6 +276,14 @@ def predict(
     for column, count in report.unseen.most_common(10):
         console.print(f"[yellow]note:[/] {column}: {count:,} rows with a category not seen in "
                       "training")
+
+
+def _compute_config(workspace: Path, cluster: str | None):  # noqa: ANN202
+    """`--cluster` over the workspace config's compute section."""
+    from fullcycle.workspace import Workspace as Ws
+
+    compute = Ws.at(workspace).load_config().compute
+    return compute.model_copy(update={"cluster": cluster}) if cluster else compute
 
 
 def _drift_summary(result: dict) -> None:

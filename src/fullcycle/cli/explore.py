@@ -24,6 +24,9 @@ def explore(
                                                 help="fullcycle.yaml to use")] = None,
     table: Annotated[str | None, typer.Option("--table", help="table, for a database URL")] = None,
     query: Annotated[str | None, typer.Option("--query", help="SQL, for a database URL")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="read DATA on a Dask cluster (tcp://host:8786 or local[:N]); the "
+        "report covers a seeded sample of compute.sample_rows rows, with exact counts")] = None,
 ) -> None:
     """Write an HTML exploratory analysis of DATA to <workspace>/reports/eda.html: distributions,
     relations to the target, correlations and data-quality warnings ranked by severity."""
@@ -42,8 +45,17 @@ def explore(
     from fullcycle.workspace import Workspace as Ws
 
     output = Ws.at(workspace).reports / "eda.html"
+    dataset = None
+    if cluster:
+        cfg.compute.cluster = cluster
+    if cfg.compute.cluster:
+        from fullcycle.project import Project
+
+        with console.status("reading the data on the cluster"):
+            dataset = Project(cfg, workspace).cluster_dataset()
+        console.print(f"[dim]{dataset.source}[/]", soft_wrap=True, highlight=False)
     with _progress() as update:
-        analysis = explore_source(cfg, output, progress=update)
+        analysis = explore_source(cfg, output, dataset, progress=update)
     console.print(_warnings_table(analysis.findings))
     console.print(f"{analysis.rows:,} rows × {len(analysis.stats):,} columns; "
                   f"{len(analysis.findings)} warnings")

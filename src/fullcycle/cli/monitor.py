@@ -80,11 +80,16 @@ def monitor(
         "--input", "-i", help="recent rows (CSV/TSV/Parquet); default: the prediction log")] = None,
     model: ModelRef = "champion",
     since: Since = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="read --input on a Dask cluster (tcp://host:8786 or local[:N]); "
+        "drift is judged on a seeded sample of monitor.sample_rows rows (default 200,000)")] = None,
 ) -> None:
     """Drift, data quality and live performance of recent data against the model's training
     reference. Writes reports/monitoring.html and monitoring.json. Exit 0: no alert; 1 drift;
     4 quality; 8 performance (summed when several fire)."""
     project = _project(workspace)
+    if cluster:
+        project.config.compute.cluster = cluster
     with console.status("monitoring"):
         result = project.monitor(input, model_ref=model, since=since)
     from fullcycle.cli._show import emit

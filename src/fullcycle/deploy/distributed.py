@@ -23,15 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from fullcycle.compute.cluster import ClusterError, ClusterSession
+from fullcycle.compute.frames import BLOCKSIZE, read_partitions, typed
 from fullcycle.scoring.batch import BatchReport, output_kind, score_chunk
 from fullcycle.errors import DataError
 from fullcycle.model import Model
 from fullcycle.scoring.served import Served
 
-BLOCKSIZE = "64MB"  # CSV bytes per partition: a few hundred thousand rows, tens of MB in memory
 RETRIES = 3  # extra attempts per partition when its worker dies or the task fails transiently
 _SERVED: dict[str, Served] = {}  # per worker process: the compiled model of each shipped version
 
@@ -72,28 +70,6 @@ def predict_on_cluster(session: ClusterSession, model: Model, source: str | Path
     return report
 
 
-def read_partitions(source: str | Path, *, blocksize: str | int = BLOCKSIZE,
-                    id_column: str | None = None) -> Any:
-    """A dask DataFrame over `source` (CSV/TSV or Parquet; a file, folder or glob). CSV columns
-    are read as text and typed per partition like pandas does, so one odd value cannot break
-    the shared schema dask would otherwise infer from the first block."""
-    import dask.dataframe as dd
-
-    text = str(source)
-    if not any(ch in text for ch in "*?[") and not Path(text).exists():
-        raise DataError(f"input {source} does not exist")
-    lower = text.lower().rstrip("/")
-    if lower.endswith((".parquet", ".pq")) or (Path(text).is_dir() and
-                                              any(Path(text).glob("*.parquet"))):
-        return dd.read_parquet(text)
-    sep = "\t" if lower.endswith(".tsv") else ","
-    try:
-        return dd.read_csv(text, sep=sep, blocksize=blocksize, dtype=object,
-                           keep_default_na=True)
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{source}: cannot be read as CSV ({exc})") from None
-
-
 def _run(session: ClusterSession, model: Model, parts: Any, staging: Path, kind: str,
          id_column: str | None, on_part: Callable[[int, int], None] | None) -> list[PartResult]:
     import dask
@@ -131,7 +107,7 @@ def _score_part(frame: Any, index: int, model: Model, key: str, staging: str, ki
     if served is None:
         _SERVED.clear()  # one shipped version at a time per worker
         served = _SERVED[key] = Served.prepare(model, serving_threads=False)
-    frame = _typed(frame)
+    frame = typed(frame)
     unseen: Counter = Counter()
     try:
         scored, _, _ = score_chunk(served, frame, 0, unseen, id_column)
@@ -145,19 +121,6 @@ def _score_part(frame: Any, index: int, model: Model, key: str, staging: str, ki
         scored.to_parquet(tmp, index=False)
     os.replace(tmp, path)  # a re-run partition overwrites its part whole
     return PartResult(index, len(frame), unseen)
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns turned numeric where every present value is a number, as pd.read_csv
-    would have done for this partition."""
-    out = {}
-    for name, column in frame.items():
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            numbers = pd.to_numeric(column, errors="coerce")
-            out[name] = numbers if numbers.notna().sum() == column.notna().sum() else column
-        else:
-            out[name] = column
-    return pd.DataFrame(out, index=frame.index)
 
 
 def _raise_first_error(results: list[PartResult], parts: Any) -> None:

@@ -99,6 +99,14 @@ class TabularKind(TaskKind):
                            holdout=holdout, notes=list(outcome.diagnosis),
                            report_files={"candidates": candidates})
 
+    def train_on_cluster(self, config: Config, *, reports: Path,
+                         progress: Callable[..., None] | None = None,
+                         note: Callable[[str], None] | None = None
+                         ) -> tuple[Dataset, TrainResult] | None:
+        from fullcycle.tasks.tabular.cluster import train_from_source
+
+        return train_from_source(config, reports=reports, progress=progress, note=note)
+
     # --- prediction --------------------------------------------------------------------
     def predict(self, model: Model, data: pd.DataFrame | None,
                 options: PredictOptions) -> pd.DataFrame:
