@@ -36,6 +36,9 @@ def serve(
         "--api-keys-file", help="file with one API key per line")] = None,
     log_predictions: Annotated[bool | None, typer.Option(
         "--log/--no-log", help="write every prediction to the log (serve.log_predictions)")] = None,
+    trust: Annotated[bool, typer.Option(
+        "--trust", help="serve a model folder given by path (-m ./folder) even though no "
+        "registered version has its content digest")] = False,
 ) -> None:
     """Serve a model over HTTP: POST /predict, /predict/file, /feedback; GET /health, /ready,
     /metadata, /metrics, /docs. An alias (champion) is followed on reload."""
@@ -43,6 +46,10 @@ def serve(
 
     cfg = _config(workspace)
     serve_cfg = cfg.serve
+    if trust:
+        from fullcycle.registry.store import TRUST_ENV
+
+        os.environ[TRUST_ENV] = "1"  # the worker processes inherit it
     for key, value in (("host", host), ("port", port), ("workers", workers),
                        ("reload_seconds", reload_seconds), ("log_url", log_url),
                        ("log_predictions", log_predictions),
@@ -60,15 +67,14 @@ def serve(
         import shutil
         import tempfile
 
-        from fullcycle.serve.workers import SHARED_ENV
+        from fullcycle.serve.workers import SHARED_ENV, run_workers
 
         # The workers add up their metrics and follow each other's reloads through this folder.
         shared = tempfile.mkdtemp(prefix="fullcycle-serve-")
         os.environ[SHARED_ENV] = shared
         console.print(f"serving {model} with {serve_cfg.workers} workers on {url}")
         try:
-            uvicorn.run("fullcycle.serve.app:app_from_env", factory=True,
-                        workers=serve_cfg.workers, **options)
+            run_workers("fullcycle.serve.app:app_from_env", serve_cfg.workers, **options)
         finally:
             shutil.rmtree(shared, ignore_errors=True)
         return

@@ -265,7 +265,7 @@ def csv_dialect(part: Part, config: DataConfig) -> CsvDialect:
     sep = _sniff(part, text, config.delimiter)
     header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     check_width(len(header), config.max_columns, part.name,  # before any O(columns) work
-                at_least=len(head) >= HEAD_BYTES)
+                at_least="\n" not in text)
     names = [h.strip() for h in header]
     dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:

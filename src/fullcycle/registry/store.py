@@ -31,6 +31,8 @@ from fullcycle.registry import local_read
 from fullcycle.registry.refs import REF_URI, parse_ref  # noqa: F401 - REF_URI re-exported
 from fullcycle.registry.tracking import RunRecord
 
+TRUST_ENV = "FULLCYCLE_TRUST_MODEL_PATH"
+
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 ALIASES = ("champion", "challenger")
 STATE, READY = "fullcycle.state", "ready"
@@ -294,11 +296,58 @@ class ModelRegistry:
         """Load a registered version through the verified, content-addressed cache."""
         mv = self.checked_version(ref)
         digest = mv.tags[DIGEST]
+        store_copy = self._store_copy(str(mv.version), mv.tags.get(MODEL_PATH, ""))
+        if store_copy is not None:  # every load: a tampered registry copy is refused even
+            verify_folder(store_copy, digest, where=f"registry copy of version {mv.version}")
         folder = self._fetch_verified(mv.source, mv.tags.get(MODEL_PATH, ""), digest,
                                       version=str(mv.version))
         model = Model.load(folder, expected_sha256=mv.tags.get("sha256"))
         model.card.version = str(mv.version)
         return model
+
+    def _store_copy(self, version: str, model_path: str) -> Path | None:
+        """The registry's own copy of a version (under mlartifacts/) when the artifact store is
+        a local folder; None for remote stores."""
+        if not self.is_local or not model_path:
+            return None
+        from urllib.parse import unquote, urlparse
+
+        uri = str(self.client.get_model_version_download_uri(self.model_name, version))
+        if uri.startswith("file:"):
+            base = Path(unquote(urlparse(uri).path))
+        elif uri.startswith("/"):
+            base = Path(uri)
+        else:
+            return None
+        folder = base / model_path
+        return folder if folder.is_dir() else None
+
+    def known_digests(self) -> set[str]:
+        """The content digests of every verified version of this registered model."""
+        try:
+            found = self.client.search_model_versions(f"name='{self.model_name}'")
+        except Exception:  # noqa: BLE001 - no registered model yet
+            return set()
+        return {mv.tags[DIGEST] for mv in found
+                if mv.tags.get(STATE) == READY and mv.tags.get(DIGEST)}
+
+    def load_path(self, folder: str | Path, *, trust: bool | None = None) -> Model:
+        """A model folder given by path. Its own model.json cannot vouch for it (whoever
+        replaced the pickle could rewrite that too), so it loads only when its content digest
+        is one this registry recorded at registration, or when the caller says `trust` (the
+        CLI's --trust sets FULLCYCLE_TRUST_MODEL_PATH=1, which worker processes inherit)."""
+        folder = Path(folder)
+        if trust is None:
+            trust = os.environ.get(TRUST_ENV) == "1"
+        if not trust:
+            digest = folder_digest(folder)
+            if digest not in self.known_digests():
+                raise IntegrityError(
+                    f"model folder {folder} is not a version registered in this workspace (its "
+                    "content digest matches none the registry recorded), so nothing vouches for "
+                    "its pickle; it will not be loaded. Load a registered version (champion, a "
+                    "version number), or pass --trust if you trust the folder's origin.")
+        return Model.load(folder)
 
     def _fetch_verified(self, source: str, model_path: str, digest: str,
                         version: str | None = None, fresh: bool = False) -> Path:
@@ -314,7 +363,14 @@ class ModelRegistry:
         try:
             folder = self._download(source, model_path, partial, version)
             _test_pause("downloaded")
-            verify_folder(folder, digest, where="MLflow artifact store")
+            try:
+                verify_folder(folder, digest, where="MLflow artifact store")
+            except IntegrityError:  # name the store's copy, not the temporary download
+                raise IntegrityError(
+                    f"the registry's copy of model version {version or '(new)'} ({source}, "
+                    f"{model_path}) does not match the SHA-256 recorded at registration; it was "
+                    "modified or truncated and will not be loaded. Re-register the model from "
+                    "a trusted run, or use another version.") from None
             if not target.is_dir():
                 try:
                     os.replace(folder, target)

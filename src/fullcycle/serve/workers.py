@@ -12,7 +12,14 @@ the model in one worker while the others went on serving the old version.
 - Reload: `/admin/reload` swaps its own worker, then bumps a generation number in `reload`; the
   other workers see the new number within `INTERVAL` and reload too.
 
-The CLI creates the folder, passes it in FULLCYCLE_SERVE_SHARED, and removes it on exit."""
+The CLI creates the folder, passes it in FULLCYCLE_SERVE_SHARED, and removes it on exit.
+
+Shutdown (`run_workers`): uvicorn's supervisor keeps its own copy of the listening socket open
+while the workers drain, so the kernel went on completing connections into the accept backlog
+that no worker would ever accept; they were reset when the supervisor exited (clients saw a
+ReadError on requests sent after SIGTERM). `DrainingMultiprocess` closes the supervisor's copy
+first: new connections are refused at once (a client can retry elsewhere) while every accepted
+request finishes."""
 
 from __future__ import annotations
 
@@ -90,6 +97,28 @@ class WorkerShare:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.publish(metrics.snapshot())  # the last requests of this worker still count
+
+
+def run_workers(app: str, workers: int, **options: Any) -> None:
+    """`uvicorn.run(app, factory=True, workers=N)` with a supervisor that drains on SIGTERM."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    class DrainingMultiprocess(Multiprocess):
+        def terminate_all(self) -> None:
+            for sock in self.sockets:  # stop listening before the workers drain
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            super().terminate_all()
+
+    config = uvicorn.Config(app, factory=True, workers=workers, **options)
+    sock = config.bind_socket()
+    try:
+        DrainingMultiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
 
 
 def _write_atomic(path: Path, text: str) -> None:
