@@ -256,3 +256,16 @@ def test_a_kind_registered_in_a_test_runs_the_whole_cycle(tmp_path: Path) -> Non
     report = json.loads((ws / "reports" / "monitoring.json").read_text())
     assert report["share_above"] > 0.8 and report["alerts"][0]["kind"] == "drift"
     assert "Rows above the cut" in (ws / "reports" / "monitoring.html").read_text()
+
+
+def test_no_target_and_no_task_names_the_kinds_that_need_none(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture
+                                                              ) -> None:
+    """`train` without --target and --task: one error line that suggests the registered kinds
+    needing no target (the toy kind says so with `needs_target = False`), exit 2."""
+    data = tmp_path / "rows.csv"
+    table(60, seed=4).to_csv(data, index=False)
+    assert cli("train", str(data), "--workspace", str(tmp_path / "ws")) == 2
+    err = capsys.readouterr().err
+    assert "--target" in err and "--task toyrule" in err
+    assert not (tmp_path / "ws" / "models").exists()

@@ -85,10 +85,10 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
     window = read_window(inputs, model.schema)
     drift = detect_drift(window, reference, cfg)
     _histograms(drift, window, reference)
-    pred = prediction_drift(reference.get("prediction"), live.output(), cfg)
-    if pred is not None and reference.get("prediction"):
-        values = live.output()
-        values = np.sort(values[~np.isnan(values)])
+    output = live.output()
+    pred = prediction_drift(reference.get("prediction"), output, cfg)
+    if pred is not None and output is not None and reference.get("prediction"):
+        values = np.sort(output[~np.isnan(output)])
         pred["histogram"] = numeric_histogram(reference["prediction"], values)
     quality = check_quality(window, model.schema, reference, cfg)
     performance = check_performance(live, model, cfg)
