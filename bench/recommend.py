@@ -2,8 +2,9 @@
 on the wave-2 protocol (../shared/tools/wave2: per-user random 75/25 split with seed 42, k=10,
 binary relevance = the user's held-out items, seen items excluded, users with >= 1 held-out item).
 
-    OPENBLAS_NUM_THREADS=1 nice .venv/bin/python bench/recommend.py [--sets movielens_100k,lastfm_hetrec2011]
-        [--time-budget 120] [--via cli|api] [--markdown BENCHMARKS-part.md]
+    OPENBLAS_NUM_THREADS=1 nice .venv/bin/python bench/recommend.py
+        [--sets movielens_100k,lastfm_hetrec2011] [--time-budget 120] [--via cli|api]
+        [--markdown BENCHMARKS-part.md]
 
 fullcycle runs as a user would (`fullcycle train ... --task recommend` then `fullcycle predict
 --top-k 10`), or in process (`--via api`, the same code without the CLI); the anchors run in
