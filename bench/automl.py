@@ -14,6 +14,14 @@ Steps (each runner writes predictions under bench/results/automl/<tool>/):
     .venv/bin/python bench/automl.py table
 
 The runner steps import only pandas/numpy (plus the tool), so they run in the tools' own venvs.
+
+FLAML and fullcycle side by side, interleaved per table so both see the same load (FLAML's venv
+is made by bench/peers.py), at 10, 30 and 60 s, on development tables, the EXTRA tables (not
+used in development) and the HARD shape tables made from the shared datasets:
+
+    .venv/bin/python bench/automl.py prepare --tables hard_rare_class,hard_int40,...
+    nice .venv/bin/python bench/automl.py duel --budgets 10,30,60 --tables adult,telco_churn,...
+    .venv/bin/python bench/automl.py duel-table --budgets 10,30,60 --tables adult,telco_churn,...
 """
 
 from __future__ import annotations
@@ -56,11 +64,94 @@ TABLES: dict[str, tuple[str, str, str]] = {
     "segment": ("segment/segment.csv", "class", "multiclass"),
     "satimage": ("satimage/satimage.csv", "target", "multiclass"),
 }
+# Shared tables not in the development list above: stand-ins for held-back tables.
+EXTRA: dict[str, tuple[str, str, str]] = {
+    "telco_churn": ("telco_churn/telco_churn.csv", "Churn", "binary"),
+    "bank_churn": ("bank_churn/bank_churn.csv", "Exited", "binary"),
+    "creditcard_fraud": ("creditcard_fraud_sample/creditcard_fraud_sample.csv", "Class", "binary"),
+    "ames_housing": ("ames_housing/ames_housing.csv", "SalePrice", "regression"),
+    "california_housing": ("california_housing/california_housing.csv", "median_house_value",
+                           "regression"),
+}
 METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 
 
+# --- hard-shape tables, made from the shared datasets ------------------------------------------
+def _hard_rare_class() -> pd.DataFrame:
+    """car_evaluation with its 'vgood' class cut to 2 rows (4 classes, smallest 2 rows)."""
+    frame = pd.read_csv(DATASETS / "car_evaluation/car_evaluation.csv")
+    rare = frame.index[frame["deal"] == "vgood"][2:]
+    return frame.drop(index=rare).reset_index(drop=True)
+
+
+def _california(rows: int) -> pd.DataFrame:
+    frame = pd.read_csv(DATASETS / "california_housing/california_housing.csv")
+    return frame.sample(n=rows, random_state=SEED).reset_index(drop=True)
+
+
+def _hard_int_classes() -> pd.DataFrame:
+    """California housing, the house value cut into 40 quantile classes coded 1..40."""
+    frame = _california(8000)
+    value = frame.pop("median_house_value")
+    frame["value_class"] = pd.qcut(value.rank(method="first"), 40, labels=False) + 1
+    return frame
+
+
+def _hard_categorical() -> pd.DataFrame:
+    """California housing, position given only as a 500-level grid-cell category."""
+    frame = _california(10000)
+    lat = pd.qcut(frame.pop("latitude"), 25, labels=False, duplicates="drop")
+    lon = pd.qcut(frame.pop("longitude"), 20, labels=False, duplicates="drop")
+    frame["cell"] = "c" + lat.astype(str) + "_" + lon.astype(str)
+    return frame
+
+
+def _hard_wide() -> pd.DataFrame:
+    """500 rows of spambase with noise columns added up to 300 features."""
+    frame = pd.read_csv(DATASETS / "spambase/spambase.csv").sample(n=500, random_state=SEED)
+    frame = frame.reset_index(drop=True)
+    rng = np.random.default_rng(SEED)
+    extra = 300 - (frame.shape[1] - 1)
+    noise = pd.DataFrame(rng.normal(size=(500, extra)), columns=[f"noise{i}" for i in range(extra)])
+    return pd.concat([frame, noise], axis=1)
+
+
+def _hard_heavy_tail() -> pd.DataFrame:
+    """California housing with the district population (a heavy-tailed count) as target."""
+    return _california(10000)
+
+
+HARD = {
+    "hard_rare_class": (_hard_rare_class, "deal", "multiclass"),
+    "hard_int40": (_hard_int_classes, "value_class", "multiclass"),
+    "hard_cat500": (_hard_categorical, "median_house_value", "regression"),
+    "hard_wide300": (_hard_wide, "Class", "binary"),
+    "hard_heavy_tail": (_hard_heavy_tail, "population", "regression"),
+}
+
+
 def _tables(arg: str | None) -> list[str]:
-    return [t for t in TABLES if not arg or t in arg.split(",")]
+    every = [*TABLES, *EXTRA, *HARD]
+    if not arg:
+        return list(TABLES)
+    wanted = arg.split(",")
+    unknown = [t for t in wanted if t not in every]
+    if unknown:
+        raise SystemExit(f"unknown tables {unknown}; known: {every}")
+    return wanted
+
+
+def _source(name: str) -> tuple[str, str, str]:
+    """(csv path, target, task) of a table; hard-shape tables are written on first use."""
+    if name in HARD:
+        make, target, task = HARD[name]
+        path = DATA / name / "source.csv"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            make().to_csv(path, index=False)
+        return str(path), target, task
+    file, target, task = {**TABLES, **EXTRA}[name]
+    return str(DATASETS / file), target, task
 
 
 def _meta(name: str) -> dict:
@@ -85,9 +176,9 @@ def prepare(tables: list[str]) -> None:
     from fullcycle.problem import define_problem
 
     for name in tables:
-        file, target, task = TABLES[name]
+        file, target, task = _source(name)
         config = Config.from_dict({"seed": SEED, "problem": {"task": task}})
-        dataset = Dataset.read(str(DATASETS / file), target=target)
+        dataset = Dataset.read(file, target=target)
         problem = define_problem(dataset.target, target, config.problem)
         train_idx, test_idx = split(dataset, problem, config)
         frame = dataset.frame.reset_index(drop=True)
@@ -190,13 +281,62 @@ def run_fullcycle(tables: list[str], budget: float) -> None:
             pred = pd.DataFrame({"prediction": scores})
         else:
             pred = pd.DataFrame(scores, columns=model.problem.labels)
-        md = model.metadata
+        md = _summary(model)
         _save("fullcycle", name, pred, {
             "wall_seconds": wall, "best": md.get("best_candidate"),
             "rows_train": md.get("rows_train"), "ensemble": md.get("ensemble"),
-            "internal_test_metrics": md.get("test_metrics"), "search": md.get("search")})
+            "internal_test_metrics": md.get("test_metrics"), "search": md.get("search"),
+            "diagnosis": md.get("diagnosis")})
         shutil.rmtree(ws, ignore_errors=True)
         print(f"fullcycle {name}: wall {wall:.1f}s best {md.get('best_candidate')}", flush=True)
+
+
+def run_fullcycle_api(tables: list[str], budget: float) -> None:
+    """fullcycle through its Python stage API, timed like FLAML's `fit`: the clock starts after
+    the imports and reading the table and stops when the model is ready (no registration)."""
+    from fullcycle.automl.train import train_model
+    from fullcycle.config import Config
+    from fullcycle.data.dataset import Dataset
+
+    for name in tables:
+        meta = _meta(name)
+        config = Config.from_dict({"project": name, "seed": SEED,
+                                   "problem": {"task": meta["task"]},
+                                   "train": {"time_budget": budget}})
+        dataset = Dataset.read(str(DATA / name / "full.csv"), target=meta["target"])
+        t0 = time.perf_counter()
+        try:
+            out = train_model(dataset, config, started_at=t0)
+        except Exception as exc:  # noqa: BLE001 - a failure is a result of the benchmark
+            print(f"fullcycle {name}: FAILED {type(exc).__name__}: {exc}", flush=True)
+            continue
+        wall = time.perf_counter() - t0
+        test = _read(name, "test", meta)
+        scores = out.model.predict_scores(test.drop(columns=[meta["target"]]))
+        if meta["task"] == "regression":
+            pred = pd.DataFrame({"prediction": scores})
+        else:
+            pred = pd.DataFrame(scores, columns=out.model.problem.labels)
+        md = _summary(out.model)
+        _save("fullcycle", name, pred, {
+            "wall_seconds": wall, "best": md.get("best_candidate"),
+            "rows_train": md.get("rows_train"), "ensemble": md.get("ensemble"),
+            "internal_test_metrics": md.get("test_metrics"), "search": md.get("search"),
+            "diagnosis": md.get("diagnosis"),
+            "leaderboard": out.leaderboard.to_dict(orient="records")})
+        print(f"fullcycle {name}: wall {wall:.1f}s best {md.get('best_candidate')} "
+              f"({md.get('search', {}).get('finished')} models, "
+              f"{md.get('search', {}).get('folds')} folds)", flush=True)
+
+
+def _summary(model: object) -> dict:
+    """What training recorded: the model card's training summary (or the older metadata)."""
+    card = getattr(model, "card", None)
+    if card is None:
+        return dict(getattr(model, "metadata", {}))
+    from dataclasses import asdict
+
+    return {**asdict(card.training), "rows_train": card.provenance.rows_train}
 
 
 # --- scoring and the table (project venv) ---------------------------------------------------
@@ -237,7 +377,7 @@ def table(tables: list[str]) -> str:
     for name in tables:
         meta = _meta(name)
         ours = score(name, "fullcycle")
-        info = RESULTS / "fullcycle" / f"{name}.json"
+        info = RESULTS / OUT.get("fullcycle", "fullcycle") / f"{name}.json"
         wall = json.loads(info.read_text())["wall_seconds"] if info.exists() else None
         cells = [name, meta["task"], meta["metric"], _f(ours)]
         for tool in ("flaml", "autogluon"):
@@ -255,14 +395,92 @@ def table(tables: list[str]) -> str:
     return head + "\n" + "\n".join(rows) + "\n\n" + summary
 
 
+# --- FLAML and fullcycle interleaved, per table (project venv) ------------------------------------
+FLAML_PACKAGES = ["flaml[automl]==2.7.0", "pandas", "numpy", "scikit-learn"]
+
+
+def duel(tables: list[str], budgets: list[float], cli: bool = False) -> None:
+    """For each budget and table, FLAML then fullcycle (the order alternates between tables), so
+    both see the same load; results under results/automl/<tool>-<budget>/, the 1-minute load
+    average before each run in loads-<budget>.json."""
+    sys.path.insert(0, str(ROOT))
+    from peers import peer_python
+
+    pythons = {"flaml": peer_python("flaml", FLAML_PACKAGES), "fullcycle": sys.executable}
+    for budget in budgets:
+        loads_path = RESULTS / f"loads-{budget:g}.json"
+        loads = json.loads(loads_path.read_text()) if loads_path.exists() else {}
+        for i, name in enumerate(tables):
+            order = ["flaml", "fullcycle"] if i % 2 == 0 else ["fullcycle", "flaml"]
+            for tool in order:
+                loads.setdefault(name, {})[tool] = round(os.getloadavg()[0], 1)
+                step = tool if tool == "flaml" or cli else "fullcycle-api"
+                subprocess.run([pythons[tool], __file__, step, "--budget", f"{budget:g}",
+                                "--tables", name, "--out", f"{tool}-{budget:g}"], check=False)
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            loads_path.write_text(json.dumps(loads, indent=1))
+
+
+def duel_table(tables: list[str], budgets: list[float]) -> str:
+    """One table per budget: fullcycle vs FLAML, outcome, relative gap, wall times, load."""
+    parts = []
+    for budget in budgets:
+        OUT.update({"fullcycle": f"fullcycle-{budget:g}", "flaml": f"flaml-{budget:g}"})
+        loads_path = RESULTS / f"loads-{budget:g}.json"
+        loads = json.loads(loads_path.read_text()) if loads_path.exists() else {}
+        rows, tally, gaps = [], {}, []
+        for name in tables:
+            if not (DATA / name / "meta.json").exists():
+                continue
+            meta = _meta(name)
+            ours, theirs = score(name, "fullcycle"), score(name, "flaml")
+            res = outcome(meta["task"], ours, theirs) if None not in (ours, theirs) else (
+                "FAIL" if ours is None else "-")
+            tally[res] = tally.get(res, 0) + 1
+            gap = None
+            if ours is not None and theirs is not None:
+                gap = (ours - theirs) / abs(theirs) * (1 if meta["task"] == "binary" else -1)
+                gaps.append(gap)
+            walls = [_wall(name, t) for t in ("fullcycle", "flaml")]
+            load = loads.get(name, {})
+            rows.append(f"| {name} | {meta['task']} | {meta['rows']} | {meta['metric']} | "
+                        f"{_f(ours)} | {_f(theirs)} | {res} | "
+                        f"{'-' if gap is None else f'{100 * gap:+.2f}%'} | "
+                        f"{walls[0]} | {walls[1]} | {load.get('fullcycle', '-')} / "
+                        f"{load.get('flaml', '-')} |")
+        mean = f"{100 * float(np.mean(gaps)):+.2f}%" if gaps else "-"
+        parts.append(
+            f"#### Budget {budget:g} s\n\n| table | task | rows | metric | fullcycle | FLAML | "
+            "vs FLAML | gap (+ = fullcycle better) | fullcycle wall s | FLAML fit s | "
+            "load 1 min (fc / FLAML) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n\n- " + ", ".join(f"{k} {v}" for k, v in sorted(
+                tally.items())) + f"; mean gap {mean}")
+    return "\n\n".join(parts)
+
+
+def _wall(name: str, tool: str) -> str:
+    path = RESULTS / OUT.get(tool, tool) / f"{name}.json"
+    if not path.exists():
+        return "-"
+    info = json.loads(path.read_text())
+    seconds = info.get("wall_seconds", info.get("fit_seconds"))
+    return "-" if seconds is None else f"{seconds:.1f}"
+
+
 def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=["prepare", "flaml", "autogluon", "fullcycle", "table"])
+    parser.add_argument("step", choices=["prepare", "flaml", "autogluon", "fullcycle",
+                                         "fullcycle-api", "table", "duel", "duel-table"])
+    parser.add_argument("--cli", action="store_true",
+                        help="duel: run fullcycle through the CLI (end-to-end wall time, with "
+                        "start-up and registration) instead of the in-process API")
     parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--budgets", default="10,30,60",
+                        help="duel / duel-table: comma-separated budgets in seconds")
     parser.add_argument("--tables", help="comma-separated subset of tables")
     parser.add_argument("--out", help="results folder name for this step's tool (a rerun); "
                         "for `table`, TOOL=FOLDER pairs, comma-separated")
@@ -272,7 +490,12 @@ def main() -> None:
     elif args.out:
         OUT[args.step] = args.out
     tables = _tables(args.tables)
-    if args.step == "prepare":
+    budgets = [float(b) for b in args.budgets.split(",")]
+    if args.step == "duel":
+        duel(tables, budgets, cli=args.cli)
+    elif args.step == "duel-table":
+        print(duel_table(tables, budgets))
+    elif args.step == "prepare":
         prepare(tables)
     elif args.step == "flaml":
         run_flaml(tables, args.budget)
@@ -280,6 +503,9 @@ def main() -> None:
         run_autogluon(tables, args.budget)
     elif args.step == "fullcycle":
         run_fullcycle(tables, args.budget)
+    elif args.step == "fullcycle-api":
+        OUT.setdefault("fullcycle", OUT.pop("fullcycle-api", "fullcycle"))
+        run_fullcycle_api(tables, args.budget)
     else:
         print(table(tables))
 

@@ -132,3 +132,30 @@ def test_heavy_tailed_regression_target() -> None:
     pred = out.model.predict_scores(frame.drop(columns="y"))
     assert np.all(np.isfinite(pred))
     assert out.model.problem.task == "regression"
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "extra_trees"])
+def test_a_fit_past_its_time_limit_keeps_the_rounds_so_far(family: str) -> None:
+    import time
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] + rng.normal(scale=0.3, size=300) > 0).astype(int)
+    model = FamilyModel(family=family, task="binary", n_classes=2,
+                        time_limit=time.perf_counter() - 1.0).fit(X, y)
+    assert model.predict_proba(X).shape == (300, 2)  # a usable model, not an error
+    full = FamilyModel(family=family, task="binary", n_classes=2).fit(X, y)
+    if family == "extra_trees":
+        assert len(model.estimator_.estimators_) < len(full.estimator_.estimators_)
+    else:
+        assert (model.best_iteration_ or 0) < (full.best_iteration_ or 10**6)
+
+
+def test_the_default_gradient_boosted_model_is_tried_first() -> None:
+    from fullcycle.automl.families import get_family, portfolio
+
+    order = portfolio([get_family(f) for f in ("linear", "knn", "lightgbm", "extra_trees")])
+    assert (order[0][0].name, order[0][1]) == ("lightgbm", 0)
+    frame = _classes({"a": 60, "b": 60})
+    out = _train(frame, ["linear", "lightgbm"], trials=2)
+    assert out.search.candidates[0].family == "lightgbm"

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from fullcycle.automl import compiled_estimators  # noqa: F401 - registers the library compilers
 from fullcycle.errors import ConfigError, did_you_mean
+from fullcycle.features.compiling import Columns, Scores, Unsupported, compile_estimator, compiles
 
 Params = dict[str, Any]
 ROUNDS_KEY = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}
@@ -92,7 +94,7 @@ class FamilyModel(BaseEstimator):
     def __init__(self, *, family: str = "lightgbm", task: str = "binary",
                  params: Params | None = None, seed: int = 0, class_weight: str | None = None,
                  early_stopping: bool = True, deadline: float | None = None,
-                 n_classes: int | None = None) -> None:
+                 n_classes: int | None = None, time_limit: float | None = None) -> None:
         self.family = family
         self.task = task
         self.params = params
@@ -103,6 +105,9 @@ class FamilyModel(BaseEstimator):
         # all classes of the problem: a fold's training rows may lack a rare one, and the
         # probabilities must still have one column per class (zero for the missing ones)
         self.n_classes = n_classes
+        # time.perf_counter() value after which boosting and forests stop adding rounds/trees
+        # and keep what they have (a usable model), unlike `deadline`, which drops the fit
+        self.time_limit = time_limit
 
     def fit(self, X: Any, y: np.ndarray) -> FamilyModel:
         from threadpoolctl import threadpool_limits
@@ -132,7 +137,7 @@ class FamilyModel(BaseEstimator):
         if family.boosting and not stop_early:
             params.setdefault(ROUNDS_KEY[family.name], ROUNDS_WITHOUT_EARLY_STOP)
         self.estimator_ = family.make(self.task, params, self.seed)
-        if self.deadline is not None and family.boosting:
+        if self._stop_at() is not None and family.boosting:
             self._watch_clock()
         if self.family == "catboost" and hasattr(X, "dtypes"):
             cats = [str(c) for c, t in X.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
@@ -141,15 +146,22 @@ class FamilyModel(BaseEstimator):
         weights = self._weights(np.asarray(y))
         if stop_early:
             self._fit_early_stopped(X, np.asarray(y), weights)
-        elif self.deadline is not None and self.family in ("random_forest", "extra_trees"):
+        elif self._stop_at() is not None and self.family in ("random_forest", "extra_trees"):
             self._fit_forest_in_chunks(X, y, weights)
         else:
             self._fit(X, y, weights)
         return self
 
+    def _stop_at(self) -> float | None:
+        """When fitting stops adding rounds: the soft time limit or the hard deadline."""
+        times = [t for t in (self.deadline, self.time_limit) if t is not None]
+        return min(times) if times else None
+
     def _watch_clock(self) -> None:
-        """Boosting checks the clock every round and stops at the deadline."""
-        deadline = float(self.deadline or 0.0)
+        """Boosting checks the clock every round and stops at the time limit (keeping the
+        rounds so far) or at the deadline (the fit is then dropped)."""
+        deadline = float(self._stop_at() or 0.0)
+        hard = self.deadline if self.deadline is not None else float("inf")
         if self.family == "xgboost":
             import xgboost as xgb
 
@@ -161,9 +173,15 @@ class FamilyModel(BaseEstimator):
         elif self.family == "catboost":
             self._extra_fit = {"callbacks": [_CatBoostClock(deadline)]}
         elif self.family == "lightgbm":
+            import lightgbm as lgb
+
             def clock(env: Any) -> None:
-                if time.perf_counter() > deadline:
+                now = time.perf_counter()
+                if now > hard:
                     raise OutOfTime("lightgbm fit ran past the search deadline")
+                if now > deadline:  # keep the rounds so far
+                    raise lgb.callback.EarlyStopException(env.iteration,
+                                                          env.evaluation_result_list or [])
 
             self._extra_fit = {"callbacks": [clock]}
 
@@ -175,8 +193,10 @@ class FamilyModel(BaseEstimator):
             grown = min(total, grown + 50)
             self.estimator_.set_params(warm_start=True, n_estimators=grown)
             self._fit(X, y, weights)
-            if time.perf_counter() > float(self.deadline or 0.0):
+            if self.deadline is not None and time.perf_counter() > self.deadline:
                 raise OutOfTime(f"{self.family} fit ran past the search deadline")
+            if time.perf_counter() > float(self._stop_at() or 0.0):
+                break  # the time limit: keep the trees grown so far
         self.estimator_.set_params(warm_start=False)
 
     def _weights(self, y: np.ndarray) -> np.ndarray | None:
@@ -210,7 +230,10 @@ class FamilyModel(BaseEstimator):
             self._fit(Xf, y[fit_idx], w, eval_set=[(Xv, y[val_idx])], verbose=False)
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 raise OutOfTime("xgboost fit ran past the search deadline")
-            self.best_iteration_ = int(self.estimator_.best_iteration) + 1
+            try:
+                self.best_iteration_ = int(self.estimator_.best_iteration) + 1
+            except AttributeError:  # stopped by the clock before early stopping recorded one
+                self.best_iteration_ = int(self.estimator_.get_booster().num_boosted_rounds())
         elif self.family == "catboost":
             self._fit(Xf, y[fit_idx], w, eval_set=(Xv, y[val_idx]),
                       early_stopping_rounds=EARLY_STOP_ROUNDS)
@@ -447,10 +470,12 @@ register(Family(
 ))
 
 
-# The order the portfolio is tried in, across families: a cheap baseline, then the strongest
-# defaults, then variety for the ensemble. Families not listed follow, in cost order.
+# The order the portfolio is tried in, across families: the default gradient-boosted model
+# (the one that wins most tables, so a short budget already has it), a cheap linear baseline,
+# then the other strong defaults, then variety for the ensemble. Families not listed follow,
+# in cost order.
 PORTFOLIO_ORDER: list[tuple[str, int]] = [
-    ("linear", 0), ("lightgbm", 0), ("extra_trees", 0), ("lightgbm", 1), ("catboost", 0),
+    ("lightgbm", 0), ("linear", 0), ("extra_trees", 0), ("lightgbm", 1), ("catboost", 0),
     ("xgboost", 0), ("random_forest", 0), ("lightgbm", 2), ("xgboost", 1), ("knn", 0),
     ("mlp", 0), ("extra_trees", 1), ("random_forest", 1),
 ]
@@ -465,3 +490,12 @@ def portfolio(families: list[Family]) -> list[tuple[Family, int]]:
     order += [(f, i) for f in families for i in range(len(f.portfolio))
               if (f.name, i) not in listed]
     return order
+
+
+# --- compiled serving (fullcycle.features.compiling) -----------------------------------------
+@compiles("estimator", FamilyModel)
+def _compile_family_model(est: Any, cols: Columns, classify: bool) -> tuple[Scores, str]:
+    if (est.task == "regression") == classify:
+        raise Unsupported("FamilyModel task differs from the problem")
+    fn, _ = compile_estimator(est.estimator_, cols, classify)
+    return fn, est.family

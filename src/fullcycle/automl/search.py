@@ -179,6 +179,21 @@ class _FoldData:
     transform_seconds: float  # per row, added to the candidates' prediction cost
 
 
+@dataclass
+class _FoldFit:
+    pred: np.ndarray
+    score: float
+    best_iteration: int | None
+    predict_seconds: float
+    train_score: float | None
+    seconds: float  # fit and predict, without the (shared) preprocessing
+
+
+MANY_CLASSES = 10
+FIRST_SHARE = 0.5  # at most this share of the search for the first candidate's folds
+CANDIDATE_SHARE = 1 / 6  # fewer folds when one candidate would cost more of the budget
+
+
 class _Stop(Exception):
     """A candidate stopped early: pruned (bad) or out of time."""
 
@@ -217,6 +232,7 @@ class Search:
         self._coerce_per_row = 0.0
         self._setup_seconds = 0.0
         self._n_classes = len(problem.labels) if problem.is_classification else None
+        self._probe: tuple[str, str, int, _FoldFit] | None = None  # fold 0 of the first
 
     @property
     def preprocess_seconds(self) -> float:
@@ -229,6 +245,7 @@ class Search:
         self.deadline = self.start + self.time_budget
         self.cv = make_folds(self.problem, y, self._n_folds(y), self.seed,
                              strategy=self.strategy, groups=self.groups)
+        self._choose_folds(X, y)
         for family, i in portfolio(self.families):
             if self._done() and self.candidates:  # some model always comes out
                 break
@@ -249,6 +266,46 @@ class Search:
                             pruned=self.pruned, failures=self.failures,
                             coerced=self._coerced_rows,
                             preprocess_seconds=self.preprocess_seconds)
+
+    def _choose_folds(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        """Fewer folds when the data is slow to fit on this machine now: the first candidate
+        (the default gradient-boosted model) is fitted on fold 0, and if a full cross-validation
+        of it would cost more than CANDIDATE_SHARE of the time left, the rows are re-split into
+        3 or 2 folds, so that several candidates fit in the budget. A counted search (max_trials)
+        never looks at the clock."""
+        if self.max_trials is not None or not self.adaptive_folds or len(self.cv) <= 2:
+            return
+        family, i = portfolio(self.families)[0]
+        params = self._adapt(family, dict(family.portfolio[i]))
+        try:
+            fold = self._fit_fold(family, params, 0, X, y)
+        except Exception:  # noqa: BLE001 - the search proper reports the failure
+            return
+        k = len(self.cv)
+        left = self._left()
+        per_row = fold.seconds / ((k - 1) / k)  # seconds per fold, per share of rows fitted
+        chosen = k
+        for folds in (k, 3, 2):
+            chosen = folds
+            if per_row * (folds - 1) <= CANDIDATE_SHARE * left:
+                break
+        if chosen == k:
+            self._probe = (family.name, repr(params), 0, fold)
+            return
+        self.cv = make_folds(self.problem, y, chosen, self.seed, strategy=self.strategy,
+                             groups=self.groups)
+        self._folds_cache.clear()
+
+    def _adapt(self, family: Family, params: Params) -> Params:
+        """Boosting on many classes grows one tree per class and round: a learning rate of at
+        least 0.1 and 63 bins keep a 26-class fit within a short budget."""
+        if not family.boosting or (self._n_classes or 0) <= MANY_CLASSES:
+            return params
+        lr = float(params.get("learning_rate", 0.0) or 0.0)
+        out = {**params, "learning_rate": max(lr, 0.1)}
+        if family.name in ("lightgbm", "xgboost"):
+            out.setdefault("max_bin", 63)
+        return out
 
     def _n_folds(self, y: np.ndarray) -> int:
         folds = self.folds
@@ -280,6 +337,13 @@ class Search:
             return None
         return time.perf_counter() + self._left() + 1.0
 
+    def _slack(self, family: Family) -> float:
+        """How long a candidate of this family may be expected to take and still be started:
+        the time left, or twice that for a family not measured yet (its guess comes from cost
+        hints, which are rough: linear models on many classes are far cheaper than boosting),
+        since a candidate that overruns is stopped at the deadline after its first fold."""
+        return self._left() * (1.0 if family.name in self._cost else 2.0)
+
     def _guess_cost(self, family: Family) -> float:
         """Seconds one candidate of this family is expected to take: measured if it has run,
         else scaled by cost hints from the families that have."""
@@ -292,9 +356,11 @@ class Search:
              prune: bool) -> Candidate | None:
         if family.name in self._broken:
             return None
-        if self.max_trials is None and self.candidates and self._guess_cost(family) > self._left():
+        if self.max_trials is None and self.candidates and \
+                self._guess_cost(family) > self._slack(family):
             return None
         self.trials += 1
+        params = self._adapt(family, params)
         started = getattr(self.on_candidate, "started", None)  # optional: progress displays
         if callable(started):
             started(name, family.name)
@@ -341,31 +407,55 @@ class Search:
             self._coerce_per_row = (time.perf_counter() - t0) / max(len(X), 1)
         return self._coerced_rows, pre[1:]
 
+    def _fit_fold(self, family: Family, params: Params, k: int, X: pd.DataFrame,
+                  y: np.ndarray) -> _FoldFit:
+        """Fit one candidate on fold k's training rows and predict its validation rows."""
+        if (family.name, repr(params), k) == (self._probe or (None, None, None))[:3]:
+            assert self._probe is not None
+            return self._probe[3]  # fitted while choosing the number of folds
+        train_idx, valid_idx = self.cv[k]
+        data = self._fold_data(family, k, X, y)
+        t0, setup0 = time.perf_counter(), self._setup_seconds
+        model = FamilyModel(family=family.name, task=self.problem.task, params=params,
+                            seed=self.seed, class_weight=_weighting(self.class_weight),
+                            deadline=self._hard_deadline(), n_classes=self._n_classes,
+                            time_limit=self._time_limit())
+        model.fit(data.train, y[train_idx])
+        t1 = time.perf_counter()
+        pred = predict_scores(model, data.valid, self.problem)
+        predict_seconds = time.perf_counter() - t1 + data.transform_seconds * len(valid_idx)
+        train_score = self._train_score(model, data.train, y[train_idx]) if k == 0 else None
+        seconds = time.perf_counter() - t0 - (self._setup_seconds - setup0)
+        return _FoldFit(pred, score_predictions(self.problem, y[valid_idx], pred),
+                        model.best_iteration_, predict_seconds, train_score, seconds)
+
+    def _time_limit(self) -> float | None:
+        """Soft limit per fold for the first candidate, which must finish: its boosting rounds
+        stop (the model is kept) once its folds would take more than half of the search."""
+        if self.max_trials is not None or self.candidates:
+            return None
+        return time.perf_counter() + FIRST_SHARE * max(self._left(), 1.0) / len(self.cv)
+
     def _evaluate(self, family: Family, params: Params, X: pd.DataFrame, y: np.ndarray,
                   name: str, prune: bool) -> Candidate:
-        t0, setup0 = time.perf_counter(), self._setup_seconds
+        t0, elapsed = time.perf_counter(), 0.0
         oof: np.ndarray | None = None
         scores: list[float] = []
         best_iters: list[int | None] = []
         predict_seconds, train_score = 0.0, None
-        for k, (train_idx, valid_idx) in enumerate(self.cv):
-            data = self._fold_data(family, k, X, y)
-            model = FamilyModel(family=family.name, task=self.problem.task, params=params,
-                                seed=self.seed, class_weight=_weighting(self.class_weight),
-                                deadline=self._hard_deadline(), n_classes=self._n_classes)
-            model.fit(data.train, y[train_idx])
-            best_iters.append(model.best_iteration_)
-            t1 = time.perf_counter()
-            pred = predict_scores(model, data.valid, self.problem)
-            predict_seconds += time.perf_counter() - t1 + data.transform_seconds * len(valid_idx)
+        for k, (_, valid_idx) in enumerate(self.cv):
+            fold = self._fit_fold(family, params, k, X, y)
+            best_iters.append(fold.best_iteration)
+            predict_seconds += fold.predict_seconds
+            elapsed += fold.seconds
             if oof is None:
-                oof = np.zeros((len(y),) + pred.shape[1:])
-            oof[valid_idx] = pred
-            scores.append(score_predictions(self.problem, y[valid_idx], pred))
+                oof = np.zeros((len(y),) + fold.pred.shape[1:])
+            oof[valid_idx] = fold.pred
+            scores.append(fold.score)
             if k == 0:
-                train_score = self._train_score(model, data.train, y[train_idx])
+                train_score = fold.train_score
             self._check(k, scores, t0, prune)
-        elapsed = time.perf_counter() - t0 - (self._setup_seconds - setup0)
+        self._probe = None
         self._cost[family.name] = elapsed
         assert oof is not None
         n_valid = sum(len(v) for _, v in self.cv)
@@ -443,7 +533,7 @@ class Search:
                 best[c.family] = c
         untried = [f for f in self.families if f.name not in best and f.name not in self._broken
                    and counts.get(f.name, 0) == 0
-                   and (self.max_trials is not None or self._guess_cost(f) <= self._left())]
+                   and (self.max_trials is not None or self._guess_cost(f) <= self._slack(f))]
         if untried:
             return untried[0]  # a family skipped by the portfolio gets its defaults tried first
         if not best:

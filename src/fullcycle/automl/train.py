@@ -141,9 +141,10 @@ def _post_reserve(budget: float) -> float:
 
 
 def _refit_estimate(cand: Candidate, folds: int, preprocess_seconds: float = 0.0) -> float:
-    """One fit on all training rows ~ one fold's fit on (k-1)/k of them, scaled up, plus
-    fitting the preprocessing."""
-    return cand.fit_seconds / max(folds, 1) * 1.35 + preprocess_seconds * 1.25
+    """One fit on all training rows ~ one fold's fit on (k-1)/k of them, scaled up to all rows
+    (x1.1 for the extra rounds), plus fitting the preprocessing."""
+    folds = max(folds, 2)
+    return cand.fit_seconds / folds * folds / (folds - 1) * 1.1 + preprocess_seconds * 1.25
 
 
 def train_model(dataset: Dataset, config: Config, *,
