@@ -66,10 +66,20 @@ class ModelRegistry:
     def _activate(self) -> None:
         # MLflow's fluent API (log_model) reads process-global URIs: point them at this
         # registry before each use, so two workspaces in one process do not cross.
+        import os
+
         import mlflow
 
+        # set_tracking_uri also exports MLFLOW_TRACKING_URI (for child processes); the user's
+        # variable must stay as it was, or the next workspace opened here would follow this one
+        saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def experiment_id(self) -> str:
         if getattr(self, "_experiment_id", None):
