@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import cli, free_port
 
-pytestmark = pytest.mark.slow
+# Every test here starts processes; on a busy 2-core machine a CLI call takes 20-60 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -112,6 +112,44 @@ def test_predict_on_real_scheduler_matches_single_process(dask_cluster: dict,
         assert (got["prediction"].to_numpy() == local["prediction"].to_numpy()).all()
         np.testing.assert_allclose(got.iloc[:, 1].to_numpy(), local.iloc[:, 1].to_numpy())
     assert not list(trained["root"].glob(".cluster*partial*"))
+
+
+def test_train_predict_monitor_through_the_cli_on_the_cluster(dask_cluster: dict,
+                                                              trained: dict) -> None:
+    """train -> predict -> explore -> monitor with --cluster: the model is the same kind of
+    Model as on one machine (it scores here without Dask) and records the cluster run."""
+    import json
+
+    root, address = trained["root"], dask_cluster["address"]
+    big = pd.concat([_table(1500, s) for s in range(2, 12)], ignore_index=True)
+    big.to_csv(root / "big.csv", index=False)
+    ws = root / "cluster-ws"
+    done = cli("train", str(root / "big.csv"), "--target", "y", "--max-trials", "2",
+               "--cluster", address, "-w", str(ws), timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "training rows and" in done.stdout and "kept the" in done.stdout
+    card = json.loads((ws / "models" / "fullcycle-latest" / "model.json").read_text())["card"]
+    run = card["task_info"]["cluster"]
+    assert run["rows_train"] + run["rows_test"] == len(big) and run["workers"] == 2
+    # the fingerprint is the whole file's, as `fullcycle inspect` computes it on one machine
+    from fullcycle.data.fingerprint import fingerprint
+
+    assert card["provenance"]["data_fingerprint"] == fingerprint(pd.read_csv(root / "big.csv"))
+    scored = cli("predict", "-w", str(ws), "--input", str(trained["score"]), "--output",
+                 str(root / "c.csv"), "--cluster", address, timeout=600)
+    assert scored.returncode == 0, scored.stderr
+    here = cli("predict", "-w", str(ws), "--input", str(trained["score"]), "--output",
+               str(root / "h.csv"), timeout=600)
+    assert here.returncode == 0, here.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(root / "c.csv"), pd.read_csv(root / "h.csv"))
+    explored = cli("explore", str(root / "big.csv"), "--target", "y", "-w", str(ws),
+                   "--cluster", address, timeout=600)
+    assert explored.returncode == 0, explored.stderr
+    assert (ws / "reports" / "eda.html").is_file()
+    watched = cli("monitor", "-w", str(ws), "--input", str(trained["score"]), "--cluster",
+                  address, "--json", timeout=600)
+    assert watched.returncode in (0, 1, 4), watched.stderr  # alerts are exit bits, not errors
+    assert "read on tcp://127.0.0.1" in watched.stdout
 
 
 def test_worker_killed_during_predict_output_complete_and_correct(dask_cluster: dict,
