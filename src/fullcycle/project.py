@@ -206,12 +206,22 @@ class Project:
 
     def after_training(self, report: TrainReport) -> dict[str, Any]:
         """The stages after registration in `run`: batch predictions on the held-out rows with
-        the registered champion, and a drift check of those rows against its reference."""
+        the registered champion, and a monitoring pass of those rows against its reference.
+        A kind without held-out rows skips both; one that cannot monitor skips the second."""
+        if report.test_frame is None:
+            return {"predictions": None, "scored": None, "drift": None,
+                    "paths": dict(report.paths)}
         ws = self.workspace
         predictions_path = ws.reports / "predictions.csv"
         scored = self.predict(report.test_frame, predictions_path, model_ref=report.version)
-        drift = self.monitor(report.test_frame, model_ref=report.version)
-        paths = dict(report.paths, predictions=predictions_path, drift=Path(drift["path"]))
+        paths = dict(report.paths, predictions=predictions_path)
+        try:
+            drift: dict[str, Any] | None = self.monitor(report.test_frame,
+                                                        model_ref=report.version)
+        except ConfigError:  # "monitoring is not available for <kind> models"
+            drift = None
+        if drift is not None:
+            paths["drift"] = Path(drift["path"])
         return {"predictions": predictions_path, "scored": scored, "drift": drift, "paths": paths}
 
     def load_model(self, ref: str = "champion") -> Model:

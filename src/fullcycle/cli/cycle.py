@@ -319,15 +319,22 @@ def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
         eda = project.explore(dataset)
     report = _train(project, cfg, dataset)
     console.print(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
+    evaluation = None
     with console.status("evaluating the champion on the held-out rows"):
-        evaluation = project.evaluate(report.version)
+        try:
+            evaluation = project.evaluate(report.version)
+        except ConfigError as exc:  # a kind without evaluation says so
+            console.print(f"[yellow]note:[/] {exc}", highlight=False)
     outputs = project.after_training(report)
-    _drift_summary(outputs["drift"])
-    outputs["paths"] = {"eda": eda, **outputs["paths"],
-                        "evaluation": Path(evaluation["paths"]["html"])}
+    if outputs["drift"] is not None:
+        _drift_summary(outputs["drift"])
+    outputs["paths"] = {"eda": eda, **outputs["paths"]}
     console.print(f"EDA report: [bold]{eda}[/]")
-    console.print(f"evaluation report: [bold]{evaluation['paths']['html']}[/]")
-    console.print(f"predictions: [bold]{outputs['predictions']}[/]")
+    if evaluation is not None:
+        outputs["paths"]["evaluation"] = Path(evaluation["paths"]["html"])
+        console.print(f"evaluation report: [bold]{evaluation['paths']['html']}[/]")
+    if outputs["predictions"] is not None:
+        console.print(f"predictions: [bold]{outputs['predictions']}[/]")
     return outputs
 
 

@@ -158,7 +158,8 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     _feedback_routes(app, kind.feedback_request())
     from fullcycle.serve.routes.explain import explain_router
 
-    app.include_router(explain_router())  # POST /explain (evaluate/)
+    if kind.scored:  # explanations of a score array: supervised tables
+        app.include_router(explain_router())  # POST /explain (evaluate/)
     from fullcycle.serve.routes.dashboard import dashboard_router
 
     app.include_router(dashboard_router())  # GET /dashboard, /dashboard.json (monitor/)
