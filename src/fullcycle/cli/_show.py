@@ -113,6 +113,24 @@ class TrainDisplay(TrainProgress):
                          log=not OUTPUT.quiet and (OUTPUT.verbose or not console.is_terminal))
 
 
+def attach_reports(project: Any, version: Any, paths: list[Any], folder: str) -> None:
+    """Log reports as artifacts of the MLflow run of the model version they describe, so the
+    MLflow UI shows them with that run. A model loaded from a folder has no run (nothing to
+    do); a store that refuses is a note, not a failure of the command."""
+    from pathlib import Path
+
+    files = [Path(p) for p in paths if p and Path(p).is_file()]
+    if not files or not str(version).isdigit():
+        return
+    try:
+        run_id = project.registry.attach(str(version), files, folder)
+    except Exception as exc:  # noqa: BLE001 - the report exists; MLflow is the extra copy
+        console.print(f"[yellow]note:[/] reports not logged to MLflow: {exc}", highlight=False)
+        return
+    if OUTPUT.verbose:
+        console.print(f"logged {len(files)} file(s) to MLflow run {run_id} ({folder}/)")
+
+
 def print_train_summary(metadata: dict[str, Any]) -> None:
     """After training: what the final model is and the over/underfitting diagnosis, in words
     (from Model.metadata written by fullcycle.automl.train)."""

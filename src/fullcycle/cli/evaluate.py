@@ -34,10 +34,13 @@ def evaluate(
 ) -> None:
     """Metrics with 95% intervals, CV, baseline, verdict, charts, explanations, slices and model
     card: reports/evaluation.html and reports/evaluation.json."""
-    from fullcycle.cli._show import emit, metrics_table
+    from fullcycle.cli._show import attach_reports, emit, metrics_table
 
+    project = _project(workspace, config)
     with console.status("evaluating"):
-        result = _project(workspace, config).evaluate(model_ref=model, data=data)
+        result = project.evaluate(model_ref=model, data=data)
+    attach_reports(project, result["model"].get("version"),
+                   [result["paths"].get("html"), result["paths"].get("json")], "reports")
     console.print(metrics_table({k: v["value"] for k, v in result["test"].items()},
                                 f"model {result['model']['version']} on "
                                 f"{result['data']['rows']} {result['data']['label']}"))

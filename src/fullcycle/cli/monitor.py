@@ -92,8 +92,10 @@ def monitor(
         project.config.compute.cluster = cluster
     with console.status("monitoring"):
         result = project.monitor(input, model_ref=model, since=since)
-    from fullcycle.cli._show import emit
+    from fullcycle.cli._show import attach_reports, emit
 
+    attach_reports(project, result.get("model_version"),
+                   [result.get("html"), result.get("path")], "monitoring")
     emit("monitor", {key: result.get(key) for key in (
         "rows", "source", "dataset_drift", "drift_share", "drifted_features", "alerts",
         "performance", "features", "exit_code", "html", "path")})

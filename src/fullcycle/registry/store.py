@@ -120,7 +120,9 @@ class ModelRegistry:
             raise
         self.client.set_terminated(run_id, "FINISHED")
         self.client.log_batch(run_id, tags=[RunTag("fullcycle.model_version", version),
-                                            RunTag(STATE, "registered")])
+                                            RunTag(STATE, "registered"),
+                                            RunTag("mlflow.runName",
+                                                   f"{self.model_name} v{version}")])
         _test_pause("versioned")
         if alias:
             from fullcycle.registry.promotion import move_alias
@@ -167,6 +169,7 @@ class ModelRegistry:
                              [RunTag("fullcycle.params", str(len(params)))])
         with tempfile.TemporaryDirectory(prefix="fc-run-") as tmp:
             client.log_artifacts(run_id, str(record.write(Path(tmp))))
+        self._log_children(run_id, record)
         from fullcycle.card import ModelCard
 
         card = ModelCard.from_dict(meta["card"])
@@ -187,6 +190,23 @@ class ModelRegistry:
             mlflow.end_run("RUNNING")  # the run finishes only once a version exists
         model_path = f"artifacts/{model_dir.name}"
         return run_id, model_path, info.model_uri
+
+    def _log_children(self, parent: str, record: RunRecord) -> None:
+        """A nested run per candidate of the search (MLflow shows them under the training's
+        run): its family, hyperparameters and fold scores."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        for child in record.children:
+            tags = {"mlflow.parentRunId": parent, "fullcycle.role": "candidate",
+                    **child.get("tags", {})}
+            run = self.client.create_run(self.experiment_id(), run_name=child["name"],
+                                         tags=tags)
+            params = [Param(k, v) for k, v in child["params"].items()][:100]
+            metrics = [Metric(k, v, now, 0) for k, v in child["metrics"].items()][:100]
+            self.client.log_batch(run.info.run_id, metrics=metrics, params=params,
+                                  tags=[RunTag("mlflow.source.name", "fullcycle search")])
+            self.client.set_terminated(run.info.run_id, "FINISHED")
 
     def _create_version(self, source: str, run_id: str, digest: str, model_path: str,
                         meta: dict[str, Any], record: RunRecord) -> str:

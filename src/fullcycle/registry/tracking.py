@@ -39,6 +39,8 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     # artifact path inside the run -> text content, bytes, or a file to copy
     files: dict[str, str | bytes | Path] = field(default_factory=dict)
+    # one nested MLflow run per candidate of the search: {"name", "params", "metrics", "tags"}
+    children: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, folder: Path) -> Path:
         """Lay the artifact files out in `folder`, for one `log_artifacts` call."""
@@ -75,13 +77,19 @@ def build_record(config: Any, dataset: Any, result: Any, *, reports: list[Path] 
     masked = mask_secrets(config.model_dump(mode="json"))
     best = card.training.best_candidate or card.kind
     fp = dataset.fingerprint
-    record = RunRecord(run_name=f"{config.project}-{best}-{fp[:8]}")
-    record.params = {f"config.{k}": v[:500] for k, v in flatten(masked).items()}
+    # the run is named after the registered model ("v<N>" is added once the version exists)
+    record = RunRecord(run_name=str(config.registry.model_name or config.project))
+    # the whole config is the artifact config/fullcycle.yaml; as params, only what differs
+    # from the defaults (what `models diff` compares), not 120 flattened keys
+    defaults = flatten(mask_secrets(type(config)().model_dump(mode="json")))
+    record.params = {f"config.{k}": v[:500] for k, v in flatten(masked).items()
+                     if defaults.get(k) != v}
     record.params.update({"task": card.task, "kind": card.kind, "metric": card.metric,
-                          "best_model": best, "data_fingerprint": fp,
-                          "rows": str(len(dataset.frame))})
+                          "best_model": best, "final_model": _final_model(card),
+                          "data_fingerprint": fp, "rows": str(len(dataset.frame))})
     record.metrics = final_metrics(result, card.metric)
     candidates = _candidates(result)
+    record.children = candidate_runs(candidates, card)
     record.step_metrics = [(f"candidate_cv_{card.metric}", float(c["mean"]), i)
                            for i, c in enumerate(candidates) if c.get("mean") is not None]
     code = code_version()
@@ -123,6 +131,40 @@ def final_metrics(result: Any, metric: str) -> dict[str, float]:
     if "train_seconds" in search:
         out["train_seconds"] = float(search["train_seconds"])
     return out
+
+
+def _final_model(card: Any) -> str:
+    """What was registered: an ensemble names its members and weights."""
+    final = card.training.final_model or {}
+    members = final.get("members") or []
+    if len(members) > 1:
+        return "ensemble of " + ", ".join(
+            f"{m.get('model')} ({float(m.get('weight', 0)):.2f})" for m in members)[:480]
+    return str(card.training.best_candidate or card.kind)
+
+
+def candidate_runs(candidates: list[dict[str, Any]], card: Any) -> list[dict[str, Any]]:
+    """One nested run per candidate: its family and hyperparameters as params, its fold scores
+    and cross-validated mean as metrics, and whether the final model uses it."""
+    metric = card.metric or "score"
+    final = card.training.final_model or {}
+    chosen = {str(m.get("model")) for m in final.get("members") or []} or {
+        str(card.training.best_candidate)}
+    runs = []
+    for c in candidates:
+        params = {"family": str(c.get("family", "")),
+                  **{str(k): str(v)[:500] for k, v in (c.get("params") or {}).items()}}
+        metrics = {f"cv_{metric}": c.get("mean"), f"cv_{metric}_std": c.get("std"),
+                   "fit_seconds": c.get("fit_seconds")}
+        metrics.update({f"fold_{i + 1}_{metric}": v
+                        for i, v in enumerate(c.get("fold_scores") or [])})
+        runs.append({"name": str(c.get("name")), "params": params,
+                     "metrics": {k: float(v) for k, v in metrics.items()
+                                 if isinstance(v, int | float) and v == v},
+                     "tags": {"fullcycle.candidate_order": str(c.get("order", "")),
+                              "fullcycle.in_final_model": str(str(c.get("name")) in chosen)
+                              .lower()}})
+    return runs
 
 
 def _candidates(result: Any) -> list[dict[str, Any]]:
