@@ -47,6 +47,23 @@ USER_HINTS = ("user", "customer", "client", "member", "visitor", "account")
 ITEM_HINTS = ("item", "movie", "product", "artist", "track", "song", "book", "article", "sku")
 
 
+def _register_metrics() -> None:
+    """Ranking metrics in the metric registry (their direction is what retraining and
+    success criteria read); the values come from the kind, which ranks whole catalogues."""
+    from fullcycle.metrics import METRICS, Metric
+
+    def computed_by_kind(*_: Any) -> float:
+        raise ConfigError("ranking metrics are computed by the recommend task kind "
+                          "(fullcycle evaluate / monitor), not from a label column")
+
+    for name in (*METRIC_NAMES, "popularity_bias"):
+        METRICS.setdefault(name, Metric(name, computed_by_kind, name != "popularity_bias",
+                                        "ranking", ("recommend",)))
+
+
+_register_metrics()
+
+
 def _find(columns: list[str], hints: tuple[str, ...]) -> str | None:
     for col in columns:
         low = str(col).lower()
@@ -172,10 +189,15 @@ class RecommendKind(TaskKind):
             examples = examples_html(rec, rows, top) if len(rows) else ""
         body = (f"<p>{html.escape(note)}; k = {k}; model: "
                 f"{html.escape(rec.description)}</p>" + metrics_html(overall, by, k))
-        sections = [ReportSection("ranking", "Ranking metrics", body,
-                                  data={"metrics": overall, "by_activity": by, "k": k}),
+        from fullcycle.tasks.recommend.training import _verdict
+
+        named = _metric_names(overall, k)
+        data = {"ranking": overall, "by_activity": by, "k": k,
+                "test": {name: {"value": v} for name, v in named.items()},
+                "verdict": _verdict(model.card.success, named)}
+        sections = [ReportSection("ranking", "Ranking metrics", body, data=data),
                     ReportSection("examples", "Example recommendations", examples)]
-        return _metric_names(overall, k), sections
+        return named, sections
 
     def eda_sections(self, frame: pd.DataFrame, config: Config) -> list[ReportSection]:
         from fullcycle.tasks.recommend.eda import interaction_sections

@@ -60,8 +60,8 @@ def _progress(callback: Callable[..., None] | None) -> Callable[[Trial, float], 
     return on_trial
 
 
-def holdout_evaluation(search: Search, inter: Interactions, winner: Any, k: int
-                       ) -> tuple[dict[str, Any], pd.DataFrame]:
+def holdout_evaluation(search: Search, inter: Interactions, winner: Any, k: int,
+                       content: ItemContent | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """The winner (fitted on the validation part) on every validation user: overall, by
     activity, examples; and the held-out pairs as raw ids (the kind's holdout rows)."""
     from fullcycle.tasks.recommend.data import holdout_split
@@ -70,9 +70,9 @@ def holdout_evaluation(search: Search, inter: Interactions, winner: Any, k: int
     part = Interactions(users=inter.users, items=inter.items, matrix=train,
                         feedback=inter.feedback, users_numeric=inter.users_numeric,
                         items_numeric=inter.items_numeric)
-    rec = Recommender.build(part, winner)
+    rec = Recommender.build(part, winner, content=content)
     coo = held.tocoo()
-    users, items = inter.users[coo.row], inter.items[coo.row * 0 + coo.col]
+    users, items = inter.users[coo.row], inter.items[coo.col]
     overall, by, rows, top = evaluate_interactions(rec, users, items, k)
     relevant = {int(r): set(held[r].indices.tolist()) for r in rows[:5]}
     stored = {"overall": overall, "by_activity": by,
@@ -98,7 +98,7 @@ def train_recommender(kind: TaskKind, dataset: Dataset, config: Config, *, repor
     search = Search(inter.matrix, feedback=inter.feedback, budget_s=budget * SEARCH_SHARE,
                     seed=config.seed, k=K, on_trial=_progress(progress))
     result = search.execute()
-    evaluation, holdout = holdout_evaluation(search, inter, result.best, K)
+    evaluation, holdout = holdout_evaluation(search, inter, result.best, K, content)
     grow = inter.nnz / max(search.val.train.nnz, 1)
     scorer = refit(result.best, inter.matrix, config.seed, grow)
     info = {"validation": result.validation_metrics, "evaluation": evaluation,
@@ -125,8 +125,10 @@ def train_recommender(kind: TaskKind, dataset: Dataset, config: Config, *, repor
             best_candidate=rec.description, family=_family(result.best),
             cv_score=float(result.validation_metrics.get("ndcg", 0.0)), test_metrics=test,
             leaderboard=board.head(50).to_dict("records"),
-            search={"trials": len(result.trials), "train_seconds": round(seconds, 2),
-                    "notes": result.notes}),
+            search={"trials": len(result.trials), "finished": len(result.trials),
+                    "folds": 1, "seconds": round(seconds, 2),
+                    "train_seconds": round(seconds, 2), "notes": result.notes,
+                    "validation": "per-user random 25% holdout of the training interactions"}),
         input_example={p.user_column: rec.user_ids(inter.users[:1]).tolist()[0]},
         task_info=task_info)
     model = Model(rec, card)
