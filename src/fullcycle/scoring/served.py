@@ -41,6 +41,7 @@ class Served:
             _single_threaded(model)
         validator = RecordValidator(model.schema, missing=missing)
         if not model.kind.scored:  # the kind predicts checked rows itself
+            _kind_predicts_its_example(model, validator)
             return cls(model=model, validator=validator, fast=None, version=model.version_label,
                        note=f"{model.card.kind} kind's predict on checked rows")
         fast, note = compile_checked(model, validator)
@@ -59,6 +60,24 @@ class Served:
         if self.fast is not None:
             return self.fast.scores(rows)
         return general_scores(self.model, self.validator.names, rows)
+
+
+def _kind_predicts_its_example(model: Model, validator: RecordValidator) -> None:
+    """A row-wise kind must answer its own (synthetic) input example, one row, before it
+    serves: a broken model is refused at load or reload, not on the first request."""
+    import pandas as pd
+
+    from fullcycle.taskkind import PredictOptions
+
+    example = model.card.input_example
+    if not example or not model.kind.row_wise:
+        return
+    row = validator.record(example, 0, [], [])
+    out = model.kind.predict(model, pd.DataFrame.from_records([row], columns=validator.names),
+                             PredictOptions())
+    if len(out) != 1:
+        raise ValueError(f"model version {model.version_label} ({model.card.kind}) answers "
+                         f"{len(out)} rows for its one-row input example")
 
 
 def _single_threaded(model: Model) -> None:
