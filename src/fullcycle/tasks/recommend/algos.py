@@ -109,9 +109,23 @@ def unit_rows(M: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ M, dtype=np.float32)
 
 
+MAX_PAIRS = 150_000_000  # user-level co-occurrences the item x item product may build
+
+
+def limit_users(X: sp.csr_matrix, max_pairs: int = MAX_PAIRS, seed: int = 0) -> sp.csr_matrix:
+    """X, or a seeded random subset of its users whose co-occurrence count (sum of squared
+    activity) fits `max_pairs`: the item x item product stays within memory on any data."""
+    degree = np.diff(X.indptr).astype(np.float64)
+    if float((degree ** 2).sum()) <= max_pairs:
+        return X
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    keep = order[np.cumsum(degree[order] ** 2) <= max_pairs]
+    return X[np.sort(keep)]
+
+
 def item_similarity(X: sp.csr_matrix, weighting: str, neighbours: int) -> sp.csr_matrix:
     """Item x item similarity from a users x items matrix, each row pruned to `neighbours`."""
-    item_user = sp.csr_matrix(X.T, dtype=np.float32)
+    item_user = sp.csr_matrix(limit_users(X).T, dtype=np.float32)
     if weighting == "bm25":
         W = bm25_weight(item_user)
     elif weighting == "tfidf":

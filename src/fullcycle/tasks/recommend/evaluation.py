@@ -40,8 +40,9 @@ def evaluate_interactions(rec: Recommender, users: np.ndarray, items: np.ndarray
     if len(rows) == 0:
         return {"users": 0.0, "unknown_pairs": float(dropped)}, {}, rows, np.zeros((0, k))
     tops = []
-    for start in range(0, len(rows), 2048):
-        tops.append(top_k(rec.scores_for_rows(rows[start:start + 2048]), k))
+    batch = max(1, 20_000_000 // max(len(rec.items), 1))
+    for start in range(0, len(rows), batch):
+        tops.append(top_k(rec.scores_for_rows(rows[start:start + batch]), k))
     top = np.vstack(tops)
     share = rec.popularity / max(len(rec.users), 1)
     overall = ranking_metrics(top, rel, k, share)

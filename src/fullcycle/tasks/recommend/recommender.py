@@ -26,7 +26,7 @@ from fullcycle.tasks.recommend.data import Interactions, id_strings
 from fullcycle.tasks.recommend.metrics import top_k
 
 SIMILAR_NEIGHBOURS = 100
-BATCH = 2048
+BATCH_CELLS = 20_000_000  # users x items scored at once (80 MB of float32)
 
 
 @dataclass
@@ -120,8 +120,9 @@ class Recommender:
         """Answers for user rows (-1: unknown user -> popular items)."""
         out: list[Answer] = [Answer(np.zeros(0, np.int64), np.zeros(0, np.float32))] * len(rows)
         known = np.flatnonzero(rows >= 0)
-        for start in range(0, len(known), BATCH):
-            part = known[start:start + BATCH]
+        batch = max(1, BATCH_CELLS // max(len(self.items), 1))
+        for start in range(0, len(known), batch):
+            part = known[start:start + batch]
             scores = self.scores_for_rows(rows[part], exclude_seen)
             top = top_k(scores, k)
             vals = np.take_along_axis(scores, top, axis=1)

@@ -40,7 +40,7 @@ from fullcycle.tasks.recommend.metrics import ranking_metrics, top_k
 TIE = 0.01  # relative nDCG difference treated as a tie (then coverage decides)
 BETAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)  # popularity penalties tried on the best scorer
 MAX_SCORE_CELLS = 40_000_000  # validation users x items kept in memory per family
-CHUNK = 1024
+CHUNK_CELLS = 20_000_000  # validation users x items scored at once
 
 # each family: ordered grids (a parameter moves one step at a time) and the starting value
 GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -124,8 +124,9 @@ class Validation:
                    popularity=pop / max(train.shape[0], 1), k=k)
 
     def scores(self, scorer: Scorer) -> np.ndarray:
-        blocks = [scorer.score(self.seen[i:i + CHUNK], self.rows[i:i + CHUNK])
-                  for i in range(0, len(self.rows), CHUNK)]
+        chunk = max(1, CHUNK_CELLS // max(self.train.shape[1], 1))
+        blocks = [scorer.score(self.seen[i:i + chunk], self.rows[i:i + chunk])
+                  for i in range(0, len(self.rows), chunk)]
         return np.vstack(blocks) if blocks else np.zeros((0, self.train.shape[1]), np.float32)
 
     def metrics(self, scores: np.ndarray) -> dict[str, float]:
@@ -199,8 +200,9 @@ class Search:
         for done in self.trials:
             if done.family == family and done.how == how and done.params == params:
                 return done
-        if self.trials and self.estimate(family, params) * 1.2 > self.left():
-            return None
+        cheap = family in ("popularity", "itemknn") and family not in self.cost
+        if self.trials and not cheap and self.estimate(family, params) * 1.2 > self.left():
+            return None  # (the first popularity and item-kNN run whatever the clock says)
         scorer = Candidate(how=how, algo=make_algo(family, params, self.seed))
         t0 = time.perf_counter()
         try:

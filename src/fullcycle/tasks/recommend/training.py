@@ -134,9 +134,12 @@ def train_recommender(kind: TaskKind, dataset: Dataset, config: Config, *, repor
     model = Model(rec, card)
     reports.mkdir(parents=True, exist_ok=True)
     candidates = reports / "candidates.json"
-    candidates.write_text(json.dumps([{"order": i, "name": r["model"], "mean": r.get("val_ndcg"),
-                                       **r} for i, r in enumerate(result.leaderboard())],
-                                     indent=1, default=str))
+    ranked = sorted(result.trials, key=lambda t: -t.ndcg)
+    candidates.write_text(json.dumps([
+        {"order": i, "name": f"{t.family}/{t.how}", "family": t.family, "params": t.params,
+         "mean": t.ndcg, "fit_seconds": round(t.fit_s, 3),
+         **{f"val_{m}": v for m, v in t.metrics.items()}} for i, t in enumerate(ranked)],
+        indent=1, default=str))
     holdout = holdout.rename(columns={"user": p.user_column, "item": p.item_column})
     if inter.users_numeric:
         holdout[p.user_column] = holdout[p.user_column].astype(np.int64)
