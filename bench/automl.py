@@ -341,7 +341,7 @@ def _summary(model: object) -> dict:
 
 # --- scoring and the table (project venv) ---------------------------------------------------
 def score(name: str, tool: str) -> float | None:
-    from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
+    from sklearn.metrics import mean_squared_error, roc_auc_score
 
     path = RESULTS / OUT.get(tool, tool) / f"{name}.csv"
     if not path.exists():
@@ -360,7 +360,11 @@ def score(name: str, tool: str) -> float | None:
     if meta["task"] == "binary":
         return float(roc_auc_score((y == labels[-1]).astype(int), proba[:, 1]))
     proba = np.clip(proba, 1e-15, 1)
-    return float(log_loss(y, proba / proba.sum(axis=1, keepdims=True), labels=labels))
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    # by position in `labels`: sklearn's log_loss would sort string labels ("10" < "2")
+    index = {label: i for i, label in enumerate(labels)}
+    codes = y.map(index).to_numpy(dtype=int)
+    return float(-np.mean(np.log(proba[np.arange(len(codes)), codes])))
 
 
 def outcome(task: str, ours: float, theirs: float) -> str:

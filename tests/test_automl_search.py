@@ -77,19 +77,19 @@ def test_final_model_round_trips_and_records_what_evaluation_needs(tmp_path) -> 
     dataset = Dataset.from_frame(tiny_frame("binary", n=240, seed=3), target="y")
     outcome = train_model(dataset, _config(max_trials=6, threshold="f1"))
     model = outcome.model
-    meta = model.metadata
-    for key in ("cv_fold_scores", "final_model", "diagnosis", "leaderboard", "search",
-                "threshold", "threshold_tuning", "calibration", "ensemble"):
-        assert key in meta, key
-    assert meta["diagnosis"] and all(isinstance(line, str) for line in meta["diagnosis"])
-    assert len(meta["cv_fold_scores"]) == 3
+    training = model.card.training
+    assert training.final_model and training.leaderboard and training.search
+    assert training.threshold_tuning and training.ensemble
+    assert model.card.threshold is not None
+    assert training.diagnosis and all(isinstance(line, str) for line in training.diagnosis)
+    assert len(training.cv_fold_scores) == 3
     folder = model.save(tmp_path / "m")
     loaded = Model.load(folder)
     rows = dataset.frame.drop(columns=["y"]).head(25)
     pd.testing.assert_frame_equal(model.predict(rows), loaded.predict(rows))
     # the tuned threshold decides the labels
     proba = loaded.predict(rows)["proba_yes"].to_numpy()
-    expected = np.where(proba >= meta["threshold"], "yes", "no")
+    expected = np.where(proba >= model.card.threshold, "yes", "no")
     assert (loaded.predict(rows)["prediction"].to_numpy() == expected).all()
 
 

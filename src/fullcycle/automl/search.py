@@ -14,6 +14,7 @@ depends on the machine's speed and load, so the leaderboard can differ between r
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -246,7 +248,7 @@ class Search:
         self.cv = make_folds(self.problem, y, self._n_folds(y), self.seed,
                              strategy=self.strategy, groups=self.groups)
         self._choose_folds(X, y)
-        for family, i in portfolio(self.families):
+        for family, i in self._portfolio():
             if self._done() and self.candidates:  # some model always comes out
                 break
             name = family.name if i == 0 else f"{family.name}_p{i + 1}"
@@ -275,7 +277,8 @@ class Search:
         never looks at the clock."""
         if self.max_trials is not None or not self.adaptive_folds or len(self.cv) <= 2:
             return
-        family, i = portfolio(self.families)[0]
+        family, i = next(((f, i) for f, i in self._portfolio() if f.boosting),
+                         self._portfolio()[0])
         params = self._adapt(family, dict(family.portfolio[i]))
         try:
             fold = self._fit_fold(family, params, 0, X, y)
@@ -330,12 +333,24 @@ class Search:
             return float(family.cost)  # static hint: the clock never steers a counted search
         return self._cost.get(family.name, 0.0)
 
-    def _hard_deadline(self) -> float | None:
+    def _hard_deadline(self, family: Family) -> float | None:
         """When a running fit must stop: the end of the search (plus a little), except for the
-        first candidate, which always finishes so that some model comes out."""
-        if self.max_trials is not None or not self.candidates:
+        guaranteed candidates (see `_guaranteed`), which are bounded by soft limits instead."""
+        if self.max_trials is not None or self._guaranteed(family):
             return None
         return time.perf_counter() + self._left() + 1.0
+
+    def _guaranteed(self, family: Family) -> bool:
+        """The first candidate, and the first of a boosting family (the model that wins most
+        tables), always finish, so that a model, and a strong one, comes out: their rounds are
+        capped by time instead (`_time_limit`)."""
+        if not self.candidates:
+            return True
+        return family.boosting and not any(get_family(c.family).boosting
+                                           for c in self.candidates)
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
     def _slack(self, family: Family) -> float:
         """How long a candidate of this family may be expected to take and still be started:
@@ -369,8 +384,10 @@ class Search:
         except _Stop as stop:
             if stop.reason == "pruned":
                 self.pruned += 1
+            log.info("%s stopped (%s) at %.1fs", name, stop.reason, self._elapsed())
             return None
         except OutOfTime:
+            log.info("%s stopped at the deadline at %.1fs", name, self._elapsed())
             return None
         except Exception as exc:  # one family failing must not end the search
             self._broken.add(family.name)
@@ -418,8 +435,8 @@ class Search:
         t0, setup0 = time.perf_counter(), self._setup_seconds
         model = FamilyModel(family=family.name, task=self.problem.task, params=params,
                             seed=self.seed, class_weight=_weighting(self.class_weight),
-                            deadline=self._hard_deadline(), n_classes=self._n_classes,
-                            time_limit=self._time_limit())
+                            deadline=self._hard_deadline(family), n_classes=self._n_classes,
+                            time_limit=self._time_limit(family, k))
         model.fit(data.train, y[train_idx])
         t1 = time.perf_counter()
         pred = predict_scores(model, data.valid, self.problem)
@@ -429,12 +446,20 @@ class Search:
         return _FoldFit(pred, score_predictions(self.problem, y[valid_idx], pred),
                         model.best_iteration_, predict_seconds, train_score, seconds)
 
-    def _time_limit(self) -> float | None:
-        """Soft limit per fold for the first candidate, which must finish: its boosting rounds
-        stop (the model is kept) once its folds would take more than half of the search."""
-        if self.max_trials is not None or self.candidates:
+    def _time_limit(self, family: Family, k: int) -> float | None:
+        """Soft limit on fold k for a guaranteed candidate: its rounds stop (the model is kept)
+        once its remaining folds would take more than FIRST_SHARE of the time left."""
+        if self.max_trials is not None or not self._guaranteed(family):
             return None
-        return time.perf_counter() + FIRST_SHARE * max(self._left(), 1.0) / len(self.cv)
+        return time.perf_counter() + FIRST_SHARE * max(self._left(), 1.0) / (len(self.cv) - k)
+
+    def _portfolio(self) -> list[tuple[Family, int]]:
+        """The portfolio order; with many classes the linear model (one multinomial fit, cheap
+        whatever the class count) goes first, as boosting grows a tree per class and round."""
+        order = portfolio(self.families)
+        if (self._n_classes or 0) > MANY_CLASSES:
+            order.sort(key=lambda entry: entry[0].name != "linear")
+        return order
 
     def _evaluate(self, family: Family, params: Params, X: pd.DataFrame, y: np.ndarray,
                   name: str, prune: bool) -> Candidate:
@@ -454,7 +479,7 @@ class Search:
             scores.append(fold.score)
             if k == 0:
                 train_score = fold.train_score
-            self._check(k, scores, t0, prune)
+            self._check(k, scores, t0, prune, guaranteed=self._guaranteed(family))
         self._probe = None
         self._cost[family.name] = elapsed
         assert oof is not None
@@ -465,6 +490,8 @@ class Search:
                          train_score=train_score, metric=self.problem.metric,
                          greater_is_better=self.problem.scorer.greater_is_better)
         self.candidates.append(cand)
+        log.info("%s scored %.5f in %.1fs (%d folds) at %.1fs; %.1fs left", name, cand.score,
+                 elapsed, len(self.cv), self._elapsed(), self._left())
         if self.on_candidate:
             self.on_candidate(cand, len(self.candidates), self._left())
         return cand
@@ -478,12 +505,13 @@ class Search:
         except ValueError:  # e.g. a sample with one class only
             return None
 
-    def _check(self, k: int, scores: list[float], t0: float, prune: bool) -> None:
+    def _check(self, k: int, scores: list[float], t0: float, prune: bool, *,
+               guaranteed: bool = False) -> None:
         """After fold k: stop a candidate that cannot finish in time or is clearly bad."""
         folds = len(self.cv)
         if k == folds - 1:
             return
-        if self.max_trials is None and self.candidates:  # the first candidate always finishes
+        if self.max_trials is None and not guaranteed:  # guaranteed ones always finish
             per_fold = (time.perf_counter() - t0) / (k + 1)
             if per_fold * (folds - k - 1) > self._left() + 0.5:
                 raise _Stop("time")

@@ -132,6 +132,7 @@ def feature_frame(dataset: Dataset) -> pd.DataFrame:
 # Share of the budget train_model aims to use; the rest is left to the command around it
 # (reading data before, registering the model after), so `fullcycle train -b 60` ends near 60 s.
 BUDGET_SHARE = 0.85
+OWN_BUDGET_SHARE = 0.95  # with `started_at`: what is left covers scoring and packaging
 ENSEMBLE_RESERVE = 4  # refits of this many top candidates are kept in reserve for the ensemble
 
 
@@ -168,7 +169,9 @@ def train_model(dataset: Dataset, config: Config, *,
     train_idx, test_idx = split(dataset, problem, config)
     X_train, y_train, groups, rows = _train_rows(dataset, config, X, y, train_idx)
     tc = config.train
-    budget = tc.time_budget * BUDGET_SHARE - (time.perf_counter() - start)
+    # an explicit start means the caller keeps no time for itself: only training must fit
+    share = BUDGET_SHARE if started_at is None else OWN_BUDGET_SHARE
+    budget = tc.time_budget * share - (time.perf_counter() - start)
     post = _post_reserve(tc.time_budget)
 
     def reserve(cands: list[Candidate]) -> float:
