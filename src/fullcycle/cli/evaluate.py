@@ -41,10 +41,11 @@ def evaluate(
         result = project.evaluate(model_ref=model, data=data)
     attach_reports(project, result["model"].get("version"),
                    [result["paths"].get("html"), result["paths"].get("json")], "reports")
-    console.print(metrics_table({k: v["value"] for k, v in result["test"].items()},
+    # every kind reports flat `metrics`; tables add intervals, verdict and slices
+    console.print(metrics_table(dict(result["metrics"]),
                                 f"model {result['model']['version']} on "
                                 f"{result['data']['rows']} {result['data']['label']}"))
-    verdict = result["verdict"]
+    verdict = result.get("verdict") or {"passed": True, "criteria": []}
     for item in verdict["criteria"]:
         mark = "[green]PASS[/]" if item["passed"] else "[red]FAIL[/]"
         console.print(f"success: {item['metric']} {item['rule']}: {item['value']} {mark}")
@@ -54,7 +55,7 @@ def evaluate(
                       + ", ".join(f"{s['feature']} = {s['slice']}" for s in flagged[:3]))
     console.print(f"report: [bold]{result['paths']['html']}[/]\nmetrics: {result['paths']['json']}")
     emit("evaluate", {"model": result["model"], "data": result["data"],
-                      "test": result["test"], "verdict": verdict,
+                      "test": result.get("test", result["metrics"]), "verdict": verdict,
                       "slices_flagged": flagged, "paths": result["paths"]})
     if verdict["criteria"] and not verdict["passed"]:
         raise typer.Exit(1)

@@ -60,7 +60,7 @@ def _metrics(model: Model, y: np.ndarray, scores: np.ndarray) -> dict[str, float
     return score_all(problem.task, y, scores, None, None)
 
 
-def relative_drop(metric: str, reference: float, live: float) -> float:
+def relative_drop(metric: str, reference: float | None, live: float) -> float:
     """How much worse `live` is than `reference`, as a share of the reference (0 if better)."""
     if reference is None or np.isnan(reference) or np.isnan(live):
         return 0.0

@@ -181,10 +181,10 @@ def canonical_columns(frame: pd.DataFrame, served: Served, offset: int, unseen: 
 # --- scoring -------------------------------------------------------------------------------------
 def score_chunk(served: Served, frame: pd.DataFrame, offset: int, unseen: Counter,
                 id_column: str | None, *, imputed: Counter | None = None,
-                rejects: list | None = None) -> tuple[pd.DataFrame, np.ndarray, Any]:
-    """Validated predictions of one chunk as an output frame (+ raw scores and labels). With
-    `rejects`, refused rows are appended there (position in the chunk, column, value, reason)
-    and left out of the output."""
+                rejects: list | None = None) -> tuple[pd.DataFrame, np.ndarray | None, Any]:
+    """Validated predictions of one chunk as an output frame (+ raw scores, None for kinds
+    that predict rows themselves, and labels). With `rejects`, refused rows are appended there
+    (position in the chunk, column, value, reason) and left out of the output."""
     if id_column and id_column not in frame.columns:
         raise DataError(f"id column {id_column!r} is not in the input."
                         f" Columns: {', '.join(map(str, frame.columns[:20]))}")
