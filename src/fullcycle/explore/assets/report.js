@@ -257,6 +257,24 @@
     el("text", {x: width - 10, y: height - 20, "class": "lab", "text-anchor": "end"}, s, date(spec.starts[n - 1]));
   }
 
+  // Labels never run off their chart: shorten (with "…") any text outside the drawing, and keep
+  // the full text as its tooltip. The browser test checks every page for clipped text.
+  function fitLabels(s) {
+    var width = +s.getAttribute("width"), height = +s.getAttribute("height");
+    var texts = s.querySelectorAll("text");
+    for (var i = 0; i < texts.length; i++) {
+      var t = texts[i], full = t.textContent, box = t.getBBox();
+      if (t.getAttribute("transform")) continue;  // turned labels are sized by their caller
+      var guard = full.length;
+      while ((box.x < 0 || box.x + box.width > width) && t.textContent.length > 4 && guard-- > 0) {
+        t.textContent = t.textContent.replace(/…$/, "").slice(0, -1) + "…";
+        box = t.getBBox();
+      }
+      if (t.textContent !== full && !t.getAttribute("data-tip")) tipped(t, full);
+    }
+    return height;
+  }
+
   var DRAW = {bars: bars, hist: hist, box: box, line: line, heat: heat, stack: stack, trend: trend};
 
   function draw(div) {
@@ -265,6 +283,8 @@
     if (!spec || !DRAW[spec.type]) { div.textContent = "(no plot)"; return; }
     title(div, spec);
     DRAW[spec.type](div, spec);
+    var drawn = div.querySelectorAll("svg");
+    for (var k = 0; k < drawn.length; k++) fitLabels(drawn[k]);
   }
   // Shown = every enclosing <details> is open (Chromium lays out closed details content, so
   // offsetParent cannot tell) and no enclosing element is filtered out by the search.
