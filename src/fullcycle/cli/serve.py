@@ -42,7 +42,6 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: POST /predict, /predict/file, /feedback; GET /health, /ready,
     /metadata, /metrics, /docs. An alias (champion) is followed on reload."""
-    import uvicorn
 
     cfg = _config(workspace)
     serve_cfg = cfg.serve
@@ -83,7 +82,9 @@ def serve(
     app_ = app_from_env()
     console.print(f"serving model version {app_.state.models.current.version} on {url} "
                   f"({app_.state.models.current.note})")
-    uvicorn.run(app_, **options)
+    from fullcycle.serve.workers import run_one
+
+    run_one(app_, **options)
 
 
 @app.command()

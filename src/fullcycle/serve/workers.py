@@ -23,13 +23,18 @@ request finishes."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import multiprocess
 
 log = logging.getLogger("fullcycle.serve")
 SHARED_ENV = "FULLCYCLE_SERVE_SHARED"
@@ -99,26 +104,69 @@ class WorkerShare:
         self.publish(metrics.snapshot())  # the last requests of this worker still count
 
 
-def run_workers(app: str, workers: int, **options: Any) -> None:
-    """`uvicorn.run(app, factory=True, workers=N)` with a supervisor that drains on SIGTERM."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+DRAIN_GRACE = 1.0  # seconds a stopping worker keeps accepting what is already queued
 
-    class DrainingMultiprocess(Multiprocess):
-        def terminate_all(self) -> None:
-            for sock in self.sockets:  # stop listening before the workers drain
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn Server whose shutdown first drains: the shared listening socket stops queueing
+    new connections (listen backlog 0: new clients are refused or retry elsewhere), connections
+    the kernel had already completed are accepted and their requests read for DRAIN_GRACE
+    seconds, then uvicorn's own graceful shutdown finishes every request in flight. Without
+    this, connections waiting in the accept queue, or accepted a moment before the signal with
+    their request not yet read, were closed under the client (ReadError)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            for listener in server.sockets:
                 try:
-                    sock.close()
+                    with socket.socket(fileno=os.dup(listener.fileno())) as dup:
+                        dup.listen(0)
                 except OSError:
                     pass
-            super().terminate_all()
+        await asyncio.sleep(DRAIN_GRACE)
+        await super().shutdown(sockets)
 
+
+class DrainingProcess(multiprocess.Process):
+    """A worker process of the supervisor that runs a `DrainingServer`."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = DrainingServer(config=self.config)
+        return self._server
+
+
+class DrainingMultiprocess(multiprocess.Multiprocess):
+    """The supervisor: on SIGTERM it closes its own copy of the listening socket (it kept the
+    kernel completing connections no worker would accept), then stops the workers."""
+
+    def init_processes(self) -> None:
+        multiprocess.Process = DrainingProcess  # type: ignore[misc]  # what the supervisor builds
+        super().init_processes()
+
+    def terminate_all(self) -> None:
+        for sock in self.sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        super().terminate_all()
+
+
+def run_workers(app: str, workers: int, **options: Any) -> None:
+    """`uvicorn.run(app, factory=True, workers=N)` that drains on SIGTERM."""
     config = uvicorn.Config(app, factory=True, workers=workers, **options)
     sock = config.bind_socket()
     try:
         DrainingMultiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
+
+
+def run_one(app: Any, **options: Any) -> None:
+    """`uvicorn.run(app)` (one process) that drains on SIGTERM like the workers do."""
+    DrainingServer(uvicorn.Config(app, **options)).run()
 
 
 def _write_atomic(path: Path, text: str) -> None:
