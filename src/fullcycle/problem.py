@@ -167,11 +167,12 @@ def guess_task(y: pd.Series) -> TaskGuess:
     hint = ""
     if nunique <= MAX_CODED_CLASSES * 2:
         hint = (f"the target holds only {nunique} whole numbers; if they are class codes, not "
-                "quantities, set problem.task: multiclass")
+                "quantities, pass --task multiclass (problem.task: multiclass)")
     return TaskGuess("regression", f"{span}", hint)
 
 
-_as_regression = "if the values are quantities, not classes, set problem.task: regression"
+_as_regression = ("if the values are quantities, not classes, pass --task regression "
+                  "(problem.task: regression)")
 
 
 def _looks_like_codes(values: pd.Series, nunique: int) -> bool:
