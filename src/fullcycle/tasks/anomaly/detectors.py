@@ -25,7 +25,7 @@ class TailCalibrator(BaseEstimator):
     """Raw score -> share of training scores below it, strictly increasing so ranks survive.
 
     Between training scores it interpolates the empirical CDF; past the largest training score
-    it keeps rising towards 1 (an exponential tail scaled by the spread of the top scores), so
+    it keeps rising towards 1 (a hyperbolic tail scaled by the spread of the top scores), so
     the most extreme new rows still rank above each other and never tie at exactly 1."""
 
     def fit(self, scores: np.ndarray) -> TailCalibrator:
@@ -50,9 +50,10 @@ class TailCalibrator(BaseEstimator):
         hi, lo = s > v[-1], s < v[0]
         if hi.any():
             gap = 1.0 - lv[-1]
-            out[hi] = 1.0 - gap * np.exp(-(s[hi] - v[-1]) / self.scale_)
+            # hyperbolic, not exponential: far rows keep distinct scores in float64
+            out[hi] = 1.0 - gap / (1.0 + (s[hi] - v[-1]) / self.scale_)
         if lo.any():
-            out[lo] = lv[0] * np.exp(-(v[0] - s[lo]) / self.lo_scale_)
+            out[lo] = lv[0] / (1.0 + (v[0] - s[lo]) / self.lo_scale_)
         return np.nan_to_num(out, nan=1.0)
 
 
