@@ -88,7 +88,7 @@ def calibrate(method: str, proba: np.ndarray, y: np.ndarray,
                           "or auto for multiclass")
     kinds = {"temperature": TemperatureCalibrator, "sigmoid": SigmoidCalibrator,
              "isotonic": IsotonicCalibrator, "auto": TemperatureCalibrator}
-    make = kinds[method]
+    make: Any = kinds[method]
     before = _log_loss(y, np.clip(proba, 1e-15, 1))
     held_out = np.zeros_like(proba)
     for train_idx, valid_idx in folds:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from fullcycle.cli._app import ModelRef, Workspace, app, console
 
@@ -24,8 +25,10 @@ def features(workspace: Workspace = Path("workspace"), model: ModelRef = "champi
                          "describe (was it trained by another tool?)")
     for name, pipeline in found:
         table = Table(title=f"model {loaded.version_label}: {name}", header_style="bold cyan")
-        for col, justify in (("column", "left"), ("role", "left"), ("treatment and why", "left"),
-                             ("outputs", "right"), ("dropped", "left")):
+        columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+            ("column", "left"), ("role", "left"), ("treatment and why", "left"),
+            ("outputs", "right"), ("dropped", "left"))
+        for col, justify in columns:
             table.add_column(col, justify=justify, overflow="fold")
         for row in describe_pipeline(pipeline):
             table.add_row(row["column"], row["role"], row["treatment"], str(row["outputs"]),

@@ -122,16 +122,16 @@ def records_of(payload: Any, path: str | None, where: str) -> list[dict[str, Any
     list-valued key."""
     found = _dig(payload, path) if path else payload
     if found is None and path:
-        keys = sorted(payload) if isinstance(payload, dict) else []
+        top = sorted(payload) if isinstance(payload, dict) else []
         raise DataError(f"{where}: the JSON has nothing at records_path {path!r}; top-level keys: "
-                        f"{keys}")
+                        f"{top}")
     if path is None and isinstance(found, dict):
         lists = [k for k, v in found.items() if isinstance(v, list)]
         if len(lists) == 1:
             found = found[lists[0]]
     if not isinstance(found, list):
-        kind = {dict: "an object", str: "a string", int: "a number", float: "a number",
-                bool: "a boolean"}.get(type(found), type(found).__name__)
+        kind: str = {dict: "an object", str: "a string", int: "a number", float: "a number",
+                     bool: "a boolean"}.get(type(found), type(found).__name__)
         keys = f" with keys {sorted(found)[:20]}" if isinstance(found, dict) else ""
         raise DataError(f"{where}: the JSON is {kind}{keys}, not a list of records; set "
                         "data.http.records_path to the key that holds the records")

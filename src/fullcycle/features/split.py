@@ -196,7 +196,7 @@ def adversarial_validation(X_train: pd.DataFrame, X_test: pd.DataFrame, *, seed:
             model.fit(X[fit_idx], label[fit_idx])
             oof[val_idx] = model.predict_proba(X[val_idx])[:, 1]
     auc = float(roc_auc_score(label, oof))
-    features = []
+    features: list[dict[str, Any]] = []
     for name in cols:
         test, value = _shift(a[name], b[name])
         features.append({"feature": str(name), "test": test, "shift": round(value, 4)})

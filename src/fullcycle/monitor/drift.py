@@ -232,7 +232,7 @@ def detect_drift(window: Window, reference: dict[str, Any], cfg: Any) -> dict[st
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(2) as pool:
-            features = list(pool.map(lambda p: feature_drift(*p, cfg), pairs))
+            features = list(pool.map(lambda p: feature_drift(p[0], p[1], p[2], cfg), pairs))
     else:
         features = [feature_drift(*p, cfg) for p in pairs]
     drifted = [f["feature"] for f in features if f["drifted"]]

@@ -92,10 +92,12 @@ async def _worker(url: str, payloads: list[bytes], todo: list[int], stats: Stats
             stats.answer(status, data, time.perf_counter() - start)
         except _Closed as closed:
             stats.answer(closed.status, closed.data, time.perf_counter() - start)
-            conn = _close(conn)
+            _close(conn)
+            conn = None
         except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
             stats.errors[type(exc).__name__] += 1
-            conn = _close(conn)
+            _close(conn)
+            conn = None
             await asyncio.sleep(0.01)
     _close(conn)
 
