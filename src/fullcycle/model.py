@@ -162,6 +162,13 @@ class Model:
             return labels[(scores[:, 1] >= threshold).astype(int)]
         return labels[scores.argmax(axis=1)]
 
+    def as_estimator(self) -> Any:
+        """This (tabular) model under scikit-learn's estimator contract: predict -> labels,
+        predict_proba, classes_, clone/refit (fullcycle/estimator.py)."""
+        from fullcycle.estimator import as_estimator
+
+        return as_estimator(self)
+
     # --- persistence ------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
         """Write the model folder atomically: a temp folder renamed into place. The card masks
