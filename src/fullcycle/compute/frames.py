@@ -29,7 +29,7 @@ def read_partitions(source: str | Path, *, blocksize: str | int = BLOCKSIZE,
         return dd.read_parquet(text)
     sep = "\t" if lower.endswith(".tsv") else ","
     try:
-        return dd.read_csv(text, sep=sep, blocksize=blocksize, dtype=object,
+        return dd.read_csv(text, sep=sep, blocksize=blocksize, dtype=str,
                            keep_default_na=True)
     except (ValueError, OSError) as exc:
         raise DataError(f"{source}: cannot be read as CSV ({exc})") from None

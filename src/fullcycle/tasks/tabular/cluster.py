@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 
 TEST_ROWS_CAP = 200_000  # rows of the test slice brought to the client for scoring
 SAMPLE_SHARE_OF_BUDGET = 0.45  # the single-machine search on the sample
-ROUNDS = 400  # distributed boosting rounds (no early stopping across partitions)
+ROUNDS = 400  # distributed boosting rounds at most (no early stopping across partitions)
+MIN_ROUNDS = 30  # fewer affordable rounds: keep the sample's model rather than a weak one
+PROBE_ROUNDS = 20  # rounds timed on the sample to price the full fit
+COST_SAFETY = 2.0  # reading and transforming partitions, tree building across workers
+BUDGET_SHARE = 0.85  # as train_model: the rest is registration and reports
 
 
 def train_from_source(config: Config, *, reports: Path,
@@ -60,29 +64,74 @@ def train_on_cluster(session: ClusterSession, config: Config, *, reports: Path,
     frame = read_partitions(source, blocksize=config.compute.blocksize)
     if target not in frame.columns:
         raise DataError(f"{source}: no column {target!r}; columns: {list(frame.columns)[:20]}")
-    frame = frame[frame[target].notnull()]
-    train_part, test_part = frame.random_split(
-        [1 - config.split.test_size, config.split.test_size], random_state=config.seed)
-    n_train, n_test = (int(x) for x in session.client.compute(
-        [train_part.shape[0], test_part.shape[0]], sync=True))
-    version = distributed_fingerprint(session, read_partitions(
-        source, blocksize=config.compute.blocksize))
+    # pass 1: the data version of the whole source, and its row count
+    version, total = distributed_fingerprint(session, frame)
+    pass_seconds = time.perf_counter() - started
+    # pass 2: the split, its counts and both bounded samples, in one computation
+    labelled = frame[frame[target].notnull()]
+    share = config.split.test_size
+    train_part, test_part = labelled.random_split([1 - share, share], random_state=config.seed)
+    wanted = [train_part.shape[0], test_part.shape[0],
+              _draw(train_part, total * (1 - share), config.compute.sample_rows, config.seed),
+              _draw(test_part, total * share, TEST_ROWS_CAP, config.seed + 1)]
+    n_train, n_test, sample, test = session.client.compute(wanted, sync=True)
+    n_train, n_test = int(n_train), int(n_test)
+    if n_train == 0 or len(test) == 0:
+        raise DataError(f"{source}: no rows with a {target!r} value to train and test on")
+    sample, test = typed(sample).reset_index(drop=True), typed(test).reset_index(drop=True)
     say(f"{n_train:,} training rows and {n_test:,} test rows in {frame.npartitions} "
         f"partitions on {session.describe()}")
-    sample = _sample(train_part, n_train, config.compute.sample_rows, config.seed)
-    test = _sample(test_part, n_test, TEST_ROWS_CAP, config.seed + 1)
     dataset, result = _search_sample(sample, config, reports, progress)
     say(f"search on a {len(sample):,}-row sample: best {result.model.card.training.best_candidate}")
-    challenger = _full_lightgbm(session, result, train_part, sample, config)
+    left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
+    rounds = _affordable_rounds(result, sample, config, left - pass_seconds,
+                                n_train / max(len(sample), 1), len(session.workers))
+    if rounds is None:
+        say("no time left in the budget for LightGBM on every row; kept the sample's model "
+            "(raise --time-budget to train on all rows)")
+        challenger = None
+    else:
+        challenger = _full_lightgbm(session, result, train_part, sample, config, rounds)
     result = _choose(result, challenger, test, n_train, n_test, session, say)
     result.model.card.provenance.data_fingerprint = version
     result.model.card.training.search["seconds_total"] = round(time.perf_counter() - started, 2)
     return replace(dataset, fingerprint=version), result
 
 
-def distributed_fingerprint(session: ClusterSession, frame: Any) -> str:
+def _draw(part: Any, expected_rows: float, cap: int, seed: int) -> Any:
+    """A seeded sample of about `cap` rows (all of them when there are fewer)."""
+    frac = min(1.0, cap / max(expected_rows, 1.0))
+    return part.sample(frac=frac, random_state=seed) if frac < 1 else part
+
+
+def _affordable_rounds(result: TrainResult, sample: pd.DataFrame, config: Config, seconds: float,
+                       scale: float, workers: int) -> int | None:
+    """Boosting rounds the full-data fit can afford in `seconds`: the cost of PROBE_ROUNDS on
+    the sample, measured here, scaled to the rows per worker (this machine's speed, now)."""
+    import lightgbm as lgb
+
+    if config.train.max_trials is not None:  # deterministic mode: no clock involved
+        return ROUNDS
+    if seconds <= 0:
+        return None
+    problem = result.model.problem
+    features = [c.name for c in result.model.schema.features]
+    prep = _native_prep(result, sample, config)
+    X = prep.transform(sample[features])
+    y = problem.encode_target(sample[problem.target])
+    cls = lgb.LGBMRegressor if problem.task == "regression" else lgb.LGBMClassifier
+    begun = time.perf_counter()
+    params = {"verbose": -1, **_lgbm_params(result), "n_estimators": PROBE_ROUNDS, "n_jobs": 1}
+    cls(**params).fit(X, y)
+    per_round = (time.perf_counter() - begun) / PROBE_ROUNDS * scale / max(workers, 1)
+    rounds = int(seconds / max(per_round, 1e-6) / COST_SAFETY)
+    return min(rounds, ROUNDS) if rounds >= MIN_ROUNDS else None
+
+
+def distributed_fingerprint(session: ClusterSession, frame: Any) -> tuple[str, int]:
     """The data version of the whole source, as `fullcycle inspect` computes it on one
-    machine: per-partition multiset hashes added up on the client (only two numbers travel)."""
+    machine: per-partition multiset hashes added up on the client (only two numbers travel);
+    with the row count."""
     import dask
 
     from fullcycle.data.fingerprint import Fingerprinter
@@ -100,15 +149,7 @@ def distributed_fingerprint(session: ClusterSession, frame: Any) -> str:
         total.rows += rows
         with np.errstate(over="ignore"):
             total.total = np.uint64(total.total + np.uint64(subtotal))
-    return total.hexdigest()
-
-
-def _sample(part: Any, rows: int, cap: int, seed: int) -> pd.DataFrame:
-    if rows == 0:
-        raise DataError("the data has no rows with a target value")
-    frac = min(1.0, cap / rows)
-    picked = part.sample(frac=frac, random_state=seed) if frac < 1 else part
-    return typed(picked.compute()).reset_index(drop=True)
+    return total.hexdigest(), total.rows
 
 
 def _search_sample(sample: pd.DataFrame, config: Config, reports: Path,
@@ -140,21 +181,32 @@ def _lgbm_params(result: TrainResult) -> dict[str, Any]:
     return {k: v for k, v in (best.get("params") or {}).items() if k != "n_estimators"}
 
 
+def _native_prep(result: TrainResult, sample: pd.DataFrame, config: Config) -> Any:
+    """LightGBM's native preprocessing fitted on the sample (the documented approximation:
+    category levels and imputation statistics from up to `compute.sample_rows` rows)."""
+    from fullcycle.features.preprocess import build_preprocessor
+
+    schema, problem = result.model.schema, result.model.problem
+    prep = build_preprocessor(schema, scale=False, family_kind="native",
+                              options=config.features, seed=config.seed)
+    features = [c.name for c in schema.features]
+    prep.fit(sample[features], problem.encode_target(sample[problem.target]))
+    return prep
+
+
 def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any,
-                   sample: pd.DataFrame, config: Config) -> Any:
+                   sample: pd.DataFrame, config: Config, rounds: int) -> Any:
     """A fitted Pipeline(native preprocessing, LightGBM) trained on every training row."""
+    import logging
+    import warnings
+
     import lightgbm as lgb
     from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
     from sklearn.pipeline import Pipeline
 
-    from fullcycle.features.preprocess import build_preprocessor
-
     schema, problem = result.model.schema, result.model.problem
     features = [c.name for c in schema.features]
-    prep = build_preprocessor(schema, scale=False, family_kind="native",
-                              options=config.features, seed=config.seed)
-    y_sample = problem.encode_target(sample[problem.target])
-    prep.fit(sample[features], y_sample)
+    prep = _native_prep(result, sample, config)
     meta = prep.transform(sample[features].head(2)).iloc[:0]
 
     def transform(part: pd.DataFrame) -> pd.DataFrame:
@@ -167,14 +219,10 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     X = train_part[features].map_partitions(transform, meta=meta)
     y = train_part[problem.target].map_partitions(encode, meta=(problem.target, "f8" if
                                                   problem.task == "regression" else "i8"))
-    classifier = problem.task != "regression"
-    cls = DaskLGBMClassifier if classifier else DaskLGBMRegressor
-    params = {"n_estimators": ROUNDS, "learning_rate": 0.05, "num_leaves": 63,
-              **_lgbm_params(result), "random_state": config.seed, "verbose": -1,
+    cls = DaskLGBMRegressor if problem.task == "regression" else DaskLGBMClassifier
+    params = {"learning_rate": 0.05, "num_leaves": 63, **_lgbm_params(result),
+              "n_estimators": rounds, "random_state": config.seed, "verbose": -1,
               "deterministic": True, "force_col_wise": True}
-    import logging
-    import warnings
-
     logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)  # "finding open ports"
     try:
         with warnings.catch_warnings():
@@ -187,8 +235,8 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     return Pipeline([("preprocess", prep), ("model", local)])
 
 
-def _choose(result: TrainResult, full: Any, test: pd.DataFrame, n_train: int, n_test: int,
-            session: ClusterSession, say: Callable[[str], None]) -> TrainResult:
+def _choose(result: TrainResult, full: Any | None, test: pd.DataFrame, n_train: int,
+            n_test: int, session: ClusterSession, say: Callable[[str], None]) -> TrainResult:
     """Score the sample's model and the full-data LightGBM on the same test slice; keep the
     better one (the card says which, and on how many rows)."""
     from fullcycle.automl.train import metrics_from_scores
@@ -198,12 +246,14 @@ def _choose(result: TrainResult, full: Any, test: pd.DataFrame, n_train: int, n_
     y = problem.encode_target(test[problem.target])
     X = test[[c.name for c in model.schema.features]]
     sample_metrics = metrics_from_scores(model, model.predict_scores(X), y)
-    full_scores = full.predict_proba(X) if problem.task != "regression" else full.predict(X)
-    full_scores = np.asarray(full_scores, dtype="float64")
-    full_metrics = metrics_from_scores(model, full_scores, y)
     metric = problem.metric
+    full_metrics = {metric: float("nan")}
+    if full is not None:
+        full_scores = full.predict_proba(X) if problem.task != "regression" else full.predict(X)
+        full_scores = np.asarray(full_scores, dtype="float64")
+        full_metrics = metrics_from_scores(model, full_scores, y)
     sign = problem.scorer.sign()
-    full_wins = sign * full_metrics[metric] > sign * sample_metrics[metric]
+    full_wins = full is not None and sign * full_metrics[metric] > sign * sample_metrics[metric]
     chosen = full_metrics if full_wins else sample_metrics
     if full_wins:
         model.predictor = full
@@ -215,9 +265,10 @@ def _choose(result: TrainResult, full: Any, test: pd.DataFrame, n_train: int, n_
         "chosen": "lightgbm on all rows" if full_wins else "search on the sample",
         f"test_{metric}_sample_model": sample_metrics[metric],
         f"test_{metric}_full_lightgbm": full_metrics[metric]}
-    say(f"test {metric}: full-data LightGBM {full_metrics[metric]:.4f}, sample search "
-        f"{sample_metrics[metric]:.4f} on {len(test):,} rows: kept the "
-        f"{'full-data LightGBM' if full_wins else 'sample model'}")
+    if full is not None:
+        say(f"test {metric}: full-data LightGBM {full_metrics[metric]:.4f}, sample search "
+            f"{sample_metrics[metric]:.4f} on {len(test):,} rows: kept the "
+            f"{'full-data LightGBM' if full_wins else 'sample model'}")
     result.test_metrics = chosen
     result.verdict = problem.check_success(chosen)
     result.holdout = test

@@ -1,0 +1,240 @@
+"""Benchmark: the same commands on a Dask cluster, for data larger than one process should hold.
+
+    .venv/bin/python bench/scale.py --rows 10000000 --budget 600 --markdown bench/results/scale.md
+
+Generates (once, under bench/data/) a table of --rows rows x 30 columns (floats with blanks,
+integers, categories of 4 to 500 levels, a date, a binary target from a non-linear rule with
+interactions) as CSV (~2.5 GB at 10M rows), a 1M-row file from the same generator for the
+single-process baseline, and a 200k-row held-out file for quality.
+
+Then starts a real `dask scheduler` and two `dask worker` processes on loopback (one thread and
+--worker-memory each, 3GB by default) and runs, as subprocesses of the real CLI:
+
+  cluster, all rows:  train --cluster --time-budget B, predict --cluster, explore --cluster,
+                      monitor --cluster
+  one process, 1M:    train --time-budget B, predict, explore, monitor
+
+For each command: wall time, the CLI process's peak RSS (GNU time), and every worker's peak
+RSS (the workers are restarted before each command, so the peak is that command's). Quality:
+both models score the same held-out file; ROC-AUC side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+CHUNK = 500_000
+FULLCYCLE = [sys.executable, "-m", "fullcycle"]
+
+
+# --- data ----------------------------------------------------------------------------------------
+def block(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    cols: dict[str, object] = {}
+    for j in range(14):
+        x = rng.normal(size=n) * (1 + j % 3)
+        x[rng.random(n) < 0.02] = np.nan
+        cols[f"f{j}"] = x.round(4)
+    for j in range(6):
+        cols[f"i{j}"] = rng.integers(0, 10 ** (j % 3 + 1), n)
+    levels = [4, 8, 12, 30, 60, 120, 250, 500]
+    codes = [rng.integers(0, k, n) for k in levels]
+    for j, code in enumerate(codes):
+        cols[f"c{j}"] = np.char.add(f"v{j}_", code.astype(str))
+    cols["day"] = (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n),
+                                                                 unit="D")).strftime("%Y-%m-%d")
+    frame = pd.DataFrame(cols)
+    f0 = np.nan_to_num(frame["f0"].to_numpy())
+    f1 = np.nan_to_num(frame["f1"].to_numpy())
+    c3 = codes[3]
+    logit = (0.8 * f0 - 0.5 * f1 * (frame["c0"] == "v0_1") + np.sin(f0 * 2)
+             + 0.03 * (c3 % 7) + 0.002 * frame["i1"] - 0.6 + rng.normal(size=n) * 0.8)
+    frame["target"] = np.where(logit > 0, "yes", "no")
+    return frame
+
+
+def generate(path: Path, rows: int, seed: int) -> Path:
+    if path.exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    rng = np.random.default_rng(seed)
+    with open(tmp, "w") as handle:
+        for start in range(0, rows, CHUNK):
+            block(rng, min(CHUNK, rows - start)).to_csv(handle, index=False, header=start == 0)
+    os.replace(tmp, path)
+    return path
+
+
+# --- the cluster -------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, worker_memory: str) -> None:
+        self.port = free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        dask = [sys.executable, "-m", "dask"]
+        self.procs = [subprocess.Popen(
+            dask + ["scheduler", "--host", "127.0.0.1", "--port", str(self.port),
+                    "--dashboard-address", ":0"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)]
+        for i in range(2):
+            self.procs.append(subprocess.Popen(
+                dask + ["worker", self.address, "--nthreads", "1", "--memory-limit",
+                        worker_memory, "--name", f"w{i}", "--dashboard-address", ":0"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        from distributed import Client
+
+        self.client = Client(self.address, timeout="60s")
+        self.client.wait_for_workers(2, timeout=120)
+
+    def restart(self) -> None:
+        self.client.restart(wait_for_workers=True)
+
+    def worker_peaks_mib(self) -> list[float]:
+        def peak() -> float:
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        return sorted(round(v, 0) for v in self.client.run(peak).values())
+
+    def close(self) -> None:
+        self.client.close()
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            proc.wait(timeout=60)
+
+
+# --- commands ----------------------------------------------------------------------------------
+def run(args: list[str], label: str) -> dict:
+    """One CLI command under GNU time: wall seconds and the process's peak RSS (MiB)."""
+    started = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v", *FULLCYCLE, *args], capture_output=True,
+                          text=True)
+    seconds = time.perf_counter() - started
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    peak = int(match.group(1)) / 1024 if match else float("nan")
+    ok = done.returncode in (0, 1, 4, 5)  # monitor exits with alert bits
+    if not ok:
+        print(done.stdout[-2000:], done.stderr[-3000:], file=sys.stderr)
+    return {"command": label, "seconds": round(seconds, 1), "client_mib": round(peak),
+            "exit": done.returncode}
+
+
+def auc_of(ws: Path, holdout: Path, out: Path) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    done = subprocess.run([*FULLCYCLE, "predict", "-w", str(ws), "--input", str(holdout),
+                           "--output", str(out)], capture_output=True, text=True)
+    if done.returncode:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return float("nan")
+    truth = pd.read_csv(holdout, usecols=["target"])["target"].eq("yes").to_numpy()
+    return float(roc_auc_score(truth, pd.read_csv(out)["proba_yes"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--baseline-rows", type=int, default=1_000_000)
+    parser.add_argument("--budget", type=float, default=600)
+    parser.add_argument("--worker-memory", default="3GB")
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+
+    big = generate(DATA / f"scale-{args.rows}.csv", args.rows, seed=1)
+    small = generate(DATA / f"scale-{args.baseline_rows}.csv", args.baseline_rows, seed=2)
+    holdout = generate(DATA / "scale-holdout-200000.csv", 200_000, seed=3)
+    scoring = DATA / f"scale-score-{args.rows}.csv"
+    if not scoring.exists():  # the same rows without the target, for predict and monitor
+        pd.read_csv(big, nrows=0)  # fail early on a broken file
+        subprocess.run(["sh", "-c", f"cut -d, -f1-29 {big} > {scoring}"], check=True)
+    work = DATA / "scale-work"
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    work.mkdir(parents=True)
+    rows: list[dict] = []
+    cluster = Cluster(args.worker_memory)
+    try:
+        ws = work / "cluster-ws"
+        steps = [
+            (["train", str(big), "--target", "target", "--time-budget", str(args.budget),
+              "--cluster", cluster.address, "-w", str(ws)], "train --cluster"),
+            (["predict", "-w", str(ws), "--input", str(scoring), "--output",
+              str(work / "cluster-pred.parquet"), "--cluster", cluster.address],
+             "predict --cluster (Parquet)"),
+            (["explore", str(big), "--target", "target", "-w", str(ws), "--cluster",
+              cluster.address], "explore --cluster"),
+            (["monitor", "-w", str(ws), "--input", str(scoring), "--cluster",
+              cluster.address], "monitor --cluster"),
+        ]
+        for cmd, label in steps:
+            cluster.restart()
+            row = run(cmd, label)
+            row["worker_mib"] = cluster.worker_peaks_mib()
+            row["rows"] = args.rows
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    finally:
+        cluster.close()
+    ws1 = work / "single-ws"
+    for cmd, label in [
+        (["train", str(small), "--target", "target", "--time-budget", str(args.budget),
+          "-w", str(ws1)], "train"),
+        (["predict", "-w", str(ws1), "--input", str(small), "--output",
+          str(work / "single-pred.csv")], "predict"),
+        (["explore", str(small), "--target", "target", "-w", str(ws1)], "explore"),
+        (["monitor", "-w", str(ws1), "--input", str(small)], "monitor"),
+    ]:
+        row = run(cmd, label)
+        row["rows"] = args.baseline_rows
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    quality = {"cluster, all rows": auc_of(ws, holdout, work / "h1.csv"),
+               "one process, baseline rows": auc_of(ws1, holdout, work / "h2.csv")}
+    report(rows, quality, args)
+
+
+def report(rows: list[dict], quality: dict[str, float], args: argparse.Namespace) -> None:
+    load = os.getloadavg()
+    lines = [f"Machine: {platform.node()}, {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+             f"; load average at the end {load[0]:.1f}. Two workers x 1 thread x "
+             f"{args.worker_memory}; budget {args.budget:.0f} s.", "",
+             "| command | rows | wall s | client peak MiB | worker peaks MiB | exit |",
+             "|---|---:|---:|---:|---|---:|"]
+    for r in rows:
+        workers = ", ".join(f"{v:.0f}" for v in r.get("worker_mib", [])) or "–"
+        lines.append(f"| {r['command']} | {r['rows']:,} | {r['seconds']} | {r['client_mib']} "
+                     f"| {workers} | {r['exit']} |")
+    lines += ["", "| model | held-out ROC-AUC (200k rows) |", "|---|---:|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in quality.items()]
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
