@@ -3,7 +3,9 @@
 # `fullcycle --help`, `import fullcycle` and `from fullcycle import Project`.
 # usage: bench/startup.sh [SRC_DIR] [PYTHON]   (defaults: ./src and .venv/bin/python)
 # "before" figures: git worktree add /tmp/before <commit>; bench/startup.sh /tmp/before/src
-SRC=$(realpath "${1:-src}"); PY=$(realpath "${2:-.venv/bin/python}")
+PY_ARG="${2:-.venv/bin/python}"
+SRC=$(realpath "${1:-src}"); PY="$(cd "$(dirname "$PY_ARG")" && pwd)/$(basename "$PY_ARG")"
+"$PY" -c "import fullcycle" || exit 1  # not the venv's symlink target: keep the venv's path
 for what in "-m fullcycle --help" "-c 'import fullcycle'" "-c 'from fullcycle import Project'"; do
   for _ in 1 2 3 4 5; do
     /usr/bin/time -f "%U %S %e" env PYTHONPATH="$SRC" bash -c "cd /tmp && $PY $what >/dev/null" \
