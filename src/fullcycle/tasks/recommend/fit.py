@@ -37,7 +37,7 @@ def fit_interactions(inter: Interactions, *, budget_s: float, seed: int, k: int 
                      progress: Callable[[str], None] | None = None) -> FitResult:
     t0 = time.perf_counter()
     search = Search(inter.matrix, feedback=inter.feedback, budget_s=budget_s * SEARCH_SHARE,
-                    seed=seed, k=k, progress=progress)
+                    seed=seed, k=k, progress=progress, max_fit_s=0.15 * budget_s)
     result = search.execute()
     grow = inter.nnz / max(search.val.train.nnz, 1)
     scorer = refit(result.best, inter.matrix, seed, grow)

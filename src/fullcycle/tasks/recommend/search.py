@@ -41,10 +41,11 @@ from fullcycle.tasks.recommend.data import holdout_split
 from fullcycle.tasks.recommend.metrics import ranking_metrics, top_k
 
 TIE = 0.01  # relative nDCG difference treated as a tie (then coverage decides)
-BETAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2)  # popularity penalties tried on the best scorers
+BETAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2)  # popularity penalties
 RERANK_TOP = 3  # how many of the best scorers get the popularity penalty
 BASELINES = ("itemknn", "als", "bpr")  # whose default coverage is the floor
-MAX_SCORE_CELLS = 40_000_000  # validation users x items kept in memory per family
+MAX_SCORE_CELLS = 15_000_000  # validation users x items (kept per family for the blend)
+FINAL_METRIC_CALLS = 60  # blend weightings + re-rankings scored after the tuning
 CHUNK_CELLS = 20_000_000  # validation users x items scored at once
 
 # each family: ordered grids (a parameter moves one step at a time) and the starting value
@@ -134,7 +135,16 @@ class Validation:
                   for i in range(0, len(self.rows), chunk)]
         return np.vstack(blocks) if blocks else np.zeros((0, self.train.shape[1]), np.float32)
 
+    metric_s: float = 0.0  # the slowest scoring of a candidate's lists seen so far
+
     def metrics(self, scores: np.ndarray) -> dict[str, float]:
+        t0 = time.perf_counter()
+        try:
+            return self._metrics(scores)
+        finally:
+            self.metric_s = max(self.metric_s, time.perf_counter() - t0)
+
+    def _metrics(self, scores: np.ndarray) -> dict[str, float]:
         masked = scores.copy()
         seen = self.seen.tocoo()
         masked[seen.row, seen.col] = -np.inf
@@ -158,8 +168,12 @@ class Search:
     def __init__(self, X: sp.csr_matrix, *, feedback: str, budget_s: float, seed: int,
                  k: int = 10, progress: Callable[[str], None] | None = None,
                  families: tuple[str, ...] | None = None,
-                 on_trial: Callable[[Trial, float], None] | None = None) -> None:
+                 on_trial: Callable[[Trial, float], None] | None = None,
+                 max_fit_s: float | None = None) -> None:
         self.on_trial = on_trial
+        # the winner is refit on every interaction after the search: no candidate (or blend)
+        # may cost more than the time kept for that
+        self.max_fit_s = max_fit_s if max_fit_s is not None else budget_s / 3
         self.t0 = time.perf_counter()
         self.budget = budget_s
         self.seed = seed
@@ -170,6 +184,7 @@ class Search:
         self.kept: dict[str, tuple[Trial, np.ndarray]] = {}  # family -> best trial, std scores
         self.cost: dict[str, float] = {}
         self.deadline = float("inf")
+        self.reserve = 0.0  # kept for the blend and re-ranking while the families are tuned
         self.notes: list[str] = []
         fams = families or ("popularity", "ease", "itemknn", "als", "bpr")
         if not implicit_available():
@@ -183,7 +198,7 @@ class Search:
     # --- clock --------------------------------------------------------------------------------
     def left(self) -> float:
         """Seconds left for the current step (a family's share while tuning)."""
-        return min(self.budget - (time.perf_counter() - self.t0),
+        return min(self.budget - self.reserve - (time.perf_counter() - self.t0),
                    self.deadline - time.perf_counter())
 
     def estimate(self, family: str, params: dict[str, Any]) -> float:
@@ -206,7 +221,9 @@ class Search:
             if done.family == family and done.how == how and done.params == params:
                 return done
         cheap = family in ("popularity", "itemknn") and family not in self.cost
-        if self.trials and not cheap and self.estimate(family, params) * 1.2 > self.left():
+        guess = self.estimate(family, params)
+        if self.trials and not cheap and (guess * 1.2 > self.left()
+                                          or (family in self.cost and guess > self.max_fit_s)):
             return None  # (the first popularity and item-kNN run whatever the clock says)
         scorer = Candidate(how=how, algo=make_algo(family, params, self.seed))
         t0 = time.perf_counter()
@@ -298,41 +315,47 @@ class Search:
         return moved
 
     def blend(self) -> Trial | None:
-        """Weighted blends of the best trial of each family (two or three members)."""
-        pool = sorted((v for f, v in self.kept.items() if f != "popularity"),
-                      key=lambda v: -v[0].ndcg)[:3]
+        """Weighted blends of the best trial of each family (two or three members): every
+        weighting becomes a trial (the coverage floor may prefer one that is not the most
+        accurate); the most accurate keeps its scores for the popularity re-ranking."""
+        pool = sorted((v for f, v in self.kept.items() if f != "popularity"
+                       and v[0].fit_s <= self.max_fit_s), key=lambda v: -v[0].ndcg)[:3]
         if len(pool) < 2:
             return None
+
         def mix(ws: list[float], members: list[int]) -> np.ndarray:
             total = np.zeros_like(pool[0][1])
             for w, m in zip(ws, members, strict=True):
                 total += w * pool[m][1]
             return total
 
-        best: tuple[float, list[float], list[int]] | None = None
+        best: Trial | None = None
         weights = [0.2, 0.35, 0.5, 0.65, 0.8]
         for size in (2, 3):
             for combo in itertools.combinations(range(len(pool)), size):
+                cost = sum(pool[m][0].fit_s for m in combo)
+                if cost > self.max_fit_s:  # its refit would not fit the budget
+                    continue
                 grid = ([[w, 1 - w] for w in weights] if size == 2 else
                         [[a, b, 1 - a - b] for a in weights for b in weights if a + b < 0.95])
                 for ws in grid:
-                    if best is not None and self.left() < 0:
+                    if best is not None and self.left() < -0.05 * self.budget:
                         break
-                    ndcg = self.val.metrics(mix(ws, list(combo)))["ndcg"]
-                    if best is None or ndcg > best[0]:
-                        best = (ndcg, list(ws), list(combo))
-        assert best is not None
-        _, ws, members = best
-        total = mix(ws, members)
-        scorer = Blend(members=[pool[m][0].scorer for m in members],  # type: ignore[misc]
-                       weights=ws)
-        params = {"members": " + ".join(pool[m][0].family for m in members),
-                  "weights": "/".join(f"{w:g}" for w in ws)}
-        trial = Trial("blend", "mixed", params, self.val.metrics(total),
-                      sum(pool[m][0].fit_s for m in members), scorer, standardise(total))
-        self.trials.append(trial)
-        self.progress(f"blend {scorer.describe()}: nDCG@{self.val.k} {trial.ndcg:.4f}")
-        return trial
+                    members = [pool[m][0] for m in combo]
+                    scorer = Blend(members=[t.scorer for t in members],  # type: ignore[misc]
+                                   weights=list(ws))
+                    params = {"members": " + ".join(t.family for t in members),
+                              "weights": "/".join(f"{w:g}" for w in ws)}
+                    trial = Trial("blend", "mixed", params,
+                                  self.val.metrics(mix(list(ws), list(combo))), cost, scorer)
+                    self.trials.append(trial)
+                    if best is None or trial.ndcg > best.ndcg:
+                        best, best_mix = trial, (list(ws), list(combo))
+        if best is None:
+            return None
+        best.scores = standardise(mix(*best_mix))
+        self.progress(f"best blend {best.params}: nDCG@{self.val.k} {best.ndcg:.4f}")
+        return best
 
     def execute(self) -> SearchResult:
         for family in self.families:
@@ -342,16 +365,14 @@ class Search:
         for family in ranked[:2]:
             for how in self.transforms()[1:]:
                 self.run(family, how, dict(self.kept[family][0].params))
+        self.reserve = FINAL_METRIC_CALLS * self.val.metric_s
         for i, family in enumerate(ranked):  # the best family gets the largest share
             share = 0.5 if i < len(ranked) - 1 else 1.0
             self.deadline = time.perf_counter() + share * max(self.left(), 0.0)
             self.tune(family)
             self.deadline = float("inf")
-        blend = self.blend()
-        if blend is not None:
-            best = max(self.kept.values(), key=lambda v: v[0].ndcg)[0]
-            if blend.ndcg <= best.ndcg:  # a blend that does not win is not kept
-                self.trials.remove(blend)
+        self.reserve = 0.0
+        self.blend()
         self.rerank()
         return self.result()
 
@@ -365,7 +386,9 @@ class Search:
         for best in pool:
             base = best.scores
             assert base is not None and best.scorer is not None
-            for beta in BETAS:  # cheap (no fit): runs even when the budget is spent
+            for beta in BETAS:  # no fit: only the lists are re-ranked and scored
+                if self.left() < -0.05 * self.budget:
+                    return
                 metrics = self.val.metrics(base - beta * penalty[None, :])
                 scorer = Rerank(inner=best.scorer, beta=beta)  # type: ignore[arg-type]
                 scorer.penalty_ = penalty  # the inner scorer is fitted on the same part
@@ -388,11 +411,13 @@ class Search:
         """Best nDCG among the trials whose coverage reaches the floor (all of them when none
         does); within TIE of it, the widest coverage."""
         floor = self.coverage_floor()
-        feasible = [t for t in self.trials if t.metrics.get("coverage", 0.0) >= floor]
+        affordable = [t for t in self.trials if t.fit_s <= 1.5 * self.max_fit_s
+                      or t.family == "popularity"] or self.trials
+        feasible = [t for t in affordable if t.metrics.get("coverage", 0.0) >= floor]
         if not feasible:
             self.notes.append(f"no candidate reached the baseline's catalogue coverage "
                               f"{floor:.3f}; picked by nDCG alone")
-            feasible = self.trials
+            feasible = affordable
         top = max(t.ndcg for t in feasible)
         close = [t for t in feasible if t.ndcg >= top * (1 - TIE)]
         winner = max(close, key=lambda t: (t.metrics.get("coverage", 0.0), t.ndcg))

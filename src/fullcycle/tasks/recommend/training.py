@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fullcycle.taskkind import TaskKind
 
 SEARCH_SHARE = 0.7  # of the time budget; the rest pays for the evaluation and the refit
+MAX_FIT_SHARE = 0.15  # no candidate whose fit costs more: the refit must fit in the rest
 K = 10
 
 
@@ -96,7 +97,8 @@ def train_recommender(kind: TaskKind, dataset: Dataset, config: Config, *, repor
     content = read_items(p.items, p.item_key or "") if p.items else None
     budget = float(config.train.time_budget)
     search = Search(inter.matrix, feedback=inter.feedback, budget_s=budget * SEARCH_SHARE,
-                    seed=config.seed, k=K, on_trial=_progress(progress))
+                    seed=config.seed, k=K, on_trial=_progress(progress),
+                    max_fit_s=MAX_FIT_SHARE * budget)
     result = search.execute()
     evaluation, holdout = holdout_evaluation(search, inter, result.best, K, content)
     grow = inter.nnz / max(search.val.train.nnz, 1)
