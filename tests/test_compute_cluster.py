@@ -212,3 +212,12 @@ def test_bad_cluster_address_is_a_config_error() -> None:
     for bad in ("", "local:0", "http://x/y z"):
         with pytest.raises(ConfigError):
             parse_address(bad)
+
+
+def test_database_source_on_a_cluster_says_what_to_do() -> None:
+    from fullcycle.compute.frames import read_partitions
+    from fullcycle.errors import DataError
+
+    with pytest.raises(DataError, match="export the table to Parquet, or drop --cluster"):
+        read_partitions("postgresql://u:p@127.0.0.1/db")
+

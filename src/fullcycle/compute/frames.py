@@ -21,6 +21,11 @@ def read_partitions(source: str | Path, *, blocksize: str | int = BLOCKSIZE,
     import dask.dataframe as dd
 
     text = str(source)
+    if "://" in text:
+        raise DataError(f"{text.split('://')[0]}:// source: on a cluster the workers read "
+                        "files (CSV, TSV or Parquet, a file, folder or glob on storage they "
+                        "all see); export the table to Parquet, or drop --cluster to read it "
+                        "here")
     if not any(ch in text for ch in "*?[") and not Path(text).exists():
         raise DataError(f"input {source} does not exist")
     lower = text.lower().rstrip("/")
