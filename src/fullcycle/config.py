@@ -141,6 +141,10 @@ class SplitConfig(Section):
 
 class TrainConfig(Section):
     time_budget: float = Field(60.0, gt=0, description="wall-clock seconds for model search")
+    promote: Literal["better", "always"] = Field(
+        "better", description="after training: better = the new model becomes champion unless "
+        "it scores worse than the current champion on this training's held-out rows (then it "
+        "is registered as challenger); always = it becomes champion")
     max_trials: int | None = Field(
         None, ge=1, description="deterministic mode: stop after this many candidates, ignore time"
     )
@@ -188,8 +192,9 @@ class ServeConfig(Section):
     cors_origins: list[str] = Field(default_factory=list, description="CORS origins; [] = off")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     log_predictions: bool = Field(True, description="write every prediction to the log")
-    open_metrics: bool = Field(False, description="with API keys on, let /metrics answer without "
-                               "a key (for a Prometheus scraper); /health and /ready are always open")
+    open_metrics: bool = Field(
+        False, description="with API keys on, let /metrics answer without a key (for a "
+        "Prometheus scraper); /health and /ready are always open")
 
 
 class MonitorConfig(Section):

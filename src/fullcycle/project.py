@@ -30,6 +30,8 @@ class TrainReport:
     paths: dict[str, Path]
     test_frame: pd.DataFrame | None  # the held-out raw rows, target included (if the kind has)
     notes: list[str] = field(default_factory=list)  # the detection and the kind's notes
+    alias: str = "champion"  # the alias the new version got (challenger: the champion won)
+    kept: str | None = None  # why the champion stayed, when it did
 
 
 class Project:
@@ -174,14 +176,46 @@ class Project:
                               reports=[leaderboard_path, metrics_path,
                                        *result.report_files.values()],
                               snapshot=self.config.registry.log_data_snapshot)
-        version = self.registry.register(model_dir, record, alias=alias, reason=reason)
+        kept = None
+        if alias == "champion" and self.config.train.promote != "always":
+            kept = self._champion_wins(kind, result, config)  # the rule retrain follows too
+            alias = "challenger" if kept else alias
+        version = self.registry.register(model_dir, record, alias=alias,
+                                         reason=f"{reason}; {kept}" if kept else reason)
         card.version = version
         return TrainReport(version=version, leaderboard=result.leaderboard,
                            test_metrics=result.test_metrics, verdict=result.verdict,
                            model=result.model,
                            paths={"leaderboard": leaderboard_path, "metrics": metrics_path,
                                   "model": model_dir, **result.report_files},
-                           test_frame=result.holdout, notes=result.notes)
+                           test_frame=result.holdout, notes=result.notes, alias=alias,
+                           kept=kept)
+
+    def _champion_wins(self, kind: Any, result: Any, config: Config) -> str | None:
+        """Why the current champion stays: it scores better than the new model on this
+        training's held-out rows (the champion/challenger rule of `retrain`, margin 0; a tie
+        promotes). None when there is no champion, or it answers another problem."""
+        from fullcycle.metrics import get_metric
+
+        if result.holdout is None:
+            return None
+        try:
+            version = self.registry.alias_version("champion")
+            if version is None:
+                return None
+            champion = self.registry.load(version)
+            new, old = result.model.card, champion.card
+            if (old.kind, old.target, old.metric) != (new.kind, new.target, new.metric):
+                return None
+            ours = float(kind.score(result.model, result.holdout, config)[new.metric])
+            theirs = float(kind.score(champion, result.holdout, config)[new.metric])
+        except Exception:  # noqa: BLE001 - a champion that cannot score these rows: replace it
+            return None
+        gain = (ours - theirs) * get_metric(new.metric).sign()
+        if gain >= 0:
+            return None
+        return (f"champion v{version} kept: {new.metric} {theirs:.4f} vs {ours:.4f} for the new "
+                f"model on {len(result.holdout)} held-out rows (--promote always to replace it)")
 
     def _train_on_cluster(self, alias: str, on_candidate: Callable[..., None] | None,
                           notes: list[str]) -> tuple[Dataset | None, Any]:

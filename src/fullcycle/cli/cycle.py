@@ -112,6 +112,10 @@ def train(
     cluster: Annotated[str | None, typer.Option(
         "--cluster", help="train on a Dask cluster: a scheduler address (tcp://host:8786) or "
         "local[:N]; the workers read the data (compute.cluster in the config)")] = None,
+    promote: Annotated[str | None, typer.Option(
+        "--promote", help="better (default): the new model becomes champion unless the current "
+        "champion scores better on the held-out rows (then it is registered as challenger); "
+        "always: it becomes champion (train.promote)")] = None,
 ) -> None:
     """Train, compare and register the best model for DATA (a file, folder or glob, a database
     URL with --table/--query, or an http(s) URL). --target names the column to predict; kinds
@@ -132,6 +136,10 @@ def train(
         cfg.seed = seed
     if cluster:
         cfg.compute.cluster = cluster
+    if promote is not None:
+        if promote not in ("better", "always"):
+            raise ConfigError(f"--promote {promote!r}: give better or always")
+        cfg.train.promote = promote  # type: ignore[assignment]
     _task_options(cfg, task=task, horizon=horizon, time_column=time_column,
                   series_id=series_id, frequency=frequency, season_length=season_length,
                   user_column=user_column, item_column=item_column,
@@ -140,11 +148,13 @@ def train(
                   label_column=label_column)
     project = _project(cfg, workspace)
     report = _train(project, cfg)
-    result(f"model version [bold]{report.version}[/] registered as [bold]champion[/]")
+    alias = getattr(report, "alias", "champion")
+    result(f"model version [bold]{report.version}[/] registered as [bold]{alias}[/]"
+           + (f" ({report.kept})" if getattr(report, "kept", None) else ""))
     paths = _train_paths(project, report)
     print_next_steps(project.workspace, report.version, paths)
     emit("train", {
-        "version": report.version, "alias": "champion", "workspace": str(project.workspace.root),
+        "version": report.version, "alias": alias, "workspace": str(project.workspace.root),
         "metric": cfg.problem.metric or report.model.card.metric,
         "kind": report.model.card.kind, "task": report.model.card.task,
         "test_metrics": report.test_metrics, "verdict": report.verdict,

@@ -131,8 +131,10 @@ def retrain(steps: Retraining, data: str | None = None, *, query: str | None = N
         train_part = pd.concat([snapshot, train_part], ignore_index=True)
     cfg.data.target = target
     cfg.problem.metric = metric
+    # The log holds model inputs only: roles naming other columns (an id) do not apply here.
+    roles = {k: v for k, v in cfg.data.roles.items() if k in train_part.columns}
     dataset = Dataset.from_frame(train_part.reset_index(drop=True), target=target,
-                                 roles=cfg.data.roles, source=data or "prediction log + feedback")
+                                 roles=roles, source=data or "prediction log + feedback")
     version = steps.train(dataset, f"challenger from retrain ({trigger or 'manual'})")
     challenger = registry.load(version)
     champion_score = float(kind.score(champion, holdout, cfg)[metric])

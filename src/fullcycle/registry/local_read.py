@@ -65,6 +65,18 @@ def model_version(tracking_uri: str, model: str, version: str) -> VersionRow | N
                       {str(k): str(v) for k, v in tags})
 
 
+def artifact_location(tracking_uri: str, source: str) -> str | None | object:
+    """Where a version's logged model keeps its artifacts (`models:/m-...` source), or
+    UNAVAILABLE."""
+    if not source.startswith("models:/"):
+        return UNAVAILABLE
+    rows = _query(tracking_uri, "SELECT artifact_location FROM logged_models WHERE model_id = ?",
+                  (source.removeprefix("models:/"),))
+    if not isinstance(rows, list) or len(rows) > 1:
+        return UNAVAILABLE
+    return str(rows[0][0]) if rows else None
+
+
 def _query(tracking_uri: str, sql: str, args: tuple) -> list | object:
     try:
         conn = _connect(tracking_uri)

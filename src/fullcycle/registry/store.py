@@ -326,23 +326,27 @@ class ModelRegistry:
         """Load a registered version through the verified, content-addressed cache."""
         mv = self.checked_version(ref)
         digest = mv.tags[DIGEST]
-        store_copy = self._store_copy(str(mv.version), mv.tags.get(MODEL_PATH, ""))
-        if store_copy is not None:  # every load: a tampered registry copy is refused even
-            verify_folder(store_copy, digest, where=f"registry copy of version {mv.version}")
+        store_copy = self._store_copy(str(mv.version), mv.source, mv.tags.get(MODEL_PATH, ""))
+        if store_copy is not None:  # every load, so a tampered copy is refused even when the
+            verify_folder(store_copy, digest,  # cache still holds an intact one
+                          where=f"MLflow artifact store, version {mv.version}")
         folder = self._fetch_verified(mv.source, mv.tags.get(MODEL_PATH, ""), digest,
                                       version=str(mv.version))
         model = Model.load(folder, expected_sha256=mv.tags.get("sha256"))
         model.card.version = str(mv.version)
         return model
 
-    def _store_copy(self, version: str, model_path: str) -> Path | None:
+    def _store_copy(self, version: str, source: str, model_path: str) -> Path | None:
         """The registry's own copy of a version (under mlartifacts/) when the artifact store is
-        a local folder; None for remote stores."""
+        a local folder; None for remote stores. Read from the SQLite store when it can be (no
+        MLflow import on the load path)."""
         if not self.is_local or not model_path:
             return None
         from urllib.parse import unquote, urlparse
 
-        uri = str(self.client.get_model_version_download_uri(self.model_name, version))
+        found = local_read.artifact_location(self.tracking_uri, source)
+        uri = str(found) if isinstance(found, str) else \
+            str(self.client.get_model_version_download_uri(self.model_name, version))
         if uri.startswith("file:"):
             base = Path(unquote(urlparse(uri).path))
         elif uri.startswith("/"):
@@ -397,7 +401,8 @@ class ModelRegistry:
                 verify_folder(folder, digest, where="MLflow artifact store")
             except IntegrityError:  # name the store's copy, not the temporary download
                 raise IntegrityError(
-                    f"the registry's copy of model version {version or '(new)'} ({source}, "
+                    f"the MLflow artifact store's copy of model version {version or '(new)'} "
+                    f"({source}, "
                     f"{model_path}) does not match the SHA-256 recorded at registration; it was "
                     "modified or truncated and will not be loaded. Re-register the model from "
                     "a trusted run, or use another version.") from None
