@@ -25,7 +25,8 @@ def write_config(root: Path) -> Path:
     path = root / "train.yaml"
     path.write_text(yaml.safe_dump({
         "project": "killme", "seed": 3, "data": {"source": str(DATA), "target": "Churn"},
-        "split": {"cv_folds": 2}, "train": {"max_trials": 1, "families": ["linear"]}}))
+        "split": {"cv_folds": 2}, "train": {"max_trials": 1, "families": ["linear"],
+                  "promote": "always"}}))
     return path
 
 

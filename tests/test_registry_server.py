@@ -25,7 +25,8 @@ MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 def config(project: str, seed: int, tracking_uri: str | None = None) -> Config:
     return Config.from_dict({
         "project": project, "seed": seed, "data": {"source": str(DATA), "target": "Churn"},
-        "split": {"cv_folds": 2}, "train": {"max_trials": 1, "families": ["linear"]},
+        "split": {"cv_folds": 2}, "train": {"max_trials": 1, "families": ["linear"],
+                  "promote": "always"},
         "registry": {"tracking_uri": tracking_uri}})
 
 

@@ -25,7 +25,8 @@ def small_config(seed: int = 1, **registry: str) -> Config:
     return Config.from_dict({
         "project": "churnreg", "seed": seed,
         "data": {"source": str(DATA), "target": "Churn"},
-        "split": {"cv_folds": 2}, "train": {"max_trials": 2, "families": ["linear"]},
+        "split": {"cv_folds": 2}, "train": {"max_trials": 2, "families": ["linear"],
+                  "promote": "always"},
         "serve": {"log_url": f"postgresql://fc:{SECRET}@db.example:5432/log"},
         "registry": registry,
     })
