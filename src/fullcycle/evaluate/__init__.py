@@ -8,6 +8,10 @@ import importlib
 from typing import Any
 
 _WHERE = {
+    # the metric registry is foundation (fullcycle.metrics), re-exported here as before
+    "METRICS": "fullcycle.metrics", "Metric": "fullcycle.metrics",
+    "get_metric": "fullcycle.metrics", "metric_suite": "fullcycle.metrics",
+    "score_all": "fullcycle.metrics",
     "Evaluation": "report", "evaluate_model": "report",
     "render_html": "render",
     "Explainer": "explain", "explain_records": "explain",
@@ -22,4 +26,6 @@ __all__ = sorted(_WHERE)
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    where = _WHERE[name]
+    module = where if where.startswith("fullcycle.") else f"{__name__}.{where}"
+    return getattr(importlib.import_module(module), name)

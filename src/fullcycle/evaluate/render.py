@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.metrics import METRICS
 from fullcycle.evaluate.plots import CSS
 from fullcycle.evaluate.report import Evaluation
+from fullcycle.metrics import METRICS
 
 PAGE_CSS = """
 body{font-family:system-ui,sans-serif;margin:0;color:#111;background:#f3f4f6}

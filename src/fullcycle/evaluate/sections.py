@@ -4,17 +4,18 @@ leaderboard, explanations, error analysis by slice, fairness, and the model card
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fullcycle.config import Config
+from fullcycle.data.schema import coerce_frame
 from fullcycle.evaluate import plots
+from fullcycle.evaluate.explain import explainer_for, permutation_importance, shap_summary
+from fullcycle.evaluate.prepared import Prepared, cross_validate, learning_curve
+from fullcycle.evaluate.slices import fairness_table, slice_table
 from fullcycle.model import Model
-
-if TYPE_CHECKING:  # report imports this module lazily; no cycle at run time
-    from fullcycle.evaluate.report import Prepared
 
 
 def model_summary(model: Model) -> dict[str, Any]:
@@ -31,8 +32,6 @@ def cv_section(model: Model, train: tuple[pd.DataFrame, np.ndarray] | None, conf
                notes: list[str]) -> dict[str, Any]:
     """The search's own fold scores of the primary metric (from the model's metadata) and, when
     the training rows are at hand, the full metric suite cross-validated by refitting."""
-    from fullcycle.evaluate.report import cross_validate
-
     metric = model.problem.metric
     tr = model.card.training
     folds = tr.cv_fold_scores or (tr.final_model or {}).get("cv_fold_scores")
@@ -88,8 +87,6 @@ def curve_reading(points: list[dict[str, Any]], greater_is_better: bool) -> str:
 
 def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np.ndarray] | None,
                      config: Config, result: dict[str, Any], figures: dict[str, list[str]]) -> None:
-    from fullcycle.evaluate.report import learning_curve
-
     figs: list[str] = []
     metric = model.problem.metric
     if train is not None and config.evaluate.learning_curve:
@@ -125,8 +122,6 @@ def training_figures(model: Model, data: Prepared, train: tuple[pd.DataFrame, np
 
 def explanations(model: Model, data: Prepared, config: Config, result: dict[str, Any],
                  figures: dict[str, list[str]]) -> None:
-    from fullcycle.evaluate.explain import explainer_for, permutation_importance, shap_summary
-
     figs: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -162,8 +157,6 @@ def explanations(model: Model, data: Prepared, config: Config, result: dict[str,
 
 
 def _numeric_values(model: Model, X: pd.DataFrame, names: list[str]) -> np.ndarray:
-    from fullcycle.data.schema import coerce_frame
-
     typed = coerce_frame(X, model.schema, require_all=False)
     cols = []
     for name in names:
@@ -188,8 +181,6 @@ def _dependence(i: int, name: str, summary: dict[str, Any], numeric: np.ndarray)
 
 def error_analysis(model: Model, data: Prepared, config: Config, result: dict[str, Any],
                    figures: dict[str, list[str]]) -> None:
-    from fullcycle.evaluate.slices import fairness_table, slice_table
-
     problem = model.problem
     min_rows = max(10, min(30, len(data.y) // 20))
     table = slice_table(problem, model.schema, data.X, data.y, data.scores, data.pred,
