@@ -21,7 +21,7 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/fullcycle demo --workspace fullcycle-demo
 
 test: $(TEST_STAMP) system
-	$(BIN)/python -m pytest
+	$(BIN)/lint-imports && $(BIN)/mypy src && $(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
