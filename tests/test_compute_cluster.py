@@ -221,3 +221,15 @@ def test_database_source_on_a_cluster_says_what_to_do() -> None:
     with pytest.raises(DataError, match="export the table to Parquet, or drop --cluster"):
         read_partitions("postgresql://u:p@127.0.0.1/db")
 
+
+def test_single_process_path_never_imports_dask() -> None:
+    """No switch, no Dask: the CLI, the facade, batch scoring and the tabular kind import
+    without it (the single-process path pays nothing for the cluster feature)."""
+    code = ("import sys, fullcycle, fullcycle.cli, fullcycle.project, fullcycle.deploy.batch, "
+            "fullcycle.tasks.tabular.kind, fullcycle.compute; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
