@@ -6,12 +6,28 @@ during selection; the chosen members are then refit once on all training rows.""
 
 from __future__ import annotations
 
+import copy
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from fullcycle.automl.calibrate import IsotonicCalibrator, SigmoidCalibrator, TemperatureCalibrator
+from fullcycle.features.compiling import (
+    Block,
+    Columns,
+    Inputs,
+    Scores,
+    Unsupported,
+    compile_estimator,
+    compile_preprocess,
+    compiles,
+    pipeline_halves,
+    skip_coercers,
+)
 from fullcycle.problem import Problem
 
 
@@ -77,7 +93,8 @@ def caruana(oofs: list[np.ndarray], y: np.ndarray, problem: Problem, *, rounds: 
 
 
 def blend(oofs: list[np.ndarray], selection: Selection) -> np.ndarray:
-    return sum(w * oofs[i] for i, w in zip(selection.members, selection.weights, strict=True))
+    return cast(np.ndarray, sum(w * oofs[i] for i, w in zip(selection.members,
+                                                              selection.weights, strict=True)))
 
 
 def stack_features(preds: list[np.ndarray], classification: bool) -> np.ndarray:
@@ -140,9 +157,10 @@ class EnsembleModel(BaseEstimator):
         return self  # members are fitted by the trainer; this keeps the estimator contract
 
     def _member_outputs(self, X: Any) -> list[np.ndarray]:
+        members: list[Any] = self.members or []
         if self.task == "regression":
-            return [np.asarray(m.predict(X), dtype="float64").reshape(-1) for m in self.members]
-        return [np.asarray(m.predict_proba(X), dtype="float64") for m in self.members]
+            return [np.asarray(m.predict(X), dtype="float64").reshape(-1) for m in members]
+        return [np.asarray(m.predict_proba(X), dtype="float64") for m in members]
 
     def _raw(self, X: Any) -> np.ndarray:
         outputs = self._member_outputs(X)
@@ -151,7 +169,8 @@ class EnsembleModel(BaseEstimator):
             if self.task == "regression":
                 return self.stacker.predict(features)
             return full_proba(self.stacker, features, outputs[0].shape[1])
-        return sum(w * o for w, o in zip(self.weights, outputs, strict=True))
+        return cast(np.ndarray, sum(w * o for w, o in zip(self.weights or [], outputs,
+                                                          strict=True)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.task == "regression":
@@ -165,7 +184,109 @@ class EnsembleModel(BaseEstimator):
         return self.predict_proba(X).argmax(axis=1)
 
     def describe(self) -> list[dict[str, Any]]:
+        names: list[str] = self.names or []
         if self.stacker is not None:
-            return [{"model": n, "weight": None} for n in self.names]
+            return [{"model": n, "weight": None} for n in names]
         return [{"model": n, "weight": round(w, 4)}
-                for n, w in zip(self.names, self.weights, strict=True)]
+                for n, w in zip(names, self.weights or [], strict=True)]
+
+
+# --- compiled serving (fullcycle.features.compiling) -----------------------------------------
+@compiles("model", EnsembleModel)
+def _compile_ensemble(ens: Any, inputs: Inputs, classify: bool) -> tuple[Block, str]:
+    """EnsembleModel._raw / predict_proba with every member compiled."""
+    if (ens.task == "regression") == classify:
+        raise Unsupported("ensemble task differs from the problem")
+    pres, members, labels = _members(ens, inputs, classify)
+    label = "ensemble of " + ", ".join(labels)
+    stacker = None
+    if ens.stacker is not None:
+        width = Columns.numeric([f"s{i}" for i in range(getattr(ens.stacker, "n_features_in_",
+                                                                   0))])
+        stacker, _ = compile_estimator(ens.stacker, width, classify)
+        label += " stacked"
+    weights = list(ens.weights or [])
+    calibrate = _calibrator(ens.calibrator) if ens.calibrator is not None and classify else None
+    if calibrate is not None:
+        label += f", {type(ens.calibrator).__name__}"
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        matrices = [pre(values) for pre in pres]
+        outputs = [np.asarray(est(matrices[i] if i >= 0 else values), dtype="float64")
+                   for i, est in members]
+        if not classify:
+            outputs = [o.reshape(-1) for o in outputs]
+        if stacker is not None:
+            raw = stacker(stack_features(outputs, classify))
+        else:
+            raw = sum(w * o for w, o in zip(weights, outputs, strict=True))
+        return calibrate(raw) if calibrate is not None else raw
+
+    return run, label
+
+
+def _members(ens: Any, inputs: Inputs, classify: bool
+             ) -> tuple[list[Block], list[tuple[int, Callable[[Any], np.ndarray]]], list[str]]:
+    """Distinct preprocessings and (preprocessing index, estimator) per member. Members of one
+    family kind were fitted with the same preprocessing on the same rows, so it is usually the
+    same fitted object (equal pickles): computed once per call instead of once per member.
+    A member that does not compile (e.g. k nearest neighbours) runs as its own pipeline on a
+    typed frame (index -1: it takes the canonical columns), so one member does not send the
+    whole ensemble to the typed path."""
+    seen: dict[bytes, int] = {}
+    pres: list[Block] = []
+    members: list[tuple[int, Callable[[Any], np.ndarray]]] = []
+    labels: list[str] = []
+    layouts: list[Columns] = []
+    for pipe in ens.members:
+        pre_step, est_step = pipeline_halves(pipe)
+        key = pickle.dumps(pre_step)
+        try:
+            if key not in seen:
+                fn, cols = compile_preprocess(pre_step, inputs)
+                seen[key] = len(pres)
+                pres.append(fn)
+                layouts.append(cols)
+            est, name = compile_estimator(est_step, layouts[seen[key]], classify)
+        except Unsupported as exc:
+            typed = _typed_member(pipe, inputs, classify)
+            name = f"{_name(est_step)} (typed: {exc})"
+            members.append((-1, typed))
+        else:
+            members.append((seen[key], est))
+        labels.append(name)
+    if all(i < 0 for i, _ in members):
+        raise Unsupported("no ensemble member compiles")
+    return pres, members, labels
+
+
+def _name(est: Any) -> str:
+    return str(getattr(est, "family", type(est).__name__))
+
+
+def _typed_member(pipe: Any, inputs: Inputs, classify: bool) -> Block:
+    """The member's own pipeline, coercer skipped, on a typed frame of the canonical columns
+    (what the typed path does for a whole model)."""
+    import pandas as pd
+
+    member = copy.deepcopy(pipe)
+    if skip_coercers(member) == 0:
+        raise Unsupported("member without a SchemaCoercer")
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        data: dict[str, Any] = {}
+        for name, role, v in zip(inputs.names, inputs.roles, values, strict=True):
+            if role in ("numeric", "boolean", "datetime"):  # dates: parsed by parse_dates
+                data[name] = v
+            else:
+                data[name] = np.array([np.nan if x is None else x for x in v], dtype=object)
+        frame = pd.DataFrame(data, copy=False)
+        return member.predict_proba(frame) if classify else member.predict(frame)
+
+    return run
+
+
+def _calibrator(cal: Any) -> Scores:
+    if type(cal) not in (TemperatureCalibrator, SigmoidCalibrator, IsotonicCalibrator):
+        raise Unsupported(f"calibrator {type(cal).__name__}")
+    return cal.transform  # numpy in, numpy out: nothing to strip

@@ -14,11 +14,14 @@ with statistics from the other K folds only, so no training row ever sees its ow
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from fullcycle.features.compiling import SMALL, Block, Columns, Unsupported, compiles
 
 MISSING = "__missing__"
 RARE = "__rare__"
@@ -87,6 +90,13 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
     `kind="native"` returns a frame with pandas categories (levels above `one_hot_max`, up to
     `native_max`) for gradient-boosting libraries."""
 
+    # fitted state (set by fit; `_y`/`_T` only while fitting)
+    _y: np.ndarray | None
+    _T: np.ndarray | None
+    feature_names_in_: np.ndarray
+    prior_: np.ndarray
+    target_names_: list[str]
+
     def __init__(self, *, kind: str = "onehot_te", one_hot_max: int = 15, native_max: int = 64,
                  rare_min_count: int = 10, folds: int = 5, smoothing: float | str = "auto",
                  target_type: str = "auto", seed: int = 0) -> None:
@@ -113,7 +123,8 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
 
     def _forget_targets(self) -> None:
         # Training targets are needed only while fitting; a saved model must not carry them.
-        self._y = self._T = None
+        self._y = None
+        self._T = None
 
     def _fit(self, X: Any, y: Any) -> pd.DataFrame:
         if self.kind not in KINDS:
@@ -195,7 +206,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             self._T = T
         for name, method in self.method_.items():
             codes = self._codes(frame[name], name)
-            if method == "target":
+            if method == "target" and self._T is not None:
                 self.stats_[name] = smoothed_means(codes, self._T, len(self.levels_[name]),
                                                    self.smoothing, self.prior_)
             elif method == "frequency":
@@ -212,14 +223,16 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         folds = min(self.folds, n)
         if folds < 2:
             return out
-        y = self._y
+        y, T = self._y, self._T
+        if T is None:
+            return out
         strat = self.target_kind_ != "continuous" and np.bincount(y).min() >= folds \
             if y is not None and y.dtype.kind in "iu" else False
         cv = (StratifiedKFold if strat else KFold)(n_splits=folds, shuffle=True,
                                                    random_state=self.seed)
         for fit_idx, enc_idx in cv.split(codes, y if strat else None):
-            prior = self._T[fit_idx].mean(axis=0)
-            table = smoothed_means(codes[fit_idx], self._T[fit_idx], len(self.levels_[name]),
+            prior = T[fit_idx].mean(axis=0)
+            table = smoothed_means(codes[fit_idx], T[fit_idx], len(self.levels_[name]),
                                    self.smoothing, prior)
             out[enc_idx] = table[codes[enc_idx]]
         return out
@@ -288,3 +301,71 @@ def naive_target_encoding(codes: pd.Series, y: np.ndarray) -> np.ndarray:
     mean target of its category computed over ALL rows, its own included."""
     means = pd.Series(y, index=codes.index).groupby(codes).transform("mean")
     return means.to_numpy(dtype="float64")
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+def category_key(value: Any) -> str:
+    """The level text CategoryEncoder's `category_text` makes of one value."""
+    if value is None:
+        return MISSING
+    if isinstance(value, str):
+        return value.strip() or MISSING
+    if isinstance(value, float):
+        if value != value:
+            return MISSING
+        if value.is_integer():
+            return str(int(value))
+    if type(value).__name__ == "NAType":  # pd.NA
+        return MISSING
+    return str(value).strip() or MISSING
+
+
+@dataclass
+class EncodedColumn:
+    lookup: dict[str, int]  # level text -> row of `rows`
+    rows: np.ndarray  # (levels, width) output of each level
+    rare: int
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        if len(values) <= SMALL:
+            return self.rows[[self.lookup.get(category_key(v), self.rare) for v in values]]
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        index = [self.lookup.get(category_key(u), self.rare) for u in uniques]
+        index.append(self.lookup[MISSING])  # code -1: None / NaN
+        return self.rows[np.asarray(index)[codes]]
+
+
+@compiles("columns", CategoryEncoder)
+def _compile_category_encoder(enc: Any, roles: set[str], names: list[str], rest: list[Any]
+                              ) -> tuple[Block, Columns]:
+    """CategoryEncoder.transform: per column, the level (unseen/rare -> __rare__, missing ->
+    __missing__) then one-hot, target statistics, frequency or the native level code."""
+    if roles != {"categorical"} or rest:
+        raise Unsupported(f"CategoryEncoder over {sorted(roles)}")
+    columns: list[EncodedColumn] = []
+    levels_out: list[list[str] | None] = []
+    for name in enc.feature_names_in_:
+        levels = list(enc.levels_[name])
+        method = enc.method_[name]
+        n = len(levels)
+        if method == "onehot":
+            rows = np.eye(n)
+        elif method == "target":
+            rows = np.asarray(enc.stats_[name], dtype="float64").reshape(n, -1)
+        elif method == "frequency":
+            rows = np.asarray(enc.frequency_[name], dtype="float64").reshape(n, 1)
+        elif method == "native":
+            rows = np.arange(n, dtype="float64").reshape(n, 1)
+        else:
+            raise Unsupported(f"category encoding {method!r}")
+        lookup = {v: i for i, v in enumerate(levels)}
+        columns.append(EncodedColumn(lookup, rows, lookup[RARE]))
+        levels_out += [levels] if method == "native" else [None] * rows.shape[1]
+    names = [str(n) for n in enc.get_feature_names_out()]
+    if len(names) != len(levels_out):
+        raise Unsupported("CategoryEncoder output width")
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        return np.hstack([c.encode(v) for c, v in zip(columns, values, strict=True)])
+
+    return run, Columns(names, levels_out)

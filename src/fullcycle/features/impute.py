@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from fullcycle.features.compiling import Columns, Matrix, check_width, compiles, identity
+
 STRATEGIES = ("auto", "median", "mean", "mode", "constant", "iterative", "native")
 
 
@@ -167,3 +169,39 @@ class AutoImputer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         names = [str(c) for c in self.feature_names_in_] + [f"{c}_missing" for c in self.flags_]
         return np.asarray(names, dtype=object)
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+@compiles("matrix", AutoImputer)
+def _compile_auto_imputer(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    """AutoImputer.transform: iterative columns from its IterativeImputer, every non-native
+    column filled with its decided value, then one 0/1 flag column per `flags_` entry."""
+    check_width(step, cols)
+    cols.require_numeric("AutoImputer")
+    names = [str(c) for c in step.feature_names_in_]
+    decisions = step.decisions_
+    flags = [names.index(c) for c in step.flags_]
+    fill_at = [j for j, d in enumerate(decisions) if d["strategy"] != "native"]
+    fill = np.asarray([decisions[j]["fill"] for j in fill_at], dtype="float64")
+    iterative = step.iterative_
+    usable = targets = sources = None
+    if iterative is not None:
+        usable = [names.index(c) for c in step.iterative_columns_]
+        picked = [(j, step.iterative_columns_.index(d["column"]))
+                  for j, d in enumerate(decisions) if d["strategy"] == "iterative"]
+        targets, sources = [p[0] for p in picked], [p[1] for p in picked]
+    if not flags and not fill_at and iterative is None:
+        return identity, cols
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = x.copy()
+        if iterative is not None:
+            out[:, targets] = iterative.transform(x[:, usable].copy())[:, sources]
+        if fill_at:
+            part = out[:, fill_at]
+            out[:, fill_at] = np.where(np.isnan(part), fill, part)
+        if flags:
+            return np.hstack([out, np.isnan(x[:, flags]).astype("float64")])
+        return out
+
+    return run, Columns.numeric(step.get_feature_names_out())

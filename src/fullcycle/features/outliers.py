@@ -10,6 +10,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
+from fullcycle.features.compiling import (
+    Columns,
+    Matrix,
+    Scores,
+    Unsupported,
+    check_width,
+    compile_estimator,
+    compiles,
+)
 from fullcycle.features.impute import as_frame
 
 METHODS = ("iqr", "zscore", "isolation_forest")
@@ -189,3 +198,36 @@ class OutlierDropper(BaseEstimator):
             tags.classifier_tags = inner.classifier_tags
             tags.regressor_tags = inner.regressor_tags
         return tags
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+@compiles("matrix", OutlierHandler)
+def _compile_outlier_handler(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    check_width(step, cols)
+    cols.require_numeric("OutlierHandler")
+    if step.method == "isolation_forest":
+        forest = step.forest_
+
+        def flag(x: np.ndarray) -> np.ndarray:
+            if forest is None:
+                return np.zeros(len(x))
+            return (forest.predict(np.nan_to_num(x)) == -1).astype("float64")
+    else:
+        bounds = [step.bounds_[n] for n in step.feature_names_in_]
+        low = np.asarray([b[0] for b in bounds], dtype="float64")
+        high = np.asarray([b[1] for b in bounds], dtype="float64")
+
+        def flag(x: np.ndarray) -> np.ndarray:
+            return ((x < low) | (x > high)).any(axis=1).astype("float64")
+    if step.action == "flag":
+        return (lambda x: np.column_stack([x, flag(x)])), Columns.numeric(
+            step.get_feature_names_out())
+    if step.method == "isolation_forest":
+        raise Unsupported("isolation forest clipping")
+    return (lambda x: np.where(np.isnan(x), np.nan, np.clip(x, low, high))), cols
+
+
+@compiles("estimator", OutlierDropper)
+def _compile_outlier_dropper(est: Any, cols: Columns, classify: bool) -> tuple[Scores, str]:
+    """Dropping outliers happens at fit only: predictions are the inner estimator's."""
+    return compile_estimator(est.estimator_, cols, classify)

@@ -14,6 +14,7 @@ Every step is a scikit-learn transformer, so the whole thing clones, pickles, an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,16 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from fullcycle.config import FeaturesConfig
-from fullcycle.data.schema import Schema, coerce_frame
+from fullcycle.data.schema import Schema, coerce_frame, to_datetime
+from fullcycle.features.compiling import (
+    SMALL,
+    Block,
+    Columns,
+    Inputs,
+    Unsupported,
+    compile_matrix_steps,
+    compiles,
+)
 
 FeatureConfig = FeaturesConfig  # the name the rest of the package uses
 FAMILY_KINDS = ("linear", "tree", "native")
@@ -217,3 +227,83 @@ def wrap_estimator(estimator: Any, *, task: str, options: FeaturesConfig | None 
     if opts.outliers != "none" and opts.outlier_action == "drop":
         estimator = OutlierDropper(estimator=estimator, method=opts.outliers, seed=seed)
     return estimator
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+@compiles("coercer", SchemaCoercer)
+def _compile_coercer(coercer: Any, inputs: Inputs) -> None:
+    """The request validator already typed every value as this coercer would: nothing to run,
+    as long as it was fitted on the served contract."""
+    if coercer.schema_ is None or [c.name for c in coercer.schema_.features] != inputs.names:
+        raise Unsupported("the pipeline's contract differs from the served one")
+
+
+@compiles("columns", DatetimeExpander)
+def _compile_datetime(expander: Any, roles: set[str], names: list[str], rest_steps: list[Any]
+                      ) -> tuple[Block, Columns]:
+    """DatetimeExpander over columns already parsed by `parse_dates`: the expander's calendar
+    parts in numpy datetime64 arithmetic (pandas' `.dt` accessors cost ~0.4 ms each on one
+    row) -> the branch's numeric steps."""
+    if roles != {"datetime"}:
+        raise Unsupported(f"DatetimeExpander over {sorted(roles)}")
+    parts = DatetimeExpander.PARTS + (("elapsed_days",) if expander.elapsed else ())
+    if not isinstance(expander, DatetimeExpander) or \
+            [str(n) for n in expander.feature_names_in_] != names or \
+            [str(n) for n in expander.get_feature_names_out()] != \
+            [f"{n}_{part}" for n in names for part in parts]:
+        raise Unsupported("datetime branch does not start with a known DatetimeExpander")
+    rest, cols = compile_matrix_steps(rest_steps, Columns.numeric(
+        expander.get_feature_names_out()))
+    origins = [expander.origin_.get(n) for n in names]
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        out: list[np.ndarray] = []
+        for stamps, origin in zip(values, origins, strict=True):  # parsed by parse_dates
+            out += calendar_parts(stamps, origin if expander.elapsed else False)
+        return rest(np.column_stack(out))
+
+    return run, cols
+
+
+# Naive ISO 8601 dates and times whose year numpy and pandas both hold: numpy parses these to the
+# same instant as pandas, in ~1 us per value instead of pandas' ~0.9 ms per call.
+PLAIN_ISO = re.compile(r"(1[7-9]|2[01])\d\d-[01]\d-[0-3]\d"
+                       r"(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)?")
+
+
+def parse_dates(values: np.ndarray, fmt: str | None) -> np.ndarray:
+    """The validator's date texts as the pipeline parses them (the contract's `to_datetime`,
+    then DatetimeExpander's time-zone normalisation): naive datetime64, NaT for missing.
+    `CompiledPath` does it once per call, for every member of an ensemble. Request-sized calls
+    of plain ISO texts are parsed by numpy; anything else (time zones, other layouts, a date
+    numpy refuses) goes through pandas."""
+    if len(values) <= SMALL and fmt in (None, "ISO8601") and \
+            all(v is None or (isinstance(v, str) and PLAIN_ISO.fullmatch(v)) for v in values):
+        try:
+            return np.array(["NaT" if v is None else v for v in values], dtype="datetime64[us]")
+        except ValueError:  # e.g. 2023-02-30, which pandas turns into NaT
+            pass
+    return DatetimeExpander._parse(to_datetime(pd.Series(values, dtype=object), fmt)).to_numpy()
+
+
+def calendar_parts(stamps: np.ndarray, origin: Any) -> list[np.ndarray]:
+    """year, month, day of week (Monday 0), hour, month/weekday sin-cos (and days since
+    `origin` unless it is False) of datetime64 values, NaN where NaT, computed as
+    DatetimeExpander does."""
+    missing = np.isnat(stamps)
+    days = stamps.astype("datetime64[D]")
+    year = stamps.astype("datetime64[Y]").astype(np.int64) + 1970.0
+    month = stamps.astype("datetime64[M]").astype(np.int64) % 12 + 1.0
+    dow = (days.astype(np.int64) + 3) % 7 + 0.0  # 1970-01-01 was a Thursday
+    with np.errstate(invalid="ignore"):  # NaT rows: masked just below
+        hour = ((stamps - days) // np.timedelta64(1, "h")) + 0.0
+    year, month, dow, hour = (np.where(missing, np.nan, a) for a in (year, month, dow, hour))
+    out = [year, month, dow, hour, np.sin(2 * np.pi * month / 12),
+           np.cos(2 * np.pi * month / 12), np.sin(2 * np.pi * dow / 7),
+           np.cos(2 * np.pi * dow / 7)]
+    if origin is not False:
+        if origin is None:
+            out.append(np.full(len(stamps), np.nan))
+        else:
+            out.append((stamps - origin.to_datetime64()) / np.timedelta64(1, "D"))
+    return out

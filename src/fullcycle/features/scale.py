@@ -11,6 +11,15 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 
+from fullcycle.features.compiling import (
+    Columns,
+    Matrix,
+    Scores,
+    check_width,
+    compile_estimator,
+    compiles,
+    identity,
+)
 from fullcycle.features.impute import as_frame
 
 SCALERS = ("standard", "robust", "quantile")
@@ -185,3 +194,86 @@ class AutoTargetRegressor(RegressorMixin, BaseEstimator):
     @property
     def feature_importances_(self) -> np.ndarray:
         return self.regressor_.feature_importances_
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+@compiles("matrix", SkewLog)
+def _compile_skew_log(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    check_width(step, cols)
+    cols.require_numeric("SkewLog")
+    logged = [j for j, on in enumerate(step.logged_) if on]
+    if not logged:
+        return identity, cols
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = x.copy()
+        out[:, logged] = np.log1p(np.clip(x[:, logged], 0, None))
+        return out
+
+    return run, cols
+
+
+@compiles("estimator", AutoTargetRegressor)
+def _compile_auto_target(est: Any, cols: Columns, classify: bool) -> tuple[Scores, str]:
+    inner, name = compile_estimator(est.regressor_, cols, classify)
+    if not est.log_:
+        return inner, name
+    cap = est.log_cap_
+    return (lambda x: np.expm1(np.clip(np.asarray(inner(x), dtype="float64"), None, cap))), \
+        f"{name} on log1p(target)"
+
+
+# scikit-learn's scalers and PCA (chosen in `scaler()` and `build_preprocessor`), by import path.
+@compiles("matrix", "sklearn.preprocessing._data.StandardScaler")
+def _standard_scaler(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    check_width(step, cols)
+    cols.require_numeric("StandardScaler")
+    mean = step.mean_ if step.with_mean else None
+    scale = step.scale_ if step.with_std else None
+    return _affine(mean, scale), cols
+
+
+@compiles("matrix", "sklearn.preprocessing._data.RobustScaler")
+def _robust_scaler(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    check_width(step, cols)
+    cols.require_numeric("RobustScaler")
+    center = step.center_ if step.with_centering else None
+    scale = step.scale_ if step.with_scaling else None
+    return _affine(center, scale), cols
+
+
+def _affine(center: np.ndarray | None, scale: np.ndarray | None) -> Matrix:
+    def run(x: np.ndarray) -> np.ndarray:  # same operations, same order as sklearn's transform
+        x = x.copy()
+        if center is not None:
+            x -= center
+        if scale is not None:
+            x /= scale
+        return x
+
+    return run
+
+
+@compiles("matrix", "sklearn.preprocessing._data.QuantileTransformer",
+          "sklearn.decomposition._pca.PCA")
+def _sklearn_numpy(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    """Transformers whose own `transform` is numpy arithmetic (QuantileTransformer: per-column
+    interpolation; PCA: a projection) are called directly on the matrix, through a copy that
+    neither checks feature names (it was fitted on a frame) nor wraps its output in one."""
+    check_width(step, cols)
+    cols.require_numeric(type(step).__name__)
+    names = [str(n) for n in step.get_feature_names_out()]
+    bare = _unwrapped(step)
+    if hasattr(bare, "feature_names_in_"):
+        del bare.feature_names_in_
+    return bare.transform, Columns.numeric(names)
+
+
+def _unwrapped(step: Any) -> Any:
+    """A copy of a fitted transformer whose `transform` returns what it computes (numpy), not
+    a frame (the pipeline's set_output). Deep: set_output edits a dict a shallow copy shares."""
+    import copy
+
+    bare = copy.deepcopy(step)
+    bare.set_output(transform="default")
+    return bare

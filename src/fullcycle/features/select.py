@@ -13,6 +13,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from fullcycle.features.compiling import (
+    Columns,
+    Matrix,
+    Unsupported,
+    check_width,
+    compiles,
+    identity,
+)
+
 SELECTIONS = ("none", "mutual_info", "importance")
 MAX_ROWS = 20_000  # statistics on a sample: selection must stay cheap inside every CV fold
 
@@ -168,3 +177,22 @@ class SafeNames(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.names_out_, dtype=object)
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+@compiles("matrix", FeatureSelector)
+def _compile_feature_selector(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    names_in = [str(n) for n in step.feature_names_in_]
+    if names_in != cols.names:
+        raise Unsupported("FeatureSelector was fitted on other column names")
+    index = [names_in.index(n) for n in step.kept_]
+    out = Columns([cols.names[i] for i in index], [cols.levels[i] for i in index])
+    if index == list(range(len(names_in))):
+        return identity, out
+    return (lambda x: x[:, index]), out
+
+
+@compiles("matrix", SafeNames)
+def _compile_safe_names(step: Any, cols: Columns) -> tuple[Matrix, Columns]:
+    check_width(step, cols)
+    return identity, Columns([str(n) for n in step.names_out_], cols.levels)

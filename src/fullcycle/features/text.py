@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from fullcycle.features.compiling import Block, Columns, Unsupported, compiles
 from fullcycle.features.impute import as_frame
 
 
@@ -67,3 +68,25 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
             else:
                 names += [f"{name}_tfidf_{w}" for w in vec.get_feature_names_out()]
         return np.asarray(names, dtype=object)
+
+
+# --- compiled serving (fullcycle.features.compiling): this step as numpy -------------------------
+@compiles("columns", TextVectorizer)
+def _compile_text(vec: Any, roles: set[str], names: list[str], rest: list[Any]
+                  ) -> tuple[Block, Columns]:
+    """TextVectorizer.transform: each text column's fitted vectorizer on the documents
+    (missing -> empty text), densified; columns without vocabulary give nothing."""
+    if roles != {"text"} or rest:
+        raise Unsupported(f"TextVectorizer over {sorted(roles)}")
+    fitted = [(j, vec.vectorizers_[name]) for j, name in enumerate(vec.feature_names_in_)
+              if name in vec.vectorizers_]
+
+    def docs(values: np.ndarray) -> list[str]:
+        return ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
+
+    def run(values: list[np.ndarray]) -> np.ndarray:
+        if not fitted:
+            return np.empty((len(values[0]), 0))
+        return np.hstack([v.transform(docs(values[j])).toarray() for j, v in fitted])
+
+    return run, Columns.numeric(vec.get_feature_names_out())

@@ -15,7 +15,7 @@ into numpy operations read from the fitted attributes:
   otherwise the estimator's own `predict_proba` / `predict` on the matrix.
 
 Pipelines trained by fullcycle itself (AutoImputer, CategoryEncoder, FeatureSelector, families,
-ensembles) are compiled by `compiled.py` / `compiled_models.py` instead. A pipeline with any
+ensembles) are compiled by `compiled.py` instead. A pipeline with any
 other step compiles to nothing, and `compile_checked` compares each path with
 `Model.predict_scores` on probe rows built from the contract; any difference disables it.
 So the fast path is an optimisation that can be wrong only by being off."""
@@ -29,21 +29,21 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+import fullcycle.features  # noqa: F401 - registers the coercer TypedPath skips
+from fullcycle.features.compiling import Unsupported, skip_coercers
 from fullcycle.model import Model
+from fullcycle.scoring.compiled import CompiledPath
+from fullcycle.scoring.validation import columns_of, rows_to_columns
 
 UNSEEN = "\x00fullcycle-unseen\x00"
 
 
 class PredictionPath(Protocol):
-    """What `Served` calls: FastPath, compiled_models.CompiledPath or TypedPath."""
+    """What `Served` calls: FastPath, compiled.CompiledPath or TypedPath."""
 
     def scores(self, rows: list[list[Any]]) -> np.ndarray: ...
 
     def scores_columns(self, columns: list[np.ndarray]) -> np.ndarray: ...
-
-
-class Unsupported(Exception):
-    """The pipeline has a step this compiler does not know; use the general path."""
 
 
 @dataclass
@@ -216,29 +216,6 @@ class FastPath:
         return np.asarray(self.estimator.predict(x), dtype="float64")
 
 
-def _skip_coercers(obj: Any, depth: int = 0) -> int:
-    """Replace every SchemaCoercer step (in nested pipelines, ensemble members) by
-    'passthrough'; returns how many were replaced."""
-    from sklearn.pipeline import Pipeline
-
-    from fullcycle.features.preprocess import SchemaCoercer
-
-    if depth > 8:
-        return 0
-    count = 0
-    if isinstance(obj, Pipeline):
-        for i, (name, step) in enumerate(obj.steps):
-            if isinstance(step, SchemaCoercer):
-                obj.steps[i] = (name, "passthrough")
-                count += 1
-            else:
-                count += _skip_coercers(step, depth + 1)
-    members = getattr(obj, "members", None)
-    if isinstance(members, list):
-        count += sum(_skip_coercers(m, depth + 1) for m in members)
-    return count
-
-
 class TypedPath:
     """Any pipeline that starts with the contract's SchemaCoercer: the validator already typed
     the values, so a copy of the pipeline skips the coercer (the pandas string work that
@@ -248,7 +225,7 @@ class TypedPath:
         import copy
 
         self.pipeline = copy.deepcopy(model.pipeline)
-        if _skip_coercers(self.pipeline) == 0:
+        if skip_coercers(self.pipeline) == 0:
             raise Unsupported("no SchemaCoercer step to skip")
         self.names = list(validator.names)
         self.roles = [c.spec.role for c in validator.columns]
@@ -277,19 +254,6 @@ class TypedPath:
 
     def scores(self, rows: list[list[Any]]) -> np.ndarray:
         return self.scores_columns(columns_of(self.roles, rows))
-
-
-def columns_of(roles: list[str], rows: list[list[Any]]) -> list[np.ndarray]:
-    """Canonical rows -> one array per feature (float for numbers/booleans, object otherwise)."""
-    out = []
-    for i, role in enumerate(roles):
-        numeric = role in ("numeric", "boolean")
-        out.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
-    return out
-
-
-def rows_to_columns(validator: Any, rows: list[list[Any]]) -> list[np.ndarray]:
-    return columns_of([c.spec.role for c in validator.columns], rows)
 
 
 def general_scores(model: Model, names: list[str], rows: list[list[Any]]) -> np.ndarray:
@@ -374,14 +338,12 @@ def allowed_paths() -> set[str]:
 def compile_checked(model: Model, validator: Any) -> tuple[PredictionPath | None, str]:
     """The fastest path that compiles and matches `Model.predict_scores` on probe rows: the
     compiled reference pipeline (`FastPath`), else the compiled fullcycle pipeline
-    (`compiled_models.CompiledPath`), else the typed-frame path, else None (general path)."""
+    (`compiled.CompiledPath`), else the typed-frame path, else None (general path)."""
     rows = []
     for probe in probe_rows(model):
         problems: list[dict[str, Any]] = []
         rows.append(validator.record(probe, 0, problems, []))  # problem probes still count
     expected = general_scores(model, validator.names, rows)
-    from fullcycle.scoring.compiled_models import CompiledPath
-
     notes = []
     allowed = allowed_paths()
     for kind in (FastPath, CompiledPath, TypedPath):

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from fullcycle.data.contract import (
     IMPUTED_MSG,
     REQUIRED_MSG,
@@ -250,3 +252,16 @@ def parse_json(body: bytes) -> Any:
     except (ValueError, RecursionError):
         raise RequestInvalid([problem(["body"], "body is not valid JSON (UTF-8)",
                                       "json_invalid")]) from None
+
+
+def columns_of(roles: list[str], rows: list[list[Any]]) -> list[np.ndarray]:
+    """Canonical rows -> one array per feature (float for numbers/booleans, object otherwise)."""
+    out = []
+    for i, role in enumerate(roles):
+        numeric = role in ("numeric", "boolean")
+        out.append(np.array([r[i] for r in rows], dtype="float64" if numeric else object))
+    return out
+
+
+def rows_to_columns(validator: Any, rows: list[list[Any]]) -> list[np.ndarray]:
+    return columns_of([c.spec.role for c in validator.columns], rows)
