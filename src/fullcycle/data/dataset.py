@@ -53,6 +53,7 @@ class Dataset:
         frame = frame.copy()
         frame.columns = [str(c) for c in frame.columns]
         version = fingerprint(frame)
+        raw = frame  # rows as read: refusals below name the file's own row numbers
         cleaning = notes
         if target is not None:
             frame = _clean_target(frame, target, source, cleaning, cfg.drop_missing_target)
@@ -61,7 +62,7 @@ class Dataset:
                               exclude_identifiers=cfg.exclude_identifiers,
                               drop_constant=cfg.drop_constant)
         _column_steps(schema, cleaning, cfg)
-        refuse_non_finite(frame, schema, source)
+        refuse_non_finite(raw, schema, source)
         suspects = _leakage(frame, schema, cleaning, cfg.leakage_check and target is not None)
         frame = _order_rows(frame, cleaning, cfg.row_order)
         frame.attrs.clear()
