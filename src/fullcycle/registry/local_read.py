@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 UNAVAILABLE = object()  # "ask MLflow": this module could not answer
 
@@ -41,7 +42,7 @@ def _connect(tracking_uri: str) -> sqlite3.Connection | None:
 
 def alias_version(tracking_uri: str, model: str, alias: str) -> str | None | object:
     """The version an alias points at, None when no version has it, or UNAVAILABLE."""
-    rows = _query(tracking_uri, "SELECT version FROM registered_model_aliases "
+    rows: Any = _query(tracking_uri, "SELECT version FROM registered_model_aliases "
                   "WHERE name = ? AND alias = ?", (model, alias))
     if rows is UNAVAILABLE or len(rows) > 1:  # several MLflow workspaces: let MLflow decide
         return UNAVAILABLE
@@ -50,13 +51,13 @@ def alias_version(tracking_uri: str, model: str, alias: str) -> str | None | obj
 
 def model_version(tracking_uri: str, model: str, version: str) -> VersionRow | None | object:
     """A version's status, source, run and tags; None when it does not exist, or UNAVAILABLE."""
-    rows = _query(tracking_uri, "SELECT version, status, source, run_id FROM model_versions "
+    rows: Any = _query(tracking_uri, "SELECT version, status, source, run_id FROM model_versions "
                   "WHERE name = ? AND version = ?", (model, int(version)))
     if rows is UNAVAILABLE or len(rows) > 1:
         return UNAVAILABLE
     if not rows:
         return None
-    tags = _query(tracking_uri, "SELECT key, value FROM model_version_tags "
+    tags: Any = _query(tracking_uri, "SELECT key, value FROM model_version_tags "
                   "WHERE name = ? AND version = ?", (model, int(version)))
     if tags is UNAVAILABLE:
         return UNAVAILABLE

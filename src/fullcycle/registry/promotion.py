@@ -14,9 +14,12 @@ import getpass
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from fullcycle.errors import ModelError, RegistryError
+
+PAUSE_ENV = "FULLCYCLE_TEST_PAUSE_AT"  # test hook: see _test_pause
 
 HISTORY_PREFIX = "fullcycle.history."
 
@@ -62,8 +65,6 @@ def move_alias(registry: Any, alias: str, version: str, *, reason: str, kind: st
     client = registry.client
     client.set_registered_model_tag(registry.model_name, HISTORY_PREFIX + seq,
                                     json.dumps(event)[:4900])
-    from fullcycle.registry.store import _test_pause
-
     _test_pause("aliasing")
     client.set_registered_model_alias(registry.model_name, alias, version)
     name = registry.model_name
@@ -107,3 +108,13 @@ def rollback(registry: Any, *, alias: str = "champion", reason: str = "rollback"
         raise RegistryError(f"cannot roll {alias} back from {current} to {previous}: {exc}") \
             from None
     return move_alias(registry, alias, previous, reason=reason, kind="rollback", by=by)
+
+
+def _test_pause(stage: str) -> None:
+    """Test hook for the kill test: with FULLCYCLE_TEST_PAUSE_AT=<stage>:<marker file>, write the
+    marker and sleep at that stage of registration so the test can SIGKILL the process there."""
+    spec = os.environ.get(PAUSE_ENV, "")
+    if not spec.startswith(f"{stage}:"):
+        return
+    Path(spec.split(":", 1)[1]).write_text(str(os.getpid()))
+    time.sleep(120)

@@ -28,6 +28,7 @@ from typing import Any
 from fullcycle.errors import IntegrityError, ModelError, RegistryError
 from fullcycle.model import Model, folder_digest, read_metadata, verify_folder
 from fullcycle.registry import local_read
+from fullcycle.registry.promotion import _test_pause, move_alias
 from fullcycle.registry.refs import REF_URI, parse_ref  # noqa: F401 - REF_URI re-exported
 from fullcycle.registry.tracking import RunRecord
 
@@ -37,7 +38,6 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 ALIASES = ("champion", "challenger")
 STATE, READY = "fullcycle.state", "ready"
 DIGEST, MODEL_PATH = "fullcycle.digest", "fullcycle.model_path"
-PAUSE_ENV = "FULLCYCLE_TEST_PAUSE_AT"  # test hook: see _test_pause
 
 
 class ModelRegistry:
@@ -125,16 +125,12 @@ class ModelRegistry:
                                                    f"{self.model_name} v{version}")])
         _test_pause("versioned")
         if alias:
-            from fullcycle.registry.promotion import move_alias
-
             # The artifact was verified above, byte for byte: no second load before the alias.
             move_alias(self, alias, version, reason=reason, kind="train", verify=False)
         return version
 
     def set_alias(self, alias: str, version: str, *, reason: str) -> None:
         """Point `alias` at `version` (verified first), with history; see promotion.py."""
-        from fullcycle.registry.promotion import move_alias
-
         move_alias(self, alias, str(version), reason=reason, kind="promote")
 
     def attach(self, ref: str | int, paths: list[Path], folder: str = "reports") -> str:
@@ -311,7 +307,7 @@ class ModelRegistry:
     def checked_version(self, ref: str | int) -> Any:
         """The model version for a reference, refused unless fullcycle registered it whole."""
         version = self.resolve_version(ref)
-        mv = local_read.model_version(self.tracking_uri, self.model_name, version)
+        mv: Any = local_read.model_version(self.tracking_uri, self.model_name, version)
         if mv is local_read.UNAVAILABLE or mv is None:  # MLflow answers, or words the error
             mv = self.model_version(version)
         if mv.tags.get(STATE) != READY or not mv.tags.get(DIGEST):
@@ -536,13 +532,3 @@ def _clear_partials(cache: Path) -> None:
         pid = path.name.split("-")[1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _test_pause(stage: str) -> None:
-    """Test hook for the kill test: with FULLCYCLE_TEST_PAUSE_AT=<stage>:<marker file>, write the
-    marker and sleep at that stage of registration so the test can SIGKILL the process there."""
-    spec = os.environ.get(PAUSE_ENV, "")
-    if not spec.startswith(f"{stage}:"):
-        return
-    Path(spec.split(":", 1)[1]).write_text(str(os.getpid()))
-    time.sleep(120)
