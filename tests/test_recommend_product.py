@@ -6,11 +6,12 @@ its feedback, then a file of new interactions) and `retrain` on the latest inter
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import cli, start_server
 
 
@@ -29,11 +30,13 @@ def interactions(n_users: int, seed: int, new_items: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["uid", "movie", "stars", "ts"])
 
 
-def test_a_recommender_through_the_whole_product(tmp_path: Path) -> None:
-    data, ws = tmp_path / "ratings.csv", tmp_path / "ws"
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("recommend")
+    data, ws = root / "ratings.csv", root / "ws"
     frame = interactions(120, seed=0)
     frame.to_csv(data, index=False)
-    items = tmp_path / "movies.csv"
+    items = root / "movies.csv"
     pd.DataFrame({"movie_id": list(range(60)) + [999],
                   "genre": [f"g{i // 15}" for i in range(60)] + ["g1"]}).to_csv(items,
                                                                                 index=False)
@@ -42,14 +45,23 @@ def test_a_recommender_through_the_whole_product(tmp_path: Path) -> None:
               "--items", str(items), "--item-key", "movie_id", "--time-budget", "4",
               "--workspace", str(ws))
     assert run.returncode == 0, run.stdout + run.stderr
+    return {"root": root, "ws": ws, "had": frame.groupby("uid")["movie"].apply(set)}
+
+
+def test_train_writes_a_recommend_card(trained: dict[str, Any]) -> None:
     from fullcycle.model import read_card
 
-    card = read_card(next((ws / "models").glob("*-latest")))
+    card = read_card(next((trained["ws"] / "models").glob("*-latest")))
     assert card.kind == "recommend" and card.metric == "ndcg_at_k"
     assert card.task_info["user_column"] == "uid" and card.task_info["items"] == 60
+    assert card.training.test_metrics["ndcg_at_k"] > 0
 
-    # batch: user column, rank, item column, score; seen items excluded unless asked
-    users, out = tmp_path / "users.csv", tmp_path / "recs.csv"
+
+def test_batch_lists_and_package(trained: dict[str, Any]) -> None:
+    """user column, rank, item column, score; seen items excluded unless asked; the packaged
+    model loads and recommends without the workspace."""
+    root, ws, had = trained["root"], trained["ws"], trained["had"]
+    users, out = root / "users.csv", root / "recs.csv"
     pd.DataFrame({"uid": ["user-0", "user-1", "stranger"]}).to_csv(users, index=False)
     run = cli("predict", "--workspace", str(ws), "--input", str(users), "--output", str(out),
               "--top-k", "4")
@@ -57,21 +69,21 @@ def test_a_recommender_through_the_whole_product(tmp_path: Path) -> None:
     recs = pd.read_csv(out)
     assert list(recs.columns) == ["uid", "rank", "movie", "score"]
     assert recs.groupby("uid").size().to_dict() == {"stranger": 4, "user-0": 4, "user-1": 4}
-    had = frame.groupby("uid")["movie"].apply(set)
     assert not set(recs.loc[recs.uid == "user-0", "movie"]) & had["user-0"]
     run = cli("predict", "--workspace", str(ws), "--input", str(users), "--output", str(out),
               "--top-k", "8", "--include-seen")
     assert run.returncode == 0 and set(pd.read_csv(out).query("uid == 'user-0'").movie) & \
         had["user-0"]
-
-    # package: the folder holds the model, which loads and recommends without the workspace
-    run = cli("package", "champion", str(tmp_path / "deploy"), "--workspace", str(ws))
+    run = cli("package", "champion", str(root / "deploy"), "--workspace", str(ws))
     assert run.returncode == 0, run.stdout + run.stderr
     from fullcycle.model import Model
 
-    packaged = Model.load(tmp_path / "deploy" / "model")
+    packaged = Model.load(root / "deploy" / "model")
     assert len(packaged.predict(pd.DataFrame({"uid": ["user-2"]}))) == 10
 
+
+def test_serve_recommend_similar_and_feedback(trained: dict[str, Any]) -> None:
+    ws, had = trained["ws"], trained["had"]
     # serve over real HTTP
     server = start_server(ws, "--workers", "1")
     try:
@@ -103,13 +115,17 @@ def test_a_recommender_through_the_whole_product(tmp_path: Path) -> None:
     finally:
         server.stop()
 
-    # monitor: online hit rate from the log's feedback, then new interactions with new items
+
+def test_monitor_and_retrain(trained: dict[str, Any]) -> None:
+    """After the serving test (file order): online hit rate from the log's feedback, then new
+    interactions with new items, then a retrain on them."""
+    root, ws = trained["root"], trained["ws"]
     run = cli("monitor", "--workspace", str(ws))
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((ws / "reports" / "monitoring.json").read_text())
     text = json.dumps(report)
     assert '"online_hit_rate": 1.0' in text and '"requests_with_feedback": 3' in text
-    new = tmp_path / "new.csv"
+    new = root / "new.csv"
     later = interactions(120, seed=5, new_items=30)
     later.to_csv(new, index=False)
     run = cli("monitor", "--workspace", str(ws), "--input", str(new))
