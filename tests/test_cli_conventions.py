@@ -222,3 +222,12 @@ def test_progress_over_max_trials() -> None:
     display(SimpleNamespace(name="linear", score=2.0, std=0.1, metric="rmse",
                             greater_is_better=False), 2, 30.0)
     assert "2/5 candidates" in _render(display)
+
+
+def test_compare_json(trained: SimpleNamespace) -> None:
+    result = cli("compare", "1", "1", "--resamples", "50", "--json", cwd=trained.root,
+                 env=trained.env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["command"] == "compare" and doc["advantage_a"]["value"] == 0
+    assert Path(doc["path"]).is_file()

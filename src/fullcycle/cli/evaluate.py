@@ -77,13 +77,16 @@ def compare(
     from fullcycle.evaluate.run import evaluation_rows
 
     project = _project(workspace)
-    frame, label = evaluation_rows(project, data)
+    frame, label = evaluation_rows(project.workspace.reports, data)
     with console.status("comparing"):
         result = compare_models(project.load_model(a), project.load_model(b), frame,
                                 names=(a, b), resamples=resamples, seed=project.config.seed)
     result["data"] = label
     path = project.workspace.reports / "compare.json"
     path.write_text(to_json(result))
+    from fullcycle.cli._show import emit
+
+    emit("compare", {**result, "path": str(path)})
     metric, adv = result["metric"], result["advantage_a"]
     for name in (a, b):
         console.print(f"{name:>12}: {metric} {result['scores'][name][metric]:.4f}")

@@ -161,3 +161,6 @@ def retrain(
         outcome = project.retrain(input, query=query, with_snapshot=with_snapshot)
     print_decision(outcome)
     console.print(f"record: {outcome['path']}")
+    from fullcycle.cli._show import emit
+
+    emit("retrain", outcome)

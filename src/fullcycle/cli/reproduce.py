@@ -22,7 +22,7 @@ def reproduce(
     """Retrain from what a version's run recorded; exit 1 when the metrics differ."""
     import pandas as pd
 
-    from fullcycle.cli._show import frame_table
+    from fullcycle.cli._show import emit, frame_table
     from fullcycle.project import Project
     from fullcycle.registry.reproduce import reproduce as do_reproduce
 
@@ -35,6 +35,10 @@ def reproduce(
     if result.code["recorded"] != result.code["now"]:
         console.print(f"[yellow]note:[/] trained by code {result.code['recorded']}, reproduced "
                       f"with {result.code['now']}", highlight=False)
+    emit("reproduce", {"version": result.version, "run_id": result.run_id,
+                       "matched": result.matched, "data_matches": result.data_matches,
+                       "deterministic": result.deterministic, "code": result.code,
+                       "metrics": result.rows})
     data = "[green]same data[/]" if result.data_matches else "[red]data fingerprint differs[/]"
     console.print(f"version {result.version} (run {result.run_id[:8]}): {data}")
     table = pd.DataFrame(result.rows)
