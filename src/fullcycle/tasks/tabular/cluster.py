@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from fullcycle.config import Config
     from fullcycle.data.dataset import Dataset
 
+# The kind's own single-machine training (TabularKind.train), run on the sample.
+LocalTrain = Callable[..., TrainResult]
 TEST_ROWS_CAP = 200_000  # rows of the test slice brought to the client for scoring
 SAMPLE_SHARE_OF_BUDGET = 0.45  # the single-machine search on the sample
 ROUNDS = 400  # distributed boosting rounds at most (no early stopping across partitions)
@@ -41,7 +43,7 @@ COST_SAFETY = 2.0  # reading and transforming partitions, tree building across w
 BUDGET_SHARE = 0.85  # as train_model: the rest is registration and reports
 
 
-def train_from_source(config: Config, *, reports: Path,
+def train_from_source(config: Config, *, train: LocalTrain, reports: Path,
                       progress: Callable[..., None] | None = None,
                       note: Callable[[str], None] | None = None) -> tuple[Dataset, TrainResult]:
     """`Project.train` with `compute.cluster` set: connect, train, and return the dataset the
@@ -50,11 +52,12 @@ def train_from_source(config: Config, *, reports: Path,
 
     address = config.compute.cluster or "local"
     with connect(address, worker_memory=config.compute.worker_memory) as session:
-        return train_on_cluster(session, config, reports=reports, progress=progress, note=note)
+        return train_on_cluster(session, config, train=train, reports=reports,
+                                progress=progress, note=note)
 
 
-def train_on_cluster(session: ClusterSession, config: Config, *, reports: Path,
-                     progress: Callable[..., None] | None = None,
+def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTrain,
+                     reports: Path, progress: Callable[..., None] | None = None,
                      note: Callable[[str], None] | None = None) -> tuple[Dataset, TrainResult]:
     say = note or (lambda _text: None)
     started = time.perf_counter()
@@ -81,7 +84,7 @@ def train_on_cluster(session: ClusterSession, config: Config, *, reports: Path,
     sample, test = typed(sample).reset_index(drop=True), typed(test).reset_index(drop=True)
     say(f"{n_train:,} training rows and {n_test:,} test rows in {frame.npartitions} "
         f"partitions on {session.describe()}")
-    dataset, result = _search_sample(sample, config, reports, progress)
+    dataset, result = _search_sample(train, sample, config, reports, progress)
     say(f"search on a {len(sample):,}-row sample: best {result.model.card.training.best_candidate}")
     left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
     rounds = _affordable_rounds(result, sample, config, left - pass_seconds,
@@ -152,17 +155,15 @@ def distributed_fingerprint(session: ClusterSession, frame: Any) -> tuple[str, i
     return total.hexdigest(), total.rows
 
 
-def _search_sample(sample: pd.DataFrame, config: Config, reports: Path,
+def _search_sample(train: LocalTrain, sample: pd.DataFrame, config: Config, reports: Path,
                    progress: Callable[..., None] | None) -> tuple[Dataset, TrainResult]:
     from fullcycle.data.dataset import Dataset
-    from fullcycle.tasks.tabular.kind import TabularKind
-
     budget = config.train.time_budget * SAMPLE_SHARE_OF_BUDGET
     local = config.model_copy(deep=True)
     local.train.time_budget = budget
     dataset = Dataset.from_frame(sample, target=config.data.target, roles=config.data.roles,
                                  source=str(config.data.source), config=config.data)
-    return dataset, TabularKind().train(dataset, local, reports=reports, progress=progress)
+    return dataset, train(dataset, local, reports=reports, progress=progress)
 
 
 def _lgbm_params(result: TrainResult) -> dict[str, Any]:

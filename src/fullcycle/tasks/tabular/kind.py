@@ -24,6 +24,7 @@ from fullcycle.taskkind import (
     TaskKind,
     TrainResult,
 )
+from fullcycle.tasks.tabular.cluster import train_from_source
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -103,9 +104,8 @@ class TabularKind(TaskKind):
                          progress: Callable[..., None] | None = None,
                          note: Callable[[str], None] | None = None
                          ) -> tuple[Dataset, TrainResult] | None:
-        from fullcycle.tasks.tabular.cluster import train_from_source
-
-        return train_from_source(config, reports=reports, progress=progress, note=note)
+        return train_from_source(config, train=self.train, reports=reports, progress=progress,
+                                 note=note)
 
     # --- prediction --------------------------------------------------------------------
     def predict(self, model: Model, data: pd.DataFrame | None,
