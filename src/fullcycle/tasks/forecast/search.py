@@ -153,10 +153,17 @@ def cross_coverage(forecast: np.ndarray, win: Windows, rows: np.ndarray) -> dict
     return {f"coverage_{lv}": float(np.mean(np.concatenate(hits[lv]))) for lv in LEVELS}
 
 
-def warm_up() -> None:
+def warm_up() -> bool:
+    """Import the model libraries now; False when statsforecast (the `forecast` extra) is
+    missing, and the search goes on with the baselines and the global model."""
     import lightgbm  # noqa: F401
-    import statsforecast.models  # noqa: F401
-    from statsforecast import StatsForecast  # noqa: F401
+
+    try:
+        import statsforecast.models  # noqa: F401
+        from statsforecast import StatsForecast  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def latest_window_report(backtest: dict[str, np.ndarray], win: Windows, rows: np.ndarray
@@ -216,7 +223,11 @@ class Searcher:
     def run(self) -> tuple[SearchOutcome, dict[str, np.ndarray], GBMForecaster | None]:
         panel, h, m = self.panel, self.horizon, self.seasons[0]
         n = len(panel.ids)
-        warm_up()  # imports are not the models' cost: keep them out of the rate estimates
+        # imports are not the models' cost: keep them out of the rate estimates
+        stats_ok = warm_up()
+        if not stats_ok:
+            self._say("statsforecast is not installed (pip install 'fullcycle[forecast]'): "
+                      "searching the baselines and the global model only")
         sample = min(n, max(100, self.sample_rows // self.max_windows))
         win = make_windows(panel, h, self.seasons, max_windows=self.max_windows,
                            sample_size=sample, seed=self.seed)
@@ -231,7 +242,7 @@ class Searcher:
         gbm: GBMForecaster | None = None
         order = self._order()
         for name in order:
-            if not self._wanted(name):
+            if not self._wanted(name) or (name != "gbm" and not stats_ok):
                 continue
             if self.left() - sum(reserve.values()) < 0.1 * self.budget:
                 skipped.append(name)
@@ -278,7 +289,7 @@ class Searcher:
         stats = [s.name for s in stat_specs(self.seasons)]
         if self.seasons[0] >= 24 or len(self.seasons) > 1 and self.seasons[0] >= 7:
             return ["gbm", *stats]
-        return [stats[0], "auto_ets", "gbm", *[s for s in stats[1:] if s != "auto_ets"]]
+        return [stats[0], "gbm", *stats[1:]]
 
     def _backtest_gbm(self, win: Windows, rows: np.ndarray, reserve: dict[str, float]
                       ) -> np.ndarray | None:
@@ -331,13 +342,13 @@ class Searcher:
             spent += time.perf_counter() - t0
             done += len(chunk)
             rate = spent / done
-            need = rate * (len(rows) - done) + rate * n_series * 1.15
+            need = rate * (len(rows) - done) + rate * n_series * 1.4
             if need > self.left() - sum(reserve.values()) - 5:
                 self._say(f"skipped {spec.name}: ~{need:.0f}s more needed, "
                           f"{self.left():.0f}s left")
                 return None
         self.rates[spec.name] = spent / max(done, 1)
-        reserve[spec.name] = self.rates[spec.name] * n_series * 1.15
+        reserve[spec.name] = self.rates[spec.name] * n_series * 1.4
         return out
 
     def _leaderboard(self, backtest: dict[str, np.ndarray], weights: dict[str, float],
