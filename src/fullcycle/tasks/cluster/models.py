@@ -104,7 +104,11 @@ def choose_k(A: np.ndarray, *, k_max: int, seed: int) -> KChoice:
              for name, how in best.items()}
     counts: dict[int, float] = {}
     for k in votes.values():
-        counts[k] = counts.get(k, 0.0) + 1.0
+        # an index still improving at the largest k tried found no optimum: no vote
+        if k != ks[-1] or len(ks) == 1:
+            counts[k] = counts.get(k, 0.0) + 1.0
+    if not counts:
+        counts = {ks[-1]: 1.0}
     # ties go to the k with the better silhouette
     sil = {int(r["k"]): r["silhouette"] for r in table}
     k = max(counts, key=lambda c: (counts[c], sil[c]))
