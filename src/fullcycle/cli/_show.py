@@ -140,7 +140,10 @@ def print_train_summary(metadata: dict[str, Any]) -> None:
                       f"{search.get('pruned', 0)} pruned, {search.get('folds', 0)}-fold CV, "
                       f"{search.get('seconds', 0):.0f}s")
     for failure in search.get("failures") or []:  # e.g. a family whose extra is not installed
-        console.print(f"[yellow]note:[/] {failure}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        console.print(f"[yellow]note:[/] {escape(str(failure))}", highlight=False,
+                      soft_wrap=True)
     for line in metadata.get("diagnosis") or []:
         console.print(f"[cyan]diagnosis:[/] {line}", soft_wrap=True)
     threshold = metadata.get("threshold_tuning")
