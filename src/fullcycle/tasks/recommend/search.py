@@ -135,14 +135,19 @@ class Validation:
                   for i in range(0, len(self.rows), chunk)]
         return np.vstack(blocks) if blocks else np.zeros((0, self.train.shape[1]), np.float32)
 
-    metric_s: float = 0.0  # the slowest scoring of a candidate's lists seen so far
+    timings: list[float] = field(default_factory=list)  # seconds of each scoring of lists
+
+    @property
+    def metric_s(self) -> float:
+        """The median seconds to score one candidate's lists (0 before any)."""
+        return float(np.median(self.timings)) if self.timings else 0.0
 
     def metrics(self, scores: np.ndarray) -> dict[str, float]:
         t0 = time.perf_counter()
         try:
             return self._metrics(scores)
         finally:
-            self.metric_s = max(self.metric_s, time.perf_counter() - t0)
+            self.timings.append(time.perf_counter() - t0)
 
     def _metrics(self, scores: np.ndarray) -> dict[str, float]:
         masked = scores.copy()
@@ -372,16 +377,20 @@ class Search:
             self.tune(family)
             self.deadline = float("inf")
         self.reserve = 0.0
-        self.blend()
-        self.rerank()
+        self.rerank()  # the single scorers first: cheap, and often what reaches the coverage
+        best_blend = self.blend()
+        if best_blend is not None:
+            self.rerank([best_blend])
         return self.result()
 
-    def rerank(self) -> None:
-        """The best scorer of each of the top families (and the blend) with a popularity
-        penalty, for each of BETAS (no refit: the kept validation scores are re-ranked)."""
-        pool = sorted((t for t in self.trials if t.scores is not None
-                       and t.family not in ("popularity", "rerank")),
-                      key=lambda t: -t.ndcg)[:RERANK_TOP]
+    def rerank(self, pool: list[Trial] | None = None) -> None:
+        """The best scorer of each of the top families (or the given trials) with a
+        popularity penalty, for each of BETAS (no refit: the kept validation scores are
+        re-ranked)."""
+        if pool is None:
+            pool = sorted((t for t in self.trials if t.scores is not None
+                           and t.family not in ("popularity", "rerank", "blend")),
+                          key=lambda t: -t.ndcg)[:RERANK_TOP]
         penalty = Rerank.penalty(self.val.train)
         for best in pool:
             base = best.scores
