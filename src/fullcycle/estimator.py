@@ -74,9 +74,8 @@ class _Adapter(BaseEstimator):
             refitted.members = [clone(m).fit(frame, codes) for m in predictor.members]
         else:
             refitted = clone(predictor).fit(frame, codes)
-        from fullcycle.model import Model
-
-        self.model_ = Model(refitted, copy.deepcopy(self.model.card))
+        # the wrapped model's own class: this module sits below fullcycle.model (no cycle)
+        self.model_ = type(self.model)(refitted, copy.deepcopy(self.model.card))
         return self
 
 
