@@ -21,6 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serve_support import CHURN, reference_model, shared_workspace
 
+# Trains and serves real models: slow on a busy machine, never stuck.
+pytestmark = pytest.mark.timeout(1200)
+
 _MODEL: dict[str, Any] = {}
 
 

@@ -15,6 +15,9 @@ import yaml
 from conftest import cli
 from serve_support import CHURN, shared_workspace
 
+# Trains and serves real models: slow on a busy machine, never stuck.
+pytestmark = pytest.mark.timeout(1200)
+
 
 def _workspace(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
     ws = tmp_path / "ws"

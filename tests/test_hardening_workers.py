@@ -14,6 +14,9 @@ import pytest
 from conftest import start_server
 from serve_support import churn_records, shared_workspace
 
+# Trains and serves real models: slow on a busy machine, never stuck.
+pytestmark = pytest.mark.timeout(1200)
+
 ROWS = 300  # per request: long enough that requests are in flight when the signal arrives
 
 
