@@ -420,7 +420,8 @@ class Search:
         """Best nDCG among the trials whose coverage reaches the floor (all of them when none
         does); within TIE of it, the widest coverage."""
         floor = self.coverage_floor()
-        affordable = [t for t in self.trials if t.fit_s <= 1.5 * self.max_fit_s
+        limit = max(1.5 * self.max_fit_s, 0.5 * self.budget)  # its refit must fit the rest
+        affordable = [t for t in self.trials if t.fit_s <= limit
                       or t.family == "popularity"] or self.trials
         feasible = [t for t in affordable if t.metrics.get("coverage", 0.0) >= floor]
         if not feasible:
