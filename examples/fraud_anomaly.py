@@ -26,7 +26,7 @@ DEFAULT = Path(__file__).resolve().parents[2] / "shared/datasets/creditcard_frau
 
 def supervised(train: pd.DataFrame, test: pd.DataFrame, budget: int, ws: Path) -> pd.Series:
     config = Config.from_dict({"seed": 42, "data": {"target": "Class"},
-                               "problem": {"task": "binary", "metric": "average_precision"},
+                               "problem": {"task": "binary", "metric": "pr_auc"},
                                "train": {"time_budget": budget}})
     project = Project(config, ws)
     project.train(Dataset.from_frame(train, target="Class", config=config.data))
