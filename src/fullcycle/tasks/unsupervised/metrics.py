@@ -10,9 +10,9 @@ from fullcycle.errors import ConfigError
 CLUSTER = ("silhouette", "calinski_harabasz", "davies_bouldin", "adjusted_rand",
            "normalized_mutual_info")
 ANOMALY = ("roc_auc", "average_precision", "flagged_share", "anomaly_rate_gap")
-DIRECTION = {"average_precision": True, "silhouette": True, "calinski_harabasz": True, "davies_bouldin": False,
-             "adjusted_rand": True, "normalized_mutual_info": True, "flagged_share": False,
-             "anomaly_rate_gap": False}
+DIRECTION = {"average_precision": True, "silhouette": True, "calinski_harabasz": True,
+             "davies_bouldin": False, "adjusted_rand": True, "normalized_mutual_info": True,
+             "flagged_share": False, "anomaly_rate_gap": False}
 
 
 def register() -> None:
