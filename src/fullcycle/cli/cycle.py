@@ -304,7 +304,8 @@ def _drift_summary(result: dict) -> None:
 
 @app.command()
 def run(
-    config: Annotated[Path, typer.Argument(help="fullcycle.yaml")],
+    config: Annotated[Path | None, typer.Argument(
+        help="fullcycle.yaml (default: ./fullcycle.yaml, as `fullcycle init` writes it)")] = None,
     data: Annotated[str | None, typer.Option("--data", "-d", help="data source; overrides "
                                              "data.source")] = None,
     workspace: Workspace = Path("workspace"),
@@ -314,7 +315,10 @@ def run(
     check drift."""
     from fullcycle.config import Config
 
-    cfg = Config.load(config)
+    if config is None and not Path("fullcycle.yaml").is_file():
+        raise ConfigError("no config: give one (fullcycle run CONFIG) or write ./fullcycle.yaml "
+                          "with `fullcycle init DATA --target COL`")
+    cfg = Config.load(config or Path("fullcycle.yaml"))
     if data:
         cfg.data.source = data
     if time_budget is not None:
@@ -345,6 +349,13 @@ def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
         console.print(f"evaluation report: [bold]{evaluation['paths']['html']}[/]")
     if outputs["predictions"] is not None:
         console.print(f"predictions: [bold]{outputs['predictions']}[/]")
+    from fullcycle.cli._show import attach_reports
+
+    # the EDA and evaluation reports of this cycle belong to the run of the version it trained
+    attach_reports(project, report.version, [eda], "reports")
+    if evaluation is not None:
+        attach_reports(project, report.version, [evaluation["paths"].get("html"),
+                                                 evaluation["paths"].get("json")], "reports")
     return outputs
 
 
