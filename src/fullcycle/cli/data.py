@@ -66,7 +66,7 @@ def validate(
     from fullcycle.project import Project
 
     project = Project(resolve_config(None, workspace), workspace)
-    schema = project.load_model(model).schema
+    schema = project.registry.load_card(model).schema  # no unpickling: the contract only
     with progress_bar("validating") as update:
         violations, rows = validate_source(data, schema, config=project.config.data, table=table,
                                            query=query, params=project.config.data.params,

@@ -332,6 +332,27 @@ class ModelRegistry:
         model.card.version = str(mv.version)
         return model
 
+    def load_card(self, ref: str | int) -> Any:
+        """The card of a registered version (its contract, problem...), from the verified
+        folder, without unpickling the predictor: `validate` needs nothing else, and loading the
+        model's native libraries (and their threads) only to read its schema cost seconds."""
+        from fullcycle.model import read_card
+
+        parsed = parse_ref(str(ref))
+        if parsed.path is not None:
+            folder = Path(parsed.path)
+            if os.environ.get(TRUST_ENV) != "1" and folder_digest(folder) not in \
+                    self.known_digests():
+                return self.load_path(folder).card  # refused with the usual message
+            return read_card(folder)
+        mv = self.checked_version(ref)
+        digest = mv.tags[DIGEST]
+        folder = self._fetch_verified(mv.source, mv.tags.get(MODEL_PATH, ""), digest,
+                                      version=str(mv.version))
+        card = read_card(folder)
+        card.version = str(mv.version)
+        return card
+
     def _store_copy(self, version: str, source: str, model_path: str) -> Path | None:
         """The registry's own copy of a version (under mlartifacts/) when the artifact store is
         a local folder; None for remote stores. Read from the SQLite store when it can be (no
