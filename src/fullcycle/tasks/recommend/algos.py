@@ -197,6 +197,7 @@ class EASE(Algo):
         else:
             self.subset_ = None
         self.n_items_ = n_items
+        self.position_: np.ndarray | None = None  # item -> subset column, built on first use
         G = np.asarray((X.T @ X).todense(), dtype=np.float32)
         G[np.diag_indices_from(G)] += np.float32(self.l2)
         P = spd_inverse(G)
@@ -208,7 +209,16 @@ class EASE(Algo):
     def score(self, X_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         if self.subset_ is None:
             return np.asarray(X_rows @ self.weights_, dtype=np.float32)
-        part = np.asarray(X_rows[:, self.subset_] @ self.weights_, dtype=np.float32)
+        if self.position_ is None:
+            position = np.full(self.n_items_, -1, dtype=np.int64)
+            position[self.subset_] = np.arange(len(self.subset_))
+            self.position_ = position
+        pos = self.position_[X_rows.indices]  # columns remapped without scipy's fancy indexing
+        keep = pos >= 0
+        rows = np.repeat(np.arange(X_rows.shape[0]), np.diff(X_rows.indptr))[keep]
+        sub = sp.csr_matrix((X_rows.data[keep], (rows, pos[keep])),
+                            shape=(X_rows.shape[0], len(self.subset_)))
+        part = np.asarray(sub @ self.weights_, dtype=np.float32)
         out = np.empty((X_rows.shape[0], self.n_items_), dtype=np.float32)
         out[:] = (part.min(axis=1, initial=0.0) - 1.0)[:, None]
         out[:, self.subset_] = part

@@ -26,9 +26,22 @@ from fullcycle.errors import ConfigError, DataError
 EXPLICIT_MAX_VALUES = 11  # a rating scale has at most this many distinct values (0..10)
 
 
+def id_string(value: Any) -> str:
+    """One id as a string (the request path: no pandas)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, np.generic):
+        return str(value.item())
+    return str(value)
+
+
 def id_strings(values: Any) -> np.ndarray:
     """Ids as strings, with integral floats written without '.0' (a column with a blank reads
     as float: 42.0 is user 42)."""
+    if isinstance(values, list | tuple) and len(values) <= 16:
+        return np.array([id_string(v) for v in values], dtype=str)
     series = pd.Series(values)
     if pd.api.types.is_float_dtype(series):
         whole = series.notna() & (series == np.floor(series.fillna(0)))

@@ -87,7 +87,8 @@ class Recommender:
     # --- ids ------------------------------------------------------------------------------
     def user_rows(self, users: Any) -> np.ndarray:
         """Row of each user id (-1: unknown)."""
-        ids = id_strings(np.asarray(users, dtype=object))
+        ids = id_strings(users if isinstance(users, list | tuple)
+                         else np.asarray(users, dtype=object))
         return np.array([self.user_index_.get(u, -1) for u in ids], dtype=np.int64)
 
     def item_ids(self, idx: np.ndarray) -> np.ndarray:
@@ -108,12 +109,17 @@ class Recommender:
 
     def scores_for_rows(self, rows: np.ndarray, exclude_seen: bool = True) -> np.ndarray:
         """Dense scores of known users (rows), seen items at -inf when excluded."""
-        X = self.seen[rows]
+        X = self.seen[rows] if len(rows) > 1 else self._one_row(int(rows[0]))
         scores = self.scorer.score(X, rows)
         if exclude_seen:
-            coo = X.tocoo()
-            scores[coo.row, coo.col] = -np.inf
+            counts = np.diff(X.indptr)
+            scores[np.repeat(np.arange(X.shape[0]), counts), X.indices] = -np.inf
         return scores
+
+    def _one_row(self, row: int) -> sp.csr_matrix:
+        lo, hi = self.seen.indptr[row], self.seen.indptr[row + 1]
+        return sp.csr_matrix((self.seen.data[lo:hi], self.seen.indices[lo:hi],
+                              np.array([0, hi - lo])), shape=(1, self.seen.shape[1]))
 
     def recommend_rows(self, rows: np.ndarray, k: int, exclude_seen: bool = True
                        ) -> list[Answer]:
