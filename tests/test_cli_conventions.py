@@ -231,3 +231,16 @@ def test_compare_json(trained: SimpleNamespace) -> None:
     doc = json.loads(result.stdout)
     assert doc["command"] == "compare" and doc["advantage_a"]["value"] == 0
     assert Path(doc["path"]).is_file()
+
+
+def test_progress_callback_of_the_python_api_logs_a_line_per_candidate() -> None:
+    from fullcycle.progress import TrainProgress, notebook_progress
+
+    out = io.StringIO()
+    progress = TrainProgress(30, live=False, log=True, console=Console(file=out, width=200))
+    with progress:
+        progress.started("linear", "linear")
+        progress(SimpleNamespace(name="linear", score=0.8, std=0.02, metric="roc_auc",
+                                 greater_is_better=True), 1, 25.0)
+    assert "candidate 1: linear roc_auc 0.8000 ±0.0200" in out.getvalue()
+    assert notebook_progress(30) is None  # not in Jupyter: a script stays quiet

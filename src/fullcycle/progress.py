@@ -100,3 +100,15 @@ class TrainProgress:
             row.append(f"[dim]fitting {self.current}[/]")
         table.add_row(*row)
         return table
+
+
+def notebook_progress(budget: float, max_trials: int | None = None) -> TrainProgress | None:
+    """In Jupyter, the progress `Project.train` shows when it is given no callback: a line per
+    finished candidate in the cell's output (no live widget to start or stop). None elsewhere:
+    a script stays quiet unless it asks."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_jupyter:
+        return None
+    return TrainProgress(budget, max_trials=max_trials, live=False, log=True, console=console)

@@ -129,6 +129,11 @@ class Project:
         from fullcycle.registry.tracking import build_record
         from fullcycle.taskkind import resolve_task
 
+        if on_candidate is None:  # in Jupyter, a line per candidate (fullcycle/progress.py)
+            from fullcycle.progress import notebook_progress
+
+            on_candidate = notebook_progress(self.config.train.time_budget,
+                                             self.config.train.max_trials)
         clustered: Any = None
         cluster_notes: list[str] = []
         if dataset is None and self.config.compute.cluster:
