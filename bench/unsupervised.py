@@ -2,7 +2,8 @@
 pyod's ECOD, KMeans and Gaussian mixtures, through the acceptance protocol itself
 (../shared/tools/wave2: split.py, score.py and the anchors of anchors.py, run in their own venv).
 
-    .venv/bin/python bench/unsupervised.py [--task anomaly|cluster|both] [--sets a,b] [--quick]
+    .venv/bin/python bench/unsupervised.py [--task anomaly|cluster|both] [--sets a,b]
+        [--anchors bench/results/unsupervised.jsonl]
 
 Anomaly: stratified 70/30 split by the hidden label (seed 42), fullcycle trains on the 70%
 without the label, ROC-AUC and average precision of `anomaly_score` on the 30%. Clustering:
@@ -215,12 +216,18 @@ def run_anchors(task: str, pairs: list[tuple[str, Path]], work: Path) -> list[di
 
 # --- the run ----------------------------------------------------------------------------------
 
-def bench(task: str, only: list[str] | None, work: Path) -> list[dict]:
+def bench(task: str, only: list[str] | None, work: Path, anchors: Path | None) -> list[dict]:
     from score import score
     from split import make_split
 
     pairs = register_sets(task, work / "data", only)
-    records = run_anchors(task, pairs, work / "splits")
+    if anchors:  # anchor records of an earlier run (the anchors do not change with fullcycle)
+        names = {n for n, _ in pairs}
+        records = [r for r in map(json.loads, anchors.read_text().splitlines())
+                   if r.get("task") == task and r["dataset"] in names
+                   and not r["tool"].startswith("fullcycle")]
+    else:
+        records = run_anchors(task, pairs, work / "splits")
     for name, root in pairs:
         wd = work / "splits" / name
         meta = make_split(name, str(root), str(wd))
@@ -266,6 +273,8 @@ def main() -> None:
     parser.add_argument("--task", choices=["anomaly", "cluster", "both"], default="both")
     parser.add_argument("--sets", default=None, help="comma-separated set names")
     parser.add_argument("--work", default=None, help="work folder (default: a temp folder)")
+    parser.add_argument("--anchors", default=None, type=Path,
+                        help="reuse the anchor records of an earlier results file")
     args = parser.parse_args()
     only = args.sets.split(",") if args.sets else None
     work = Path(args.work or tempfile.mkdtemp(prefix="unsupervised-bench-"))
@@ -273,7 +282,7 @@ def main() -> None:
     tasks = ["anomaly", "cluster"] if args.task == "both" else [args.task]
     load = os.getloadavg()[0]
     for task in tasks:
-        records = bench(task, only, work)
+        records = bench(task, only, work, args.anchors)
         with open(RESULTS / "unsupervised.jsonl", "a") as handle:
             for rec in records:
                 handle.write(json.dumps({**rec, "load": round(load, 1)}) + "\n")

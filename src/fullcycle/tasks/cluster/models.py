@@ -103,9 +103,10 @@ def choose_k(A: np.ndarray, *, k_max: int, seed: int) -> KChoice:
     votes = {name: ks[int(np.argmax([r[name] if how is max else -r[name] for r in table]))]
              for name, how in best.items()}
     counts: dict[int, float] = {}
-    for k in votes.values():
-        # an index still improving at the largest k tried found no optimum: no vote
-        if k != ks[-1] or len(ks) == 1:
+    for name, k in votes.items():
+        # BIC of a spherical mixture keeps falling on real data (clusters are not spheres):
+        # at the largest k tried it found no optimum and does not vote
+        if name != "bic" or k != ks[-1] or len(ks) == 1:
             counts[k] = counts.get(k, 0.0) + 1.0
     if not counts:
         counts = {ks[-1]: 1.0}

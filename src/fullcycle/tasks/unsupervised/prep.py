@@ -1,6 +1,8 @@
 """Preprocessing for unsupervised kinds: the features stage's pipeline, as linear models get it
 (imputation with missing flags, one-hot or frequency encoding, scaling), without the steps that
-need a target or that bend distances (log of skewed columns, selection, generated features)."""
+need a target or that bend distances (log of skewed columns, selection, generated features, and
+dropping one of two correlated columns: a direction measured twice is a real direction of the
+data, and distances must stay those of the scaled features)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def build(schema: Schema, config: Config) -> Any:
                         "column that varies (see `fullcycle inspect DATA`)")
     options = config.features.model_copy(update={
         "log_skewed": False, "generate": False, "select": "none", "outliers": "none",
-        "pca": None})
+        "pca": None, "drop_correlated": None})
     return build_preprocessor(schema, scale=True, family_kind="linear", options=options,
                               seed=config.seed)
 
