@@ -44,7 +44,7 @@ TIE = 0.01  # relative nDCG difference treated as a tie (then coverage decides)
 BETAS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2)  # popularity penalties
 RERANK_TOP = 3  # how many of the best scorers get the popularity penalty
 BASELINES = ("itemknn", "als", "bpr")  # whose default coverage is the floor
-MAX_SCORE_CELLS = 15_000_000  # validation users x items (kept per family for the blend)
+MAX_SCORE_CELLS = 6_000_000  # validation users x items (kept per family for the blend)
 FINAL_METRIC_CALLS = 60  # blend weightings + re-rankings scored after the tuning
 CHUNK_CELLS = 20_000_000  # validation users x items scored at once
 
@@ -122,7 +122,7 @@ class Validation:
     def make(cls, X: sp.csr_matrix, k: int, seed: int, share: float = 0.25) -> Validation:
         train, held = holdout_split(X, share, seed)
         has = np.flatnonzero(np.diff(held.indptr) > 0)
-        limit = max(200, min(3000, MAX_SCORE_CELLS // max(X.shape[1], 1)))
+        limit = max(300, min(3000, MAX_SCORE_CELLS // max(X.shape[1], 1)))
         if len(has) > limit:
             has = np.sort(np.random.default_rng(seed).choice(has, limit, replace=False))
         pop = np.asarray((train > 0).sum(axis=0), dtype=np.float64).ravel()

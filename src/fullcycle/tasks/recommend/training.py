@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from fullcycle.errors import DataError
 from fullcycle.taskkind import TrainResult
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 SEARCH_SHARE = 0.7  # of the time budget; the rest pays for the evaluation and the refit
 MAX_FIT_SHARE = 0.15  # no candidate whose fit costs more: the refit must fit in the rest
+EVAL_USERS = 3000  # users in the holdout evaluation report (a seeded sample beyond)
 K = 10
 
 
@@ -73,6 +75,11 @@ def holdout_evaluation(search: Search, inter: Interactions, winner: Any, k: int,
                         items_numeric=inter.items_numeric)
     rec = Recommender.build(part, winner, content=content)
     coo = held.tocoo()
+    has = np.unique(coo.row)
+    if len(has) > EVAL_USERS:  # a seeded sample keeps the report quick on large data
+        pick = np.random.default_rng(search.seed).choice(has, EVAL_USERS, replace=False)
+        keep = np.isin(coo.row, pick)
+        coo = sp.coo_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=held.shape)
     users, items = inter.users[coo.row], inter.items[coo.col]
     overall, by, rows, top = evaluate_interactions(rec, users, items, k)
     relevant = {int(r): set(held[r].indices.tolist()) for r in rows[:5]}
