@@ -244,3 +244,12 @@ def test_progress_callback_of_the_python_api_logs_a_line_per_candidate() -> None
                                  greater_is_better=True), 1, 25.0)
     assert "candidate 1: linear roc_auc 0.8000 ±0.0200" in out.getvalue()
     assert notebook_progress(30) is None  # not in Jupyter: a script stays quiet
+
+
+def test_predict_json_owns_stdout(trained: SimpleNamespace) -> None:
+    result = cli("predict", "--input", "data.csv", "--output", "scored.csv", "--json",
+                 cwd=trained.root, env=trained.env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("{")  # nothing else on stdout, not even a progress line
+    doc = json.loads(result.stdout)
+    assert doc["command"] == "predict" and doc["rows"] == 400 and doc["rejected"] == 0

@@ -286,6 +286,10 @@ def predict(
     for column, count in report.unseen.most_common(10):
         console.print(f"[yellow]note:[/] {column}: {count:,} rows with a category not seen in "
                       "training")
+    emit("predict", {"output": str(output), "rows": report.rows, "rejected": report.rejected,
+                     "rejects": str(report.rejects) if report.rejected else None,
+                     "rows_per_second": report.rows_per_second,
+                     "imputed": dict(report.imputed), "unseen": dict(report.unseen)})
 
 
 def _compute_config(workspace: Path, cluster: str | None):  # noqa: ANN202

@@ -34,8 +34,12 @@ def run_batch(workspace: str | Path, source: str | Path | None, output: str | Pa
         return predict_with_kind(model, source, Path(output), options)
     served = Served.prepare(model, serving_threads=False, missing=source_.missing)
     total = _row_count_hint(Path(source))
+    from rich.console import Console
+
+    # on stderr: stdout may be a pipe or `--json`'s object
     with Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
-                  TimeElapsedColumn(), disable=not progress, transient=True) as bar:
+                  TimeElapsedColumn(), disable=not progress, transient=True,
+                  console=Console(stderr=True)) as bar:
         task = bar.add_task("rows", total=total)
         report = predict_file(served, source, output, id_column=id_column, chunk_rows=chunk_rows,
                               on_chunk=lambda n: bar.advance(task, n), on_error=on_error,
