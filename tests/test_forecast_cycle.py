@@ -118,6 +118,10 @@ def test_predict_names_missing_covariates_and_writes_iso_forecasts(trained: Path
     truth = future_rows(3)["Sales"].to_numpy()
     assert np.mean(np.abs(got["prediction"].to_numpy() - truth)) < 20  # promotions followed
     assert ((got["lo_95"] <= got["prediction"]) & (got["prediction"] <= got["hi_95"])).all()
+    # evaluate: the latest backtest window's figures, next to seasonal naive's
+    assert cli("evaluate", "--workspace", str(ws)) == 0
+    report = (ws / "reports" / "evaluation.html").read_text()
+    assert "Forecast accuracy" in report and "seasonal_naive_mase" in report
 
 
 def test_forecast_and_feedback_over_http(trained: Path) -> None:

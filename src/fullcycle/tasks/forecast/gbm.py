@@ -19,7 +19,7 @@ import pandas as pd
 
 from fullcycle.tasks.forecast.data import Panel
 
-MAX_ROWS = 150_000
+MAX_ROWS = 120_000
 
 
 def _calendar(times: pd.DatetimeIndex, freq: str) -> np.ndarray:

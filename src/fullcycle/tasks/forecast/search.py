@@ -70,7 +70,10 @@ def make_windows(panel: Panel, horizon: int, seasons: list[int], *, max_windows:
     for w in range(1, max_windows + 1):
         for i, length in enumerate(lengths):
             cut = int(length) - w * horizon
-            if cut >= min_train or (w == 1 and cut >= 2):
+            # older windows only where the history left is at least half the series: windows
+            # on scraps of history would favour the models that cope with little data, while
+            # the real forecast has the whole history
+            if (w == 1 and cut >= 2) or cut >= max(min_train, length // 2):
                 rows.append((i, w, cut))
     if not rows:
         raise_short(panel, horizon)
@@ -369,7 +372,9 @@ class Searcher:
         panel, h = self.panel, self.horizon
         finals: dict[str, Any] = {}
         full = list(panel.values)
-        for name in sorted(weights, key=lambda n: -weights[n]):
+        # statistical models first (they cannot be cut short), the global model last: its
+        # boosting stops at the deadline, so it takes whatever time is left
+        for name in sorted(weights, key=lambda n: (n == "gbm", reserve.get(n, 0.0))):
             others = sum(reserve.get(n, 0.0) for n in weights if n not in finals and n != name)
             t0 = time.perf_counter()
             if name == "naive":
@@ -393,6 +398,9 @@ class Searcher:
                 finals[name] = stat_forecast(spec, full, h, self.seasons, n_jobs=self.n_jobs)
             self._say(f"fitted {name} on every series in {time.perf_counter() - t0:.1f}s")
         kept = {n: w for n, w in weights.items() if n in finals}
+        if not kept:  # nothing fitted in time: the baseline always is
+            finals["seasonal_naive"] = seasonal_naive(full, h, self.seasons[0])
+            kept = {"seasonal_naive": 1.0}
         total = sum(kept.values())
         weights.clear()
         weights.update({n: w / total for n, w in kept.items()})

@@ -128,8 +128,10 @@ def train_forecaster(kind: TaskKind, dataset: Dataset, config: Config, *, report
                  f"{test.get('coverage_95', float('nan')):.1%}")
     if outcome.skipped:
         notes.append(f"not fitted within the time budget: {', '.join(outcome.skipped)}")
+    _, holdout = kind.split_recent(dataset.frame, config)  # the latest window, for evaluate
+    holdout.attrs.clear()
     return TrainResult(model=model, leaderboard=board, test_metrics=test,
-                       verdict=_verdict(p.success, test), holdout=None, notes=notes,
+                       verdict=_verdict(p.success, test), holdout=holdout, notes=notes,
                        report_files=files)
 
 
