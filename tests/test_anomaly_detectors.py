@@ -139,3 +139,25 @@ def test_an_option_of_another_kind_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="between 0 and 0.5"):
         get_kind("anomaly").check_config(
             Config.from_dict({"problem": {"task": "anomaly", "contamination": 0.7}}), [])
+
+
+def test_the_anomaly_score_as_a_feature_of_a_supervised_model() -> None:
+    from sklearn.base import clone
+
+    from fullcycle.tasks.anomaly.feature import AnomalyScoreFeature
+
+    frame = table()
+    step = AnomalyScoreFeature(seed=2)
+    out = clone(step).fit(frame, y=np.zeros(len(frame))).transform(frame)
+    assert list(out.columns) == [*frame.columns, "anomaly_score"]
+    assert out["anomaly_score"].iloc[:5].min() > out["anomaly_score"].iloc[5:].quantile(0.9)
+    assert step.get_params()["seed"] == 2
+
+
+def test_exported_names() -> None:
+    import fullcycle.tasks.anomaly as anomaly
+    import fullcycle.tasks.cluster as cluster
+
+    assert anomaly.__all__ == ["COPOD", "ECOD", "AnomalyKind", "DetectorEnsemble", "KNNDistance"]
+    assert cluster.__all__ == ["ClusterKind", "Clusterer"]
+    assert get_kind("anomaly").needs_target is False and get_kind("cluster").row_wise is True
