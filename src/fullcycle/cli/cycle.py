@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from fullcycle.cli._app import ModelRef, Workspace, app, console, load_config
 from fullcycle.cli._show import (
@@ -190,7 +191,7 @@ def _load(project):  # noqa: ANN001, ANN202
     with console.status("reading data"):
         dataset = project.load_data()
     for line in dataset.cleaning + dataset.schema.warnings:
-        console.print(f"[yellow]note:[/] {line}", soft_wrap=True, highlight=False)
+        console.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True, highlight=False)
     return dataset
 
 
@@ -342,7 +343,7 @@ def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
         try:
             evaluation = project.evaluate(report.version)
         except ConfigError as exc:  # a kind without evaluation says so
-            console.print(f"[yellow]note:[/] {exc}", highlight=False)
+            console.print(f"[yellow]note:[/] {escape(str(exc))}", highlight=False)
     outputs = project.after_training(report)
     if outputs["drift"] is not None:
         _drift_summary(outputs["drift"])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from fullcycle.cli._app import ModelRef, Workspace, app, console, load_config
 from fullcycle.cli._show import emit, new_table
@@ -132,7 +133,7 @@ def inspect(
                      "columns": [_column_dict(c) for c in result.schema.columns]})
     console.print(schema_table(result.schema, f"{mask_url(data)}: {result.rows} rows"))
     for line in result.schema.warnings:
-        console.print(f"[yellow]note:[/] {line}")
+        console.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True, highlight=False)
     result_line(f"fingerprint (data version): [bold]{result.fingerprint}[/]")
 
 
