@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ConfigError, DataError
-from fullcycle.tasks.forecast.data import KEY, Panel, parse_time, series_key
+from fullcycle.tasks.forecast.data import Panel, parse_time, series_key
 from fullcycle.tasks.forecast.gbm import GBMForecaster, _mase_scale
 
 OUTPUT = ["prediction", "lo_80", "hi_80", "lo_95", "hi_95"]
@@ -30,9 +30,15 @@ class ForecastPredictor:
     nonnegative: bool = False
     info: dict[str, Any] = field(default_factory=dict)
 
+    future: np.ndarray = field(default_factory=lambda: np.empty((0, 0), "datetime64[ns]"))
+
     def __post_init__(self) -> None:
         if not len(self.scales):
             self.scales = np.array([_mase_scale(y, self.seasons[0]) for y in self.panel.values])
+        if not self.future.size:  # the forecast times, computed once: predict only slices
+            self.future = np.vstack([
+                self.panel.future_times(i, self.horizon).to_numpy(dtype="datetime64[ns]")
+                for i in range(len(self.panel.ids))])
 
     @property
     def known_future(self) -> list[str]:
@@ -96,8 +102,11 @@ class ForecastPredictor:
         out: dict[str, Any] = {}
         for col in panel.id_columns:
             out[col] = np.repeat(panel.id_values[col].to_numpy()[rows], h)
-        stamps = np.concatenate([panel.future_times(i, h).to_numpy() for i in rows]) \
-            if rows else np.array([], dtype="datetime64[ns]")
+        future = getattr(self, "future", None)  # absent from predictors pickled before it
+        if future is None or not future.size:
+            future = np.vstack([panel.future_times(i, self.horizon).to_numpy(
+                dtype="datetime64[ns]") for i in range(len(panel.ids))])
+        stamps = future[rows, :h].ravel()
         out[panel.time_column] = pd.DatetimeIndex(stamps).strftime(_iso(panel.freq))
         flat = point.ravel()
         scale = np.repeat(self.scales[rows], h)
@@ -112,7 +121,7 @@ class ForecastPredictor:
             out["prediction"] = np.maximum(flat, 0.0)
         frame = pd.DataFrame(out)
         if not panel.id_columns:
-            frame.insert(0, "series_id", KEY and "all")
+            frame.insert(0, "series_id", "all")
         return frame
 
 
