@@ -4,9 +4,12 @@
     create_app(source=RegistrySource(ws, "champion"), config=cfg.serve, log_url=...)
     fullcycle serve --workspace WS [--workers N]      # the CLI (fullcycle.cli.serve)
 
-Routes: POST /predict, POST /predict/file, POST /feedback, POST /admin/reload, GET /health,
-/ready, /metadata, /metrics, /docs. `POST /predict` answers
-`{"model_version", "predictions": [{"id", "prediction", "probabilities"?}], "warnings"?}`.
+Routes: POST /predict, POST /predict/file (row-wise task kinds only), POST /feedback (the kind's
+body when it has one), POST /admin/reload, GET /health, /ready, /metadata, /metrics, /docs, and
+the served kind's own routes (`TaskKind.routes()`, mounted by serve/routes/kinds.py). For a
+table, `POST /predict` answers
+`{"model_version", "predictions": [{"id", "prediction", "probabilities"?}], "warnings"?}`; for
+other row-wise kinds each prediction holds the kind's output columns.
 
 Extending the app (other stages add routes in one small edit):
 
@@ -41,9 +44,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fullcycle.config import ServeConfig
 from fullcycle.errors import FullcycleError
 from fullcycle.model import Model
-from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
 from fullcycle.monitor.predlog import PredictionLog
 from fullcycle.scoring.served import ModelSource, Served
+from fullcycle.scoring.validation import (
+    RequestInvalid,
+    contract_example,
+    parse_json,
+    problem,
+    record_schema,
+)
+from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
 from fullcycle.serve.reload import ModelHolder
 from fullcycle.serve.security import (
     ApiKeys,
@@ -52,13 +62,6 @@ from fullcycle.serve.security import (
     public_text,
     require_admin,
     require_api_key,
-)
-from fullcycle.scoring.validation import (
-    RequestInvalid,
-    contract_example,
-    parse_json,
-    problem,
-    record_schema,
 )
 
 log = logging.getLogger("fullcycle.serve")

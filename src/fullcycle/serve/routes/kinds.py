@@ -21,8 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from fullcycle.serve.security import require_api_key
 from fullcycle.scoring.validation import RequestInvalid, problem
+from fullcycle.serve.security import require_api_key
 from fullcycle.taskkind import Route
 
 
