@@ -193,7 +193,8 @@ class _FoldFit:
 
 MANY_CLASSES = 10
 FIRST_SHARE = 0.5  # at most this share of the search for the first candidate's folds
-CANDIDATE_SHARE = 1 / 6  # fewer folds when one candidate would cost more of the budget
+CANDIDATE_SHARE = 1 / 3  # fewer folds when one candidate would cost more of the budget
+SMALL_ROWS = 5000  # below this many training rows, never fewer than 3 folds
 
 
 class _Stop(Exception):
@@ -288,7 +289,10 @@ class Search:
         left = self._left()
         per_row = fold.seconds / ((k - 1) / k)  # seconds per fold, per share of rows fitted
         chosen = k
-        for folds in (k, 3, 2):
+        # small tables keep 3 folds at least: selection on 2 folds of a few thousand rows is
+        # noise, and their fits are cheap
+        options = (k, 3) if len(y) < SMALL_ROWS else (k, 3, 2)
+        for folds in options:
             chosen = folds
             if per_row * (folds - 1) <= CANDIDATE_SHARE * left:
                 break
