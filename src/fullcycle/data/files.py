@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import csv
+import functools
 import glob as globbing
 import gzip
 import io
@@ -83,7 +84,8 @@ def _zip_parts(path: Path) -> list[Part]:
     if not members:
         raise DataError(f"{path}: the zip archive holds no data file; supported: "
                         f"{', '.join(sorted(FILE_READERS))}")
-    return [Part(f"{path}!{m}", _suffix(m), lambda m=m: archive.open(m)) for m in sorted(members)]
+    return [Part(f"{path}!{m}", _suffix(m), functools.partial(archive.open, m))
+            for m in sorted(members)]
 
 
 def _suffix(name: str) -> str:
