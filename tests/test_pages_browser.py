@@ -91,14 +91,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     rows = (DATA / "churn_small.csv").read_text().splitlines()
     (root / "data.csv").write_text("\n".join(rows[:501]) + "\n")
     ws = str(root / "ws")
-    steps = [("train", "data.csv", "--target", "Churn", "--max-trials", "2", "-w", ws),
-             ("explore", "data.csv", "--target", "Churn", "-w", ws),
-             ("evaluate", "-w", ws)]
-    for args in steps:
-        result = cli(*args, cwd=root, timeout=600)
-        assert result.returncode in (0, 1), result.stdout + result.stderr
-    monitored = cli("monitor", "--input", "data.csv", "-w", ws, cwd=root, timeout=600)
-    assert monitored.returncode in (0, 1, 4, 5, 8, 9, 12, 13), monitored.stderr
+    # one process for the whole cycle: EDA, training, evaluation, batch scoring, drift report
+    (root / "fullcycle.yaml").write_text(
+        "project: pages\ndata:\n  source: data.csv\n  target: Churn\n"
+        "train:\n  max_trials: 2\n")
+    result = cli("run", "fullcycle.yaml", "-w", ws, cwd=root, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
     return SimpleNamespace(root=root, ws=Path(ws))
 
 
