@@ -182,7 +182,8 @@ class DetectorEnsemble(BaseEstimator):
     """Several detectors, each calibrated to its training percentiles, combined, then
     calibrated again so the final score is the share of training rows less unusual, in [0, 1].
 
-    `combine="max"` (the default): a row is as unusual as the most alarmed detector finds it,
+    `combine="max"` (the default): a row is as unusual as the most alarmed detector finds it
+    (each percentile raised to its `exponents` entry first, when they match the detectors),
     relative to that detector's own training distribution, so a global detector (Isolation
     Forest) keeps the clustered and global anomalies a local one (k-NN) misses, and k-NN adds
     the local ones Isolation Forest misses. `combine="mean"`: rank averaging (on the logit
@@ -190,10 +191,11 @@ class DetectorEnsemble(BaseEstimator):
 
     def __init__(self, *, detectors: tuple[str, ...] = ("iforest", "knn"),
                  combine: str = "max", weights: tuple[float, ...] | None = None,
-                 seed: int = 0) -> None:
+                 exponents: tuple[float, ...] | None = None, seed: int = 0) -> None:
         self.detectors = detectors
         self.combine = combine
         self.weights = weights
+        self.exponents = exponents
         self.seed = seed
 
     def fit(self, X: Any, y: Any = None) -> DetectorEnsemble:
@@ -221,6 +223,12 @@ class DetectorEnsemble(BaseEstimator):
         w = np.asarray(self.weights if self.weights else [1.0] * len(self.detectors), float)
         parts = np.column_stack([self.calibrators_[n].transform(raw[n]) for n in self.detectors])
         if self.combine == "max":
+            # percentile ** exponent makes a member win the max only where it is surer by a
+            # margin; off by default: (1, 2) for (iforest, knn) measured mean 0.839 vs 0.849
+            # over 14 sets with the same worst set (bench/unsupervised.py)
+            exponents = getattr(self, "exponents", None)  # models saved before it existed
+            if exponents is not None and len(exponents) == parts.shape[1]:
+                parts = parts ** np.asarray(exponents, dtype="float64")
             return np.asarray(parts.max(1))
         # average on the logit scale, so a detector certain about a row counts for more than
         # a percentile average would let it
