@@ -78,7 +78,10 @@ def _rank(train: pd.DataFrame, test: pd.DataFrame, y_test: np.ndarray, schema: A
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     board: list[dict[str, Any]] = []
+    deadline = time.perf_counter() + 0.7 * float(config.train.time_budget)
     for i, name in enumerate(CANDIDATES, 1):
+        if board and time.perf_counter() > deadline:  # the default always runs first
+            break
         started = time.perf_counter()
         pred = _fit(name, train, schema, config, contamination)
         s = pred.score(test)

@@ -84,7 +84,10 @@ def _choose(A: np.ndarray, y: pd.Series, k: int | None, config: Config,
     fitted: dict[str, Clusterer] = {}
     first = _fit(A, k, "auto", config)  # chooses k once when it is not given
     k = k or first.n_clusters_
+    deadline = time.perf_counter() + 0.7 * float(config.train.time_budget)
     for i, method in enumerate(_candidates("auto", len(A)), 1):
+        if board and time.perf_counter() > deadline:  # "auto" always runs first
+            break
         started = time.perf_counter()
         model = first if method == "auto" else _fit(A, k, method, config)
         fitted[method] = model
