@@ -163,8 +163,8 @@ def test_compare_two_versions(lgbm_workspace: Path, churn_workspace: Path) -> No
 def test_server_fast_matrix_matches_the_pipeline(lgbm_workspace: Path,
                                                  rows: pd.DataFrame) -> None:
     """/explain reuses the server's fast preprocessing; it must be the pipeline's own matrix."""
-    from fullcycle.serve.routes.explain import _matrix
     from fullcycle.scoring.served import Served
+    from fullcycle.serve.routes.explain import _matrix
 
     model = Project.open(lgbm_workspace).load_model()
     served = Served.prepare(model, serving_threads=False)

@@ -12,9 +12,9 @@ from sklearn import metrics as skm
 from fullcycle.evaluate import curves
 from fullcycle.evaluate.bootstrap import bootstrap_ci, paired_difference
 from fullcycle.evaluate.fast import FAST
-from fullcycle.metrics import METRICS, metric_suite, score_all
 from fullcycle.evaluate.report import baseline
 from fullcycle.evaluate.slices import slice_table
+from fullcycle.metrics import METRICS, metric_suite, score_all
 from fullcycle.problem import Problem
 
 RNG = np.random.default_rng(7)

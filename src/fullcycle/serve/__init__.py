@@ -8,8 +8,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fullcycle.serve.app import create_app, serve_app
     from fullcycle.monitor.predlog import PredictionLog, read_log
+    from fullcycle.serve.app import create_app, serve_app
 
 _LAZY = {"create_app": "fullcycle.serve.app", "serve_app": "fullcycle.serve.app",
          "PredictionLog": "fullcycle.monitor.predlog", "read_log": "fullcycle.monitor.predlog"}

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from fullcycle.evaluate.explain import explain_records
 from fullcycle.scoring.fastpath import rows_to_columns
-from fullcycle.serve.security import require_api_key
 from fullcycle.scoring.validation import parse_json
+from fullcycle.serve.security import require_api_key
 
 INLINE_ROWS = 16  # bigger requests are explained on the thread pool, not the event loop
 
