@@ -8,6 +8,7 @@ missing, training on infinities, the column cap."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -140,6 +141,11 @@ def test_blank_where_training_had_none(tmp_path_factory: pytest.TempPathFactory,
     assert predict.returncode == 0, predict.stderr
     assert len(pd.read_csv(tmp_path / "o.csv")) == 60
     assert "tenure: 10 missing value(s) filled" in " ".join(predict.stdout.split())
+    monitor = cli("monitor", "-w", str(ws), "--input", str(source))  # the same blanks, counted
+    report = json.loads((ws / "reports" / "monitoring.json").read_text())
+    found = {c["feature"]: c["imputed"] for c in report["quality"]["columns"]}
+    assert found["tenure"] == 10 and found["gender"] == 1, (monitor.stdout, found)
+    assert monitor.returncode & 4
     strict = _ws(tmp_path_factory, tmp_path / "strict", strict=True)
     refused = cli("predict", "-w", str(strict), "--input", str(source),
                   "-o", str(tmp_path / "s.csv"))

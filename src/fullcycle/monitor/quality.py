@@ -52,7 +52,10 @@ def check_quality(window: Window, schema: Schema, reference: dict[str, Any],
         ref_missing = sketch.get("missing", 0) / max(sketch.get("rows", 0), 1)
         row: dict[str, Any] = {"feature": spec.name, "role": spec.role, "rows": col.rows,
                                "missing_rate": col.missing / max(col.rows, 1),
-                               "reference_missing_rate": ref_missing, "invalid": col.invalid}
+                               "reference_missing_rate": ref_missing, "invalid": col.invalid,
+                               # blanks where training had none: the model's imputer fills them
+                               # (contract.missing: impute), a data-quality finding all the same
+                               "imputed": col.missing if spec.missing_rate == 0 else 0}
         if isinstance(col, NumericColumn):
             row |= _numeric_checks(col, spec)
         else:
@@ -71,7 +74,7 @@ def _issues(row: dict[str, Any], cfg: Any) -> list[str]:
     if row["rows"] >= cfg.min_rows and \
             row["missing_rate"] - row["reference_missing_rate"] >= cfg.missing_jump:
         issues.append("missing_rate")
-    for key in ("invalid", "out_of_range", "unseen"):
+    for key in ("invalid", "imputed", "out_of_range", "unseen"):
         count = row.get(key, 0)
         if count and count / rows > cfg.quality_share:
             issues.append(key)
@@ -86,6 +89,10 @@ def _message(row: dict[str, Any], issue: str) -> str:
     if issue == "invalid":
         share = row["invalid"] / rows
         return f"{name}: {row['invalid']} values ({share:.1%}) are not {row['role']}"
+    if issue == "imputed":
+        share = row["imputed"] / rows
+        return (f"{name}: {row['imputed']} values ({share:.1%}) missing where training had "
+                "none; filled by the model's imputer")
     if issue == "out_of_range":
         lo, hi = row["range"]
         return (f"{name}: {row['out_of_range']} values ({row['out_of_range'] / rows:.1%}) outside "
