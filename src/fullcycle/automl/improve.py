@@ -51,6 +51,13 @@ class Final:
     diagnosis: list[str] = field(default_factory=list)
 
 
+def _refit_estimate(cand: Candidate, folds: int, preprocess_seconds: float = 0.0) -> float:
+    """One fit on all training rows ~ one fold's fit on (k-1)/k of them, scaled up to all rows
+    (x1.1 for the extra rounds), plus fitting the preprocessing."""
+    folds = max(folds, 2)
+    return cand.fit_seconds / folds * folds / (folds - 1) * 1.1 + preprocess_seconds * 1.25
+
+
 def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.DataFrame,
                 y: np.ndarray, *, deadline: float | None) -> Final:
     problem, tc = result.problem, config.train
@@ -136,8 +143,6 @@ def _refit(result: SearchResult, pool: list[Candidate], selection: Selection, sc
            deadline: float | None, task: str) -> tuple[list[Any], list[int]]:
     """Fit the chosen members on all training rows, heaviest weight first; a member whose refit
     is not expected to finish before the deadline is skipped (the first one always fits)."""
-    from fullcycle.automl.train import _refit_estimate
-
     # the best single model first: if time runs out, what is left is never worse than it
     order = sorted(selection.members,
                    key=lambda i: (i != 0, -selection.weights[selection.members.index(i)]))
@@ -195,8 +200,6 @@ def _learning_curve(result: SearchResult, best: Candidate, schema: Schema, confi
                     X: pd.DataFrame, y: np.ndarray,
                     deadline: float | None) -> tuple[float, float] | None:
     """Score of the best configuration trained on half of fold 0's training rows vs all."""
-    from fullcycle.automl.train import _refit_estimate
-
     if not result.folds:
         return None
     estimate = _refit_estimate(best, 2 * len(result.folds), result.preprocess_seconds)

@@ -19,6 +19,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from fullcycle.automl.families import split_keeping_rare
+from fullcycle.automl.improve import _refit_estimate, build_final
 from fullcycle.automl.search import Candidate, Search, SearchResult
 from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.config import Config
@@ -141,13 +142,6 @@ def _post_reserve(budget: float) -> float:
     return min(0.06 * budget + 1.0, 15.0)
 
 
-def _refit_estimate(cand: Candidate, folds: int, preprocess_seconds: float = 0.0) -> float:
-    """One fit on all training rows ~ one fold's fit on (k-1)/k of them, scaled up to all rows
-    (x1.1 for the extra rounds), plus fitting the preprocessing."""
-    folds = max(folds, 2)
-    return cand.fit_seconds / folds * folds / (folds - 1) * 1.1 + preprocess_seconds * 1.25
-
-
 def train_model(dataset: Dataset, config: Config, *,
                 on_candidate: Callable[[Candidate, int, float], None] | None = None,
                 started_at: float | None = None) -> TrainOutcome:
@@ -155,8 +149,6 @@ def train_model(dataset: Dataset, config: Config, *,
     time.perf_counter() value). Default: the process start when the process is younger than
     the budget (a `fullcycle train` command or a fresh script, so imports and data reading
     count too and the command's wall time stays near the budget), else now."""
-    from fullcycle.automl.improve import build_final
-
     start = started_at if started_at is not None else _budget_start(config.train.time_budget)
     target = dataset.schema.target
     if target is None:
