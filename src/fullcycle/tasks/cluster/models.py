@@ -140,7 +140,11 @@ class Clusterer(BaseEstimator):
         k = self.n_clusters
         if k is None and self.method not in ("hdbscan",):
             limit = min(self.k_max, max(1, int(np.sqrt(n))), n - 1)
-            self.choice_ = choose_k(A, k_max=limit, seed=self.seed) if limit >= 2 else None
+            # the indices are read on a sample of large tables (they need every pairwise
+            # distance or many refits)
+            rows = _sample(n, LARGE, self.seed)
+            self.choice_ = choose_k(A[rows], k_max=limit, seed=self.seed) if limit >= 2 \
+                else None
             k = self.choice_.k if self.choice_ else 1
         if k is not None and k > n:
             raise DataError(f"{k} clusters asked for {n} rows; ask for at most {n}")
