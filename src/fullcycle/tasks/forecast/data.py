@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.schema import date_format, normalise_missing, to_datetime
 from fullcycle.errors import ConfigError, DataError
 
 KEY = "__series__"
@@ -68,8 +69,6 @@ def series_key(frame: pd.DataFrame, id_columns: list[str]) -> pd.Series:
 
 def parse_time(column: pd.Series, fmt: str | None = None) -> pd.Series:
     """Datetimes in one layout (the schema's, or the first common one that fits)."""
-    from fullcycle.data.schema import date_format, normalise_missing, to_datetime
-
     if column.dtype.kind == "M":
         return column.dt.tz_localize(None) if getattr(column.dt, "tz", None) else column
     if column.dtype.kind in "iu":

@@ -29,7 +29,13 @@ from fullcycle.taskkind import (
     TaskKind,
     TrainResult,
 )
-from fullcycle.tasks.forecast.metrics import METRIC_NAMES, register_metrics
+from fullcycle.tasks.forecast.data import parse_time, series_key
+from fullcycle.tasks.forecast.metrics import METRIC_NAMES, full_report, register_metrics
+from fullcycle.tasks.forecast.models import seasonal_naive
+from fullcycle.tasks.forecast.refit import forecast_from
+from fullcycle.tasks.forecast.report import eda_sections, evaluation_sections
+from fullcycle.tasks.forecast.serving import ForecastFeedback, routes
+from fullcycle.tasks.forecast.training import train_forecaster
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -78,8 +84,6 @@ class ForecastKind(TaskKind):
 
     def train(self, dataset: Dataset, config: Config, *, reports: Path,
               progress: Callable[..., None] | None = None) -> TrainResult:
-        from fullcycle.tasks.forecast.training import train_forecaster
-
         return train_forecaster(self, dataset, config, reports=reports, progress=progress)
 
     def predict(self, model: Model, data: pd.DataFrame | None,
@@ -95,19 +99,13 @@ class ForecastKind(TaskKind):
         return [*ids, info["time_column"], "prediction", "lo_80", "hi_80", "lo_95", "hi_95"]
 
     def routes(self) -> list[Route]:
-        from fullcycle.tasks.forecast.serving import routes
-
         return routes()
 
     def feedback_request(self) -> type[BaseModel] | None:
-        from fullcycle.tasks.forecast.serving import ForecastFeedback
-
         return ForecastFeedback
 
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
-        from fullcycle.tasks.forecast.report import evaluation_sections
-
         predictor = model.predictor
         actuals = _actuals(predictor, data)
         if actuals is None:  # the saved holdout lies inside the training data: stored figures
@@ -122,8 +120,6 @@ class ForecastKind(TaskKind):
         return metrics, evaluation_sections(predictor, report, source)
 
     def eda_sections(self, frame: pd.DataFrame, config: Config) -> list[ReportSection]:
-        from fullcycle.tasks.forecast.report import eda_sections
-
         return eda_sections(frame, config)
 
     def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
@@ -158,7 +154,6 @@ class ForecastKind(TaskKind):
         p = config.problem
         if not p.time_column or not p.horizon:
             raise ConfigError("retraining a forecaster needs problem.time_column and horizon")
-        from fullcycle.tasks.forecast.data import parse_time, series_key
 
         key = series_key(frame, list(p.series_id))
         order = parse_time(frame[p.time_column]).rank(method="first")
@@ -171,8 +166,6 @@ class ForecastKind(TaskKind):
     def score(self, model: Model, holdout: pd.DataFrame, config: Config) -> dict[str, float]:
         """Metrics of `model`'s recipe (members and weights) forecasting `holdout` from the
         history before it (split_recent's), so champion and challenger see the same data."""
-        from fullcycle.tasks.forecast.refit import forecast_from
-
         predictor = model.predictor
         history = holdout.attrs.get("history")
         if history is not None and len(history):
@@ -186,10 +179,6 @@ class ForecastKind(TaskKind):
 
 def _actuals(predictor: Any, data: pd.DataFrame) -> dict[str, Any] | None:
     """Forecasts against actuals in `data` (rows in the forecast period), or None."""
-    from fullcycle.tasks.forecast.data import parse_time, series_key
-    from fullcycle.tasks.forecast.metrics import full_report
-    from fullcycle.tasks.forecast.models import seasonal_naive
-
     panel = predictor.panel
     missing = [c for c in [*panel.id_columns, panel.time_column, panel.target]
                if c not in data.columns]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from fullcycle.errors import ConfigError
+from fullcycle.metrics import METRICS, Metric
 
 METRIC_NAMES = ("mase", "smape", "rmse", "wape", "coverage_80", "coverage_95")
 
@@ -19,8 +20,6 @@ METRIC_NAMES = ("mase", "smape", "rmse", "wape", "coverage_80", "coverage_95")
 def register_metrics() -> None:
     """Forecast metrics in the metric registry: their direction is what success criteria and
     champion/challenger read; the values come from the kind (they need each series' scale)."""
-    from fullcycle.metrics import METRICS, Metric
-
     def computed_by_kind(*_: Any) -> float:
         raise ConfigError("forecast metrics are computed by the forecast task kind "
                           "(fullcycle evaluate / monitor), not from a label column")

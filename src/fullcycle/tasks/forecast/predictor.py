@@ -81,13 +81,16 @@ class ForecastPredictor:
         return self.gbm.predict(view, view.lengths)[:, :horizon]
 
     def predict(self, *, horizon: int | None = None, series: list[str] | None = None,
-                future: pd.DataFrame | None = None) -> pd.DataFrame:
+                future: pd.DataFrame | None = None, stored: bool = False) -> pd.DataFrame:
+        """Forecasts of every (or the named) series. `stored`: without future covariates, the
+        forecasts made at training (covariates carried forward) instead of an error — for
+        reports, never for the batch or the server."""
         h = self.horizon if horizon is None else int(horizon)
         if h < 1 or h > self.horizon:
             raise ConfigError(f"horizon {h} is outside 1..{self.horizon}, the horizon this model "
                               "was trained for; retrain with a longer problem.horizon")
         parts = dict(self.forecasts)
-        if "gbm" in self.weights and self.known_future:
+        if "gbm" in self.weights and self.known_future and not (stored and future is None):
             if future is None:
                 raise DataError(f"the model needs known-future covariates {self.known_future} "
                                 "for the forecast steps; pass them with --input FUTURE.csv "

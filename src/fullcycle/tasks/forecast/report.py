@@ -61,7 +61,7 @@ def _series_plots(predictor: Any, report: dict[str, Any]) -> str:
         return "<p>no per-series figures</p>"
     order = np.argsort(per)
     picks = {"best": order[0], "median": order[len(order) // 2], "worst": order[-1]}
-    fc = predictor.predict()
+    fc = predictor.predict(stored=True)
     h = predictor.horizon
     out = []
     for label, pos in picks.items():

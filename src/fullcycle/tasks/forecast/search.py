@@ -289,9 +289,9 @@ class Searcher:
         return outcome, finals, gbm  # type: ignore[return-value]
 
     def _order(self) -> list[str]:
-        stats = [s.name for s in stat_specs(self.seasons)]
-        if self.seasons[0] >= 24 or len(self.seasons) > 1 and self.seasons[0] >= 7:
-            return ["gbm", *stats]
+        """AutoTheta first (cheap, strong on short and seasonal series), then the global
+        model, then the other statistical models, cheapest first."""
+        stats = [s.name for s in sorted(stat_specs(self.seasons), key=lambda s: s.cost)]
         return [stats[0], "gbm", *stats[1:]]
 
     def _backtest_gbm(self, win: Windows, rows: np.ndarray, reserve: dict[str, float]

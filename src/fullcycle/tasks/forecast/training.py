@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.errors import ConfigError
+from fullcycle.model import Model
 from fullcycle.taskkind import TaskKind, TrainResult
 from fullcycle.tasks.forecast.data import Panel, build_panel, season_lengths
 from fullcycle.tasks.forecast.predictor import ForecastPredictor
@@ -63,9 +65,6 @@ def fit_predictor(panel: Panel, config: Config, budget: float,
 
 def train_forecaster(kind: TaskKind, dataset: Dataset, config: Config, *, reports: Path,
                      progress: Callable[..., None] | None = None) -> TrainResult:
-    from fullcycle.card import ModelCard, Provenance, TrainingSummary
-    from fullcycle.model import Model
-
     t0 = time.perf_counter()
     p = config.problem
     target = dataset.schema.target
