@@ -161,6 +161,9 @@ def main() -> None:
     parser.add_argument("--time-budget", type=float, default=120.0)
     parser.add_argument("--via", choices=["cli", "api"], default="cli")
     parser.add_argument("--skip-anchors", action="store_true")
+    parser.add_argument("--reuse-anchors", action="store_true",
+                        help="reuse anchors.jsonl of an earlier run on the same split (the "
+                             "anchors are deterministic: seed 42, one thread)")
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "fc_recommend"))
     parser.add_argument("--markdown")
     args = parser.parse_args()
@@ -170,7 +173,10 @@ def main() -> None:
         wd = Path(args.work) / name
         wd.mkdir(parents=True, exist_ok=True)
         split_set(name, wd)
-        if not args.skip_anchors:
+        done = wd / "anchors.jsonl"
+        if args.reuse_anchors and done.exists():
+            rows += [json.loads(line) for line in done.read_text().splitlines()]
+        elif not args.skip_anchors:
             rows += run_anchors(name, wd)
         rows.append(run_fullcycle(name, wd, args.time_budget, args.via))
         print(json.dumps(rows[-1]), flush=True)
