@@ -18,6 +18,7 @@ from typing import Any
 
 from fullcycle.data.schema import Schema
 from fullcycle.errors import ModelError
+from fullcycle.provenance import mask_secrets, mask_text
 
 CARD_VERSION = 2  # model.json's `format_version`; 1 = the untyped metadata dict (retrain)
 
@@ -82,8 +83,6 @@ class ModelCard:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, secrets masked (a card is shipped to servers and logged to MLflow)."""
-        from fullcycle.provenance import mask_secrets, mask_text
-
         out = asdict(self)
         out.pop("version")
         out["schema"] = self.schema.to_dict()

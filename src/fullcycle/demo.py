@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fullcycle.config import Config
+from fullcycle.serve.app import serve_app
 
 DEMO_TARGET = "Churn"
 
@@ -42,7 +43,6 @@ def sample_live_prediction(project: Any) -> tuple[dict[str, Any], dict[str, Any]
     import httpx
     import uvicorn
 
-    from fullcycle.serve.app import serve_app
 
     app = serve_app(str(project.workspace.root), "champion", project.config)
     model = app.state.models.current.model

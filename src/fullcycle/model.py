@@ -22,6 +22,8 @@ import pandas as pd
 from fullcycle.card import CARD_VERSION, ModelCard
 from fullcycle.data.schema import Schema
 from fullcycle.errors import DataError, IntegrityError, ModelError
+from fullcycle.estimator import as_estimator
+from fullcycle.problem import Problem
 from fullcycle.taskkind import PredictOptions, TaskKind, get_kind
 
 PIPELINE_FILE = "pipeline.joblib"
@@ -110,8 +112,6 @@ class Model:
     def problem(self) -> Any:
         """The supervised problem (task, target, metric, labels) the tabular stages use."""
         if self._problem is None:
-            from fullcycle.problem import Problem
-
             card = self.card
             self._problem = Problem(task=card.task, target=card.target or "",
                                     metric=card.metric, labels=list(card.classes),
@@ -165,8 +165,6 @@ class Model:
     def as_estimator(self) -> Any:
         """This (tabular) model under scikit-learn's estimator contract: predict -> labels,
         predict_proba, classes_, clone/refit (fullcycle/estimator.py)."""
-        from fullcycle.estimator import as_estimator
-
         return as_estimator(self)
 
     # --- persistence ------------------------------------------------------------------------

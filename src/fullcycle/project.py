@@ -12,11 +12,30 @@ from typing import Any
 
 import pandas as pd
 
+from fullcycle.compute.frames import read_partitions, sample_on_cluster, typed
 from fullcycle.config import Config
+from fullcycle.data.contract import check_frame
 from fullcycle.data.dataset import Dataset
+from fullcycle.data.sources import read_source
+from fullcycle.data.sql import mask_url
+from fullcycle.data.stream import validate_source
 from fullcycle.errors import ConfigError, DataError
+from fullcycle.evaluate.explain import explain_records
+from fullcycle.evaluate.holdout import save_holdout
+from fullcycle.evaluate.run import check_target, evaluate_rows, evaluation_rows
+from fullcycle.explore.report import explore_source
+from fullcycle.metrics import get_metric
 from fullcycle.model import Model
-from fullcycle.taskkind import PredictOptions
+from fullcycle.monitor.check import monitor_model
+from fullcycle.monitor.live import read_log_window
+from fullcycle.monitor.retrain import Retraining, retrain
+from fullcycle.progress import notebook_progress
+from fullcycle.registry.refs import parse_ref
+from fullcycle.registry.store import ModelRegistry, warm_up
+from fullcycle.registry.tracking import build_record
+from fullcycle.scoring.batch import score_frame
+from fullcycle.scoring.served import Served
+from fullcycle.taskkind import PredictOptions, resolve_task
 from fullcycle.workspace import Workspace
 
 
@@ -60,7 +79,6 @@ class Project:
             raise ConfigError("no data source; give DATA on the command line or set data.source")
         dataset = Dataset.read(location, target=data.target, roles=data.roles, table=data.table,
                                query=data.query, params=data.params, config=data)
-        from fullcycle.data.sql import mask_url
 
         if data.source and mask_url(data.source) != data.source:
             # A literal password must not reach the saved config, MLflow or the model metadata;
@@ -71,8 +89,6 @@ class Project:
     def explore(self, dataset: Dataset | pd.DataFrame | None = None, *,
                 progress: Callable[[str, int, int], None] | None = None) -> Path:
         """The EDA report, <workspace>/reports/eda.html, of `dataset` or of the raw data source."""
-        from fullcycle.explore.report import explore_source
-
         path = self.workspace.reports / "eda.html"
         if dataset is None and self.config.compute.cluster:
             dataset = self.cluster_dataset()
@@ -96,8 +112,6 @@ class Project:
     def _cluster_sample(self, source: str | Path, rows: int) -> pd.DataFrame:
         """`compute.cluster` set: a seeded sample read by the workers (exact row and missing
         counts in its attrs); see compute/frames.py."""
-        from fullcycle.compute.frames import sample_on_cluster
-
         compute = self.config.compute
         return sample_on_cluster(compute.cluster or "local", source, rows=rows,
                                  seed=self.config.seed, worker_memory=compute.worker_memory,
@@ -108,9 +122,6 @@ class Project:
                  on_progress: Callable[[int, int | None], None] | None = None) -> list[Any]:
         """Every data-contract violation of `data` against a model's schema (streamed for
         sources: only one chunk is in memory at a time)."""
-        from fullcycle.data.contract import check_frame
-        from fullcycle.data.stream import validate_source
-
         schema = self.load_model(model_ref).schema
         if isinstance(data, pd.DataFrame):
             return check_frame(data, schema, missing=self.config.contract.missing)
@@ -125,12 +136,7 @@ class Project:
               reason: str = "trained by fullcycle train") -> TrainReport:
         """Train through the task kind (`problem.task`, or the most confident detection),
         save the model, register it and write the training reports."""
-        from fullcycle.registry.store import warm_up
-        from fullcycle.registry.tracking import build_record
-        from fullcycle.taskkind import resolve_task
-
         if on_candidate is None:  # in Jupyter, a line per candidate (fullcycle/progress.py)
-            from fullcycle.progress import notebook_progress
 
             on_candidate = notebook_progress(self.config.train.time_budget,
                                              self.config.train.max_trials)
@@ -170,8 +176,6 @@ class Project:
              "schema_warnings": dataset.schema.warnings, "notes": result.notes},
             indent=2, default=str))
         if result.holdout is not None:
-            from fullcycle.evaluate.holdout import save_holdout
-
             save_holdout(result.holdout, reports)  # for `fullcycle evaluate`
         suffix = "latest" if alias == "champion" else alias
         model_dir = result.model.save(ws.models / f"{self.config.project}-{suffix}")
@@ -200,8 +204,6 @@ class Project:
         """Why the current champion stays: it scores better than the new model on this
         training's held-out rows (the champion/challenger rule of `retrain`, margin 0; a tie
         promotes). None when there is no champion, or it answers another problem."""
-        from fullcycle.metrics import get_metric
-
         if result.holdout is None:
             return None
         try:
@@ -226,9 +228,6 @@ class Project:
                           notes: list[str]) -> tuple[Dataset | None, Any]:
         """`compute.cluster` set: the kind trains with the workers reading the data, or says
         it trains on one machine (then the data is read here as usual)."""
-        from fullcycle.compute.frames import read_partitions, typed
-        from fullcycle.taskkind import resolve_task
-
         head = typed(read_partitions(self.config.data.source or "",
                                      blocksize=self.config.compute.blocksize).head(2000))
         kind, _, _ = resolve_task(self.config, head)
@@ -266,8 +265,6 @@ class Project:
     def load_model(self, ref: str = "champion") -> Model:
         """A model by reference: alias, version number, models:/ URI, or a model folder path.
         Registered versions are checked against the SHA-256 recorded at registration."""
-        from fullcycle.registry.refs import parse_ref
-
         parsed = parse_ref(ref)
         if parsed.path is not None:  # verified against the registry's digests (or --trust)
             return self.registry.load_path(parsed.path)
@@ -291,9 +288,6 @@ class Project:
             if frame is None:
                 raise DataError(f"{model.card.kind} models predict on rows: give the input "
                                 "rows (--input FILE)")
-            from fullcycle.scoring.batch import score_frame
-            from fullcycle.scoring.served import Served
-
             served = Served.prepare(model, serving_threads=False,
                                     missing=self.config.contract.missing)
             result, _ = score_frame(served, frame, id_column=id_column)
@@ -309,8 +303,6 @@ class Project:
         labelled `data`); writes reports/evaluation.html and reports/evaluation.json
         (metrics.json stays training's). Tables: metrics with 95% intervals, CV, baseline,
         verdict, charts, explanations, slices and model card."""
-        from fullcycle.evaluate.run import check_target, evaluate_rows, evaluation_rows
-
         reports = self.workspace.reports
         frame, label = evaluation_rows(reports, data)
         if data is not None:
@@ -321,8 +313,6 @@ class Project:
     def explain(self, records: pd.DataFrame | list[dict[str, Any]] | dict[str, Any],
                 model_ref: str = "champion") -> list[dict[str, Any]]:
         """Per-prediction explanations: each input's contribution (exact SHAP for tree models)."""
-        from fullcycle.evaluate.explain import explain_records
-
         return explain_records(self.load_model(model_ref), records)
 
     def monitor(self, data: str | Path | pd.DataFrame | None = None, model_ref: str = "champion",
@@ -331,9 +321,6 @@ class Project:
         traffic) on recent data (a file or frame, else the prediction log with its feedback)
         against the model's reference; writes reports/monitoring.{json,html}. `alerts` and
         `exit_code` summarise."""
-        from fullcycle.monitor.check import monitor_model
-        from fullcycle.monitor.live import read_log_window
-
         model = self.load_model(model_ref)
         if isinstance(data, pd.DataFrame):
             recent = data.copy(deep=False)
@@ -355,8 +342,6 @@ class Project:
         with its feedback), compare it with the champion on the same recent holdout (the
         kind's `split_recent` and `score`) and promote it only if it wins by
         monitor.promote_margin. See fullcycle/monitor/retrain.py."""
-        from fullcycle.monitor.retrain import Retraining, retrain
-
         steps = Retraining(
             config=self.config, registry=self.registry, reports=self.workspace.reports,
             cache=self.workspace.cache, log_url=self.log_url,
@@ -373,8 +358,6 @@ class Project:
     @property
     def registry(self) -> Any:
         if self._registry is None:
-            from fullcycle.registry.store import ModelRegistry
-
             ws = self.workspace
             self._registry = ModelRegistry(
                 # config, else MLflow's own MLFLOW_TRACKING_URI, else the workspace's SQLite
@@ -390,8 +373,6 @@ class Project:
 
 
 def _read_input(path: str | Path) -> pd.DataFrame:
-    from fullcycle.data.sources import read_source
-
     return read_source(str(path))
 
 

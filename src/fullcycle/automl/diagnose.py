@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from fullcycle.automl.search import score_predictions
 from fullcycle.problem import Problem
 
 # Metrics bounded like AUC/accuracy use an absolute gap; error metrics a relative one.
@@ -17,8 +18,6 @@ BOUNDED = {"roc_auc", "accuracy", "balanced_accuracy", "f1", "precision", "recal
 
 def baseline_score(problem: Problem, y: np.ndarray) -> float:
     """The score of predicting the training prior (classification) or the mean (regression)."""
-    from fullcycle.automl.search import score_predictions
-
     if problem.is_classification:
         prior = np.bincount(y, minlength=len(problem.labels)) / len(y)
         pred = np.tile(prior, (len(y), 1))

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from fullcycle.automl.calibrate import IsotonicCalibrator, SigmoidCalibrator, TemperatureCalibrator
+from fullcycle.automl.search import score_predictions
 from fullcycle.features.compiling import (
     Block,
     Columns,
@@ -48,7 +49,6 @@ def _score(problem: Problem, y: np.ndarray, pred: np.ndarray) -> float:
         n_pos, n_neg = int(pos.sum()), int((~pos).sum())
         if n_pos and n_neg:
             return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    from fullcycle.automl.search import score_predictions
 
     return problem.scorer.sign() * score_predictions(problem, y, pred)
 

@@ -24,6 +24,7 @@ from fullcycle.automl.search import Candidate, Search, SearchResult
 from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
+from fullcycle.data.schema import date_format, normalise_missing, to_datetime
 from fullcycle.errors import ConfigError, DataError
 from fullcycle.metrics import score_all
 from fullcycle.model import Model
@@ -98,8 +99,6 @@ def _column(dataset: Dataset, name: str | None, what: str) -> pd.Series:
 def _parse_time(dataset: Dataset, name: str, column: pd.Series) -> pd.Series:
     """Dates in the layout the schema inferred (05-02-2010 is 5 February, not 2 May): a
     per-value guess would scatter the held-out "future" rows over the whole period."""
-    from fullcycle.data.schema import date_format, normalise_missing, to_datetime
-
     fmt = dataset.schema[name].format if name in dataset.schema.names else None
     if fmt is None:
         fmt = date_format(normalise_missing(column).dropna().astype(str).str.strip())

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from fullcycle.compute.cluster import connect
 from fullcycle.errors import DataError
 
 BLOCKSIZE = "64MB"  # CSV bytes per partition: a few hundred thousand rows, tens of MB in memory
@@ -60,8 +61,6 @@ def sample_on_cluster(address: str, source: str | Path, *, rows: int, seed: int,
     the exact facts that are cheap out of core (row count, missing values per column) in
     `attrs["cluster"]`. Monitoring and EDA use it where their statistics are quantile-based:
     a documented approximation, exact counts beside it."""
-    from fullcycle.compute.cluster import connect
-
     with connect(address, worker_memory=worker_memory) as session:
         frame = read_partitions(source, blocksize=blocksize)
         total, missing = session.client.compute([frame.shape[0], frame.isna().sum()], sync=True)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from fullcycle.config import DataConfig
 from fullcycle.data.cleaning import LeakageSuspect, leakage_suspects
+from fullcycle.data.contract import check_column
 from fullcycle.data.files import check_width
 from fullcycle.data.fingerprint import fingerprint, row_hashes
 from fullcycle.data.schema import ColumnSpec, Schema, infer_schema, normalise_missing, to_numeric
@@ -94,8 +95,6 @@ def refuse_non_finite(frame: pd.DataFrame, schema: Schema, source: str) -> None:
     """Infinities and numbers beyond float range ('inf', 1e400) in numeric columns or the
     target: a DataError naming row, column and value (the contract refuses them at prediction
     time too). NaN and blanks are missing values, imputed as usual."""
-    from fullcycle.data.contract import check_column
-
     for spec in schema.columns:
         if spec.role != "numeric" and not (spec.name == schema.target
                                            and _numeric_target(frame[spec.name])):

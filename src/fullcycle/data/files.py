@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.config import DataConfig
+from fullcycle.data.http import html_table, records_frame
 from fullcycle.data.numbers import parse_numbers
 from fullcycle.errors import DataError, SourceError
 
@@ -468,7 +469,6 @@ def _text(part: Part, config: DataConfig) -> str:
 def read_json(part: Part, config: DataConfig) -> pd.DataFrame:
     import json
 
-    from fullcycle.data.http import records_frame
 
     try:
         payload = json.loads(_text(part, config))
@@ -522,6 +522,4 @@ def _json_line(part: Part, line: str, number: int) -> dict:
 
 @file_reader(".html", ".htm")
 def read_html_file(part: Part, config: DataConfig) -> pd.DataFrame:
-    from fullcycle.data.http import html_table
-
     return html_table(_text(part, config), config.http, part.name)

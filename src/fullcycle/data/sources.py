@@ -16,6 +16,8 @@ import pandas as pd
 
 from fullcycle.config import DataConfig
 from fullcycle.data.files import FILE_READERS, iter_files, numbers_where_clean, read_files
+from fullcycle.data.http import iter_http, read_http
+from fullcycle.data.sql import iter_sql, mask_url, read_sql
 from fullcycle.errors import DataError, SourceError, did_you_mean
 
 __all__ = ["FILE_READERS", "SOURCE_KINDS", "ReadOptions", "SourceKind", "check_table",
@@ -77,26 +79,18 @@ def _is_sql(location: str) -> bool:
 
 
 def _read_sql(location: str, opts: ReadOptions) -> pd.DataFrame:
-    from fullcycle.data.sql import read_sql
-
     return read_sql(location, opts.table, opts.query, opts.params)
 
 
 def _iter_sql(location: str, opts: ReadOptions, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    from fullcycle.data.sql import iter_sql
-
     return iter_sql(location, opts.table, opts.query, opts.params, chunk_rows)
 
 
 def _read_http(location: str, opts: ReadOptions) -> pd.DataFrame:
-    from fullcycle.data.http import read_http
-
     return read_http(location, opts.config.http)
 
 
 def _iter_http(location: str, opts: ReadOptions, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    from fullcycle.data.http import iter_http
-
     return iter_http(location, opts.config.http)
 
 
@@ -122,8 +116,6 @@ def read_source(location: str, *, table: str | None = None, query: str | None = 
                 kind: str | None = None) -> pd.DataFrame:
     """Read a whole table from a file/folder/glob, a database URL (with `table` or `query`),
     or an http(s) URL. `config` carries the reading options of `data:` in fullcycle.yaml."""
-    from fullcycle.data.sql import mask_url
-
     chosen = get_source_kind(kind) if kind else source_kind(location)
     frame = chosen.read(location, _options(table, query, params, config))
     return check_table(frame, mask_url(location))
@@ -134,8 +126,6 @@ def iter_source(location: str, *, table: str | None = None, query: str | None = 
                 chunk_rows: int = 100_000, kind: str | None = None) -> Iterator[pd.DataFrame]:
     """The same table as `read_source`, as chunks of about `chunk_rows` rows. Files are read
     raw (CSV cells as text); consumers convert what they need."""
-    from fullcycle.data.sql import mask_url
-
     chosen = get_source_kind(kind) if kind else source_kind(location)
     where = mask_url(location)
     seen = 0

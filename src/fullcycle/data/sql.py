@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 
 from fullcycle.errors import ConfigError, SourceError, did_you_mean
+from fullcycle.provenance import mask_url as mask
+from fullcycle.provenance import split_credentials
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|api_?key|access_?token|token|secret"
@@ -27,14 +29,10 @@ def mask_url(url: str) -> str:
     """The URL with any password (and secret-looking query values) replaced by ***. `${NAME}`
     references are kept: they are not secrets. The URL is parsed (`split_credentials`), so a
     password holding an unencoded '@' is masked whole."""
-    from fullcycle.provenance import mask_url as mask
-
     return _SECRET_QUERY.sub(rf"\g<1>{MASK}", mask(str(url)))
 
 
 def _password(url: str) -> str | None:
-    from fullcycle.provenance import split_credentials
-
     parts = split_credentials(url)
     return parts[2] if parts else None
 
@@ -44,7 +42,6 @@ def _encoded(url: str) -> str:
     as part of the password (SQLAlchemy's parser would stop at the first '@')."""
     from urllib.parse import quote, unquote
 
-    from fullcycle.provenance import split_credentials
 
     parts = split_credentials(url)
     if parts is None or not parts[2]:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fullcycle.compute.cluster import ClusterError, ClusterSession
+from fullcycle.compute.cluster import ClusterError, ClusterSession, connect
 from fullcycle.compute.frames import BLOCKSIZE, read_partitions, typed
-from fullcycle.scoring.batch import BatchReport, output_kind, score_chunk
+from fullcycle.deploy.batch import run_batch
 from fullcycle.errors import DataError
 from fullcycle.model import Model
-from fullcycle.scoring.served import Served
+from fullcycle.scoring.batch import BatchReport, output_kind, score_chunk
+from fullcycle.scoring.served import RegistrySource, Served
 
 RETRIES = 3  # extra attempts per partition when its worker dies or the task fails transiently
 _SERVED: dict[str, Served] = {}  # per worker process: the compiled model of each shipped version
@@ -165,10 +166,6 @@ def run_on_cluster(workspace: str | Path, source: str | Path | None, output: str
     per input row (forecasts, recommendation lists) are answered on this machine, and the
     note says so."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from fullcycle.compute.cluster import connect
-    from fullcycle.deploy.batch import run_batch
-    from fullcycle.scoring.served import RegistrySource
 
     model = RegistrySource(workspace, model_ref).load()
     if source is None or not model.kind.row_wise:

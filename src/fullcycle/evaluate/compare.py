@@ -13,14 +13,13 @@ import pandas as pd
 from fullcycle.errors import ModelError
 from fullcycle.evaluate.bootstrap import paired_difference
 from fullcycle.evaluate.fast import FAST
+from fullcycle.evaluate.report import prepare
 from fullcycle.metrics import score_all
 from fullcycle.model import Model
 
 
 def compare_models(a: Model, b: Model, frame: pd.DataFrame, *, names: tuple[str, str],
                    resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    from fullcycle.evaluate.report import prepare
-
     if (a.problem.task, a.problem.target) != (b.problem.task, b.problem.target):
         raise ModelError(f"cannot compare {names[0]} ({a.problem.task} of {a.problem.target!r}) "
                          f"with {names[1]} ({b.problem.task} of {b.problem.target!r})")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.automl.search import score_predictions
 from fullcycle.errors import DataError
 from fullcycle.model import Model
 
@@ -328,8 +329,6 @@ def permutation_importance(model: Model, X: pd.DataFrame, y: np.ndarray, *, repe
                            seed: int = 0, max_rows: int = 2000) -> pd.DataFrame:
     """Drop in the model's metric when one input column is shuffled (on raw input rows, so it
     works for every model and speaks in the user's columns)."""
-    from fullcycle.automl.search import score_predictions
-
     rng = np.random.default_rng(seed)
     if len(X) > max_rows:
         keep = np.sort(rng.choice(len(X), max_rows, replace=False))

@@ -10,8 +10,10 @@ from typing import Any
 import pandas as pd
 
 from fullcycle.config import Config
+from fullcycle.data.sources import read_source
 from fullcycle.errors import DataError
 from fullcycle.evaluate.holdout import load_holdout
+from fullcycle.evaluate.render import page, to_json
 from fullcycle.model import Model
 
 REPORT_HTML = "evaluation.html"
@@ -25,7 +27,6 @@ def evaluation_rows(reports: Path, data: str | Path | pd.DataFrame | None,
         return load_holdout(reports), "held-out test rows"
     if isinstance(data, pd.DataFrame):
         return data, "rows given"
-    from fullcycle.data.sources import read_source
 
     return read_source(str(data)), f"rows of {data}"
 
@@ -41,8 +42,6 @@ def evaluate_rows(model: Model, frame: pd.DataFrame, label: str, config: Config,
                   reports: Path) -> dict[str, Any]:
     """Evaluate `model` on `frame` with its task kind; write reports/evaluation.html and
     reports/evaluation.json. Returns the result dict (the kind's data, `metrics`, `paths`)."""
-    from fullcycle.evaluate.render import page, to_json
-
     frame = frame.copy(deep=False)
     frame.attrs["source"] = label
     metrics, parts = model.kind.evaluate(model, frame, config)

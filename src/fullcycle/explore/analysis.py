@@ -16,13 +16,15 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.config import ProblemConfig
-from fullcycle.data.schema import Schema, infer_schema
+from fullcycle.data.schema import Schema, infer_schema, to_boolean
 from fullcycle.errors import DataError, ProblemError, did_you_mean
 from fullcycle.explore import relations as rel
 from fullcycle.explore import warnings as warn
 from fullcycle.explore.columns import THREADS, TypedColumn, data_version, type_column
+from fullcycle.explore.profile import numeric_profile_sorted
 from fullcycle.explore.stats import column_stats
 from fullcycle.explore.target import TargetInfo, make_target, relation, target_summary
+from fullcycle.problem import define_problem
 
 SCHEMA_SAMPLE = 50_000
 PLOT_SAMPLE = 200_000
@@ -136,7 +138,6 @@ def analyse(frame: pd.DataFrame, target: str | None = None, *, source: str = "<f
 def _problem(frame: pd.DataFrame, target: str | None, config: ProblemConfig | None) -> tuple:
     if target is None:
         return None, None
-    from fullcycle.problem import define_problem
 
     try:
         return define_problem(frame[target], target, config), None
@@ -175,9 +176,6 @@ def _type_and_describe(frame: pd.DataFrame, schema: Schema, problem: Any,
 
 def _boolean_profile(col: TypedColumn) -> dict[str, Any]:
     """Booleans are profiled as 0/1 numbers, as `profile_frame` (the model's reference) does."""
-    from fullcycle.data.schema import to_boolean
-    from fullcycle.explore.profile import numeric_profile_sorted
-
     assert col.codes is not None and col.labels is not None
     per_label = np.append(to_boolean(pd.Series(col.labels, dtype=object)).to_numpy(), np.nan)
     values = per_label[col.codes]  # code -1 picks the appended NaN

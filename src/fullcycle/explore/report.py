@@ -16,9 +16,13 @@ from typing import Any
 import pandas as pd
 
 from fullcycle.config import ProblemConfig
+from fullcycle.data.sources import read_source
+from fullcycle.data.sql import mask_url
+from fullcycle.errors import ConfigError, FullcycleError
 from fullcycle.explore import plots
 from fullcycle.explore import warnings as warn
 from fullcycle.explore.analysis import Analysis, Progress, analyse
+from fullcycle.taskkind import resolve_task
 
 SECTIONS = [("overview", "Overview"), ("warnings", "Warnings"), ("columns", "Columns"),
             ("correlations", "Correlations"), ("mutual-information", "Mutual information"),
@@ -367,11 +371,7 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
     data = config.data
     version, cleaning = None, None
     if dataset is None:
-        from fullcycle.data.sources import read_source
-
         if not data.source:
-            from fullcycle.errors import ConfigError
-
             raise ConfigError("no data source; give DATA on the command line or set data.source")
         frame = read_source(data.source, table=data.table, query=data.query, params=data.params,
                             config=data)
@@ -381,7 +381,6 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
     else:
         frame, source, version = dataset.frame, dataset.source, dataset.fingerprint
         cleaning = list(getattr(dataset, "cleaning", []))
-    from fullcycle.data.sql import mask_url
 
     return build_report(frame, output, data.target, source=mask_url(str(source)),
                         roles=data.roles, problem=config.problem, seed=config.seed,
@@ -392,9 +391,6 @@ def explore_source(config: Any, output: str | Path, dataset: Any = None, *,
 def kind_sections(config: Any, frame: pd.DataFrame) -> list[Any]:
     """What the data's task kind adds to the EDA (`problem.task`, or the most confident
     detection); nothing when no kind recognises the table yet."""
-    from fullcycle.errors import FullcycleError
-    from fullcycle.taskkind import resolve_task
-
     try:
         kind, _, _ = resolve_task(config, frame)
         return list(kind.eda_sections(frame, config))

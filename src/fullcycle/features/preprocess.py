@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from fullcycle.config import FeaturesConfig
 from fullcycle.data.schema import Schema, coerce_frame, to_datetime
+from fullcycle.errors import ConfigError, did_you_mean
 from fullcycle.features.compiling import (
     SMALL,
     Block,
@@ -34,6 +35,13 @@ from fullcycle.features.compiling import (
     compile_matrix_steps,
     compiles,
 )
+from fullcycle.features.encode import CategoryEncoder
+from fullcycle.features.generate import FeatureGenerator
+from fullcycle.features.impute import AutoImputer
+from fullcycle.features.outliers import OutlierDropper, OutlierHandler
+from fullcycle.features.scale import AutoTargetRegressor, SkewLog, make_scaler
+from fullcycle.features.select import FeatureSelector, SafeNames
+from fullcycle.features.text import TextVectorizer
 
 FeatureConfig = FeaturesConfig  # the name the rest of the package uses
 FAMILY_KINDS = ("linear", "tree", "native")
@@ -125,10 +133,6 @@ class DatetimeExpander(TransformerMixin, BaseEstimator):
 
 
 def _numeric_branch(kind: str, opts: FeaturesConfig, seed: int, *, log: bool) -> Pipeline:
-    from fullcycle.features.impute import AutoImputer
-    from fullcycle.features.outliers import OutlierHandler
-    from fullcycle.features.scale import SkewLog, make_scaler
-
     steps: list[tuple[str, Any]] = []
     if opts.outliers != "none" and opts.outlier_action != "drop":
         steps.append(("outliers", OutlierHandler(method=opts.outliers,
@@ -143,10 +147,6 @@ def _numeric_branch(kind: str, opts: FeaturesConfig, seed: int, *, log: bool) ->
 
 
 def _branches(schema: Schema, kind: str, opts: FeaturesConfig, seed: int) -> list[tuple]:
-    from fullcycle.features.encode import CategoryEncoder
-    from fullcycle.features.generate import FeatureGenerator
-    from fullcycle.features.text import TextVectorizer
-
     numeric, boolean = schema.by_role("numeric"), schema.by_role("boolean")
     categorical, text = schema.by_role("categorical"), schema.by_role("text")
     datetime = schema.by_role("datetime")
@@ -183,17 +183,11 @@ def build_preprocessor(schema: Schema, *, scale: bool, family_kind: str | None =
                        options: FeaturesConfig | None = None, seed: int = 0) -> Pipeline:
     """Coerce -> per-role branches -> selection (-> PCA). `family_kind` defaults to ``linear``
     when `scale` else ``tree``; `options` defaults to `FeaturesConfig()`."""
-    from fullcycle.features.select import FeatureSelector, SafeNames
-
     kind = family_kind or ("linear" if scale else "tree")
     if kind not in FAMILY_KINDS:
-        from fullcycle.errors import ConfigError, did_you_mean
-
         raise ConfigError(f"unknown family kind {kind!r}." + did_you_mean(kind, FAMILY_KINDS))
     opts = options or FeaturesConfig()
     if opts.outliers == "isolation_forest" and opts.outlier_action == "clip":
-        from fullcycle.errors import ConfigError
-
         raise ConfigError("features.outliers isolation_forest flags whole rows and cannot clip; "
                           "set features.outlier_action to flag or drop")
     columns = ColumnTransformer(_branches(schema, kind, opts, seed), remainder="drop",
@@ -217,9 +211,6 @@ def wrap_estimator(estimator: Any, *, task: str, options: FeaturesConfig | None 
                    seed: int = 0) -> Any:
     """The model step as the features options want it: outlier rows dropped from training
     (`outlier_action: drop`) and, for regression, a skewed target fitted on log1p scale."""
-    from fullcycle.features.outliers import OutlierDropper
-    from fullcycle.features.scale import AutoTargetRegressor
-
     opts = options or FeaturesConfig()
     if task == "regression" and opts.target_transform != "none":
         estimator = AutoTargetRegressor(regressor=estimator, transform=opts.target_transform,

@@ -12,12 +12,11 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from fullcycle.errors import ModelError
+from fullcycle.features.preprocess import SchemaCoercer
 
 
 def find_preprocessor(pipeline: Any) -> Pipeline:
     """The preprocessing Pipeline (first step a SchemaCoercer) inside a model pipeline."""
-    from fullcycle.features.preprocess import SchemaCoercer
-
     if isinstance(pipeline, Pipeline):
         if isinstance(pipeline.steps[0][1], SchemaCoercer):
             return pipeline

@@ -27,6 +27,7 @@ from fullcycle.monitor.live import LiveData, summary_of_traffic
 from fullcycle.monitor.performance import check_performance
 from fullcycle.monitor.quality import check_quality
 from fullcycle.monitor.reference import reference_of
+from fullcycle.monitor.report import write_reports
 
 EXIT_BITS = {"drift": 1, "quality": 4, "performance": 8}
 HIST_BINS = 24
@@ -130,8 +131,6 @@ def monitor_model(model: Model, recent: pd.DataFrame, config: Any,
     """Monitor `model` on `recent` rows (a file's rows, or `live.read_log_window`) through its
     task kind; write reports/monitoring.json and monitoring.html. The result holds the kind's
     signals, its `alerts`, `alert_kinds` and the CLI's `exit_code`."""
-    from fullcycle.monitor.report import write_reports
-
     found = model.kind.monitor(model, recent, config)
     kinds = sorted({a["kind"] for a in found.alerts})
     result: dict[str, Any] = {**found.signals, "alerts": found.alerts, "alert_kinds": kinds,

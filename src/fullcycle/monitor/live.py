@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.sources import read_source
 from fullcycle.errors import DataError
 from fullcycle.model import Model
+from fullcycle.monitor.predlog import read_log
 
 
 @dataclass
@@ -63,8 +65,6 @@ def from_log(url: str, model: Model, since: str | None = None) -> LiveData:
 def read_log_window(url: str, since: str | None = None) -> pd.DataFrame:
     """The prediction log joined with its feedback (oldest first), marked as such in
     `attrs` (`prediction_log`, `source`) so a task kind knows what it monitors."""
-    from fullcycle.monitor.predlog import read_log
-
     log = read_log(url, since=_parse_since(since))
     if not len(log):
         raise DataError(f"the prediction log {_masked(url)} has no predictions"
@@ -113,8 +113,6 @@ def from_frame(frame: pd.DataFrame, model: Model, source: str = "data frame") ->
 
 
 def from_file(path: str | Path, model: Model) -> LiveData:
-    from fullcycle.data.sources import read_source
-
     return from_frame(read_source(str(path)), model, source=str(path))
 
 

@@ -22,13 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.dataset import Dataset
+from fullcycle.data.sources import read_source
 from fullcycle.errors import DataError
+from fullcycle.metrics import get_metric
+from fullcycle.monitor.predlog import read_log
 
 
 def labelled_from_log(url: str, target: str, features: list[str]) -> pd.DataFrame:
     """Logged inputs with their feedback labels as a training frame (oldest first)."""
-    from fullcycle.monitor.predlog import read_log
-
     log = read_log(url)
     if "label" not in log.columns or not log["label"].notna().any():
         raise DataError("the prediction log has no feedback labels yet; POST them to /feedback "
@@ -98,7 +100,6 @@ def _new_data(steps: Retraining, champion: Any, data: str | None,
                             "--input FILE")
         return labelled_from_log(steps.log_url, target,
                                  [c.name for c in champion.schema.features])
-    from fullcycle.data.sources import read_source
 
     frame = read_source(data, query=query) if query else read_source(data)
     if not target:
@@ -113,9 +114,6 @@ def retrain(steps: Retraining, data: str | None = None, *, query: str | None = N
     """Train, compare and maybe promote a challenger; returns the decision with its evidence.
     The champion's task kind splits the new rows (`split_recent`) and scores both models on
     the same recent part (`score`); the promotion rule is the same for every kind."""
-    from fullcycle.data.dataset import Dataset
-    from fullcycle.metrics import get_metric
-
     cfg, registry = steps.config, steps.registry
     champion_version = registry.resolve_version("champion")
     champion = registry.load(champion_version)

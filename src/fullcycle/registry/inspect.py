@@ -8,7 +8,9 @@ import time
 from typing import Any
 
 from fullcycle.errors import ModelError
+from fullcycle.registry.promotion import history
 from fullcycle.registry.store import DIGEST, READY, STATE, ModelRegistry
+from fullcycle.registry.tracking import SCHEMA
 
 
 def version_state(mv: Any) -> str:
@@ -48,8 +50,6 @@ def list_versions(registry: ModelRegistry, include_incomplete: bool = False) -> 
 
 def describe(registry: ModelRegistry, ref: str) -> dict[str, Any]:
     """Everything recorded about one version: the version, its run, its history."""
-    from fullcycle.registry.promotion import history
-
     version = registry.resolve_version(ref)
     mv = registry.model_version(version)
     run = registry.client.get_run(mv.run_id) if mv.run_id else None
@@ -107,7 +107,6 @@ def _schema_changes(registry: ModelRegistry, run_a: str | None,
 def _roles(registry: ModelRegistry, run_id: str | None) -> dict[str, str] | None:
     import mlflow.artifacts
 
-    from fullcycle.registry.tracking import SCHEMA
 
     if not run_id:
         return None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import mlflow.pyfunc
 
+from fullcycle.model import Model
+
 
 class FullcyclePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     # The signature (from the data contract) does the validation; no type-hint inference.
     _skip_type_hint_validation = True
 
     def load_context(self, context):  # noqa: ANN001 - MLflow reads these signatures
-        from fullcycle.model import Model
 
         config = getattr(context, "model_config", None) or {}
         self.model = Model.load(context.artifacts["model"],

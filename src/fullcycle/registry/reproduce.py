@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fullcycle.config import Config
+from fullcycle.data.dataset import Dataset
 from fullcycle.errors import IntegrityError, ModelError
+from fullcycle.provenance import code_version
 from fullcycle.registry.store import ModelRegistry
 from fullcycle.registry.tracking import CONFIG, SNAPSHOT, final_metrics
+from fullcycle.taskkind import resolve_task
 
 SKIP_METRICS = ("train_seconds",)  # wall-clock time is never expected to match
 
@@ -31,9 +35,6 @@ class Reproduction:
 
 
 def reproduce(registry: ModelRegistry, ref: str, *, tolerance: float = 0.0) -> Reproduction:
-    from fullcycle.provenance import code_version
-    from fullcycle.taskkind import resolve_task
-
     mv = registry.checked_version(ref)
     run = registry.client.get_run(mv.run_id)
     with tempfile.TemporaryDirectory(prefix="fc-reproduce-") as tmp:
@@ -62,9 +63,6 @@ def reproduce(registry: ModelRegistry, ref: str, *, tolerance: float = 0.0) -> R
 def _recorded_inputs(registry: ModelRegistry, run: Any, tmp: Path) -> tuple[Any, Any]:
     import pandas as pd
     import yaml
-
-    from fullcycle.config import Config
-    from fullcycle.data.dataset import Dataset
 
     tags = run.data.tags
     if tags.get("fullcycle.snapshot") != SNAPSHOT:

@@ -25,11 +25,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from fullcycle.card import ModelCard
 from fullcycle.errors import IntegrityError, ModelError, RegistryError
-from fullcycle.model import Model, folder_digest, read_metadata, verify_folder
+from fullcycle.model import Model, folder_digest, read_card, read_metadata, verify_folder
+from fullcycle.provenance import pinned_requirements
 from fullcycle.registry import local_read
 from fullcycle.registry.promotion import _test_pause, move_alias
 from fullcycle.registry.refs import REF_URI, parse_ref  # noqa: F401 - REF_URI re-exported
+from fullcycle.registry.signature import input_example, model_signature
 from fullcycle.registry.tracking import RunRecord
 
 TRUST_ENV = "FULLCYCLE_TRUST_MODEL_PATH"
@@ -148,9 +151,6 @@ class ModelRegistry:
         import mlflow
         from mlflow.entities import Metric, Param, RunTag
 
-        from fullcycle.provenance import pinned_requirements
-        from fullcycle.registry.signature import input_example, model_signature
-
         client = self.client
         tags = dict(record.tags) | {STATE: "running", "fullcycle.digest": digest}
         run = client.create_run(self.experiment_id(), run_name=record.run_name, tags=tags)
@@ -166,7 +166,6 @@ class ModelRegistry:
         with tempfile.TemporaryDirectory(prefix="fc-run-") as tmp:
             client.log_artifacts(run_id, str(record.write(Path(tmp))))
         self._log_children(run_id, record)
-        from fullcycle.card import ModelCard
 
         card = ModelCard.from_dict(meta["card"])
         schema = card.schema
@@ -336,8 +335,6 @@ class ModelRegistry:
         """The card of a registered version (its contract, problem...), from the verified
         folder, without unpickling the predictor: `validate` needs nothing else, and loading the
         model's native libraries (and their threads) only to read its schema cost seconds."""
-        from fullcycle.model import read_card
-
         parsed = parse_ref(str(ref))
         if parsed.path is not None:
             folder = Path(parsed.path)

@@ -23,6 +23,7 @@ import pandas as pd
 from fullcycle.data.contract import check_column, describe
 from fullcycle.errors import DataError
 from fullcycle.scoring.served import Served
+from fullcycle.scoring.validation import RequestInvalid, problem
 from fullcycle.taskkind import PredictOptions
 
 NAN = float("nan")
@@ -379,7 +380,6 @@ def score_upload(served: Served, handle: IO[bytes], filename: str | None, output
     broken stream), then stream the scored file chunk by chunk."""
     import uuid
 
-    from fullcycle.scoring.validation import RequestInvalid, problem
 
     head = handle.read(4)
     handle.seek(0)

@@ -30,7 +30,10 @@ import numpy as np
 import pandas as pd
 
 import fullcycle.features  # noqa: F401 - registers the coercer TypedPath skips
+from fullcycle.data.schema import to_datetime
+from fullcycle.errors import ConfigError
 from fullcycle.features.compiling import Unsupported, skip_coercers
+from fullcycle.features.preprocess import SchemaCoercer
 from fullcycle.model import Model
 from fullcycle.scoring.compiled import CompiledPath
 from fullcycle.scoring.validation import columns_of, rows_to_columns
@@ -159,7 +162,6 @@ class FastPath:
     def __init__(self, model: Model, names: list[str]) -> None:
         from sklearn.pipeline import Pipeline
 
-        from fullcycle.features.preprocess import SchemaCoercer
 
         pipe = model.pipeline
         if not isinstance(pipe, Pipeline) or len(pipe.steps) != 2:
@@ -234,7 +236,6 @@ class TypedPath:
 
     def frame(self, columns: list[np.ndarray]) -> pd.DataFrame:
         data: dict[str, Any] = {}
-        from fullcycle.data.schema import to_datetime
 
         for name, role, fmt, values in zip(self.names, self.roles, self.formats, columns,
                                            strict=True):
@@ -326,8 +327,6 @@ def allowed_paths() -> set[str]:
     chosen = {v.strip() for v in value.split(",") if v.strip()}
     unknown = chosen - set(PATH_NAMES.values())
     if unknown:
-        from fullcycle.errors import ConfigError
-
         raise ConfigError(f"environment variable {PATHS_ENV}={value!r}: unknown path(s) "
                           f"{', '.join(sorted(unknown))}; use any of "
                           f"{', '.join(PATH_NAMES.values())}, comma-separated (empty: the plain "

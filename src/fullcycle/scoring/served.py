@@ -20,6 +20,7 @@ from fullcycle.model import Model
 from fullcycle.registry.open import load_model, open_registry
 from fullcycle.scoring.fastpath import PredictionPath, compile_checked, general_scores
 from fullcycle.scoring.validation import RecordValidator
+from fullcycle.taskkind import PredictOptions
 from fullcycle.workspace import Workspace
 
 
@@ -67,7 +68,6 @@ def _kind_predicts_its_example(model: Model, validator: RecordValidator) -> None
     serves: a broken model is refused at load or reload, not on the first request."""
     import pandas as pd
 
-    from fullcycle.taskkind import PredictOptions
 
     example = model.card.input_example
     if not example or not model.kind.row_wise:

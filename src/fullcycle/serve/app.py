@@ -41,11 +41,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fullcycle.config import ServeConfig
+from fullcycle.config import Config, ServeConfig
 from fullcycle.errors import FullcycleError
 from fullcycle.model import Model
 from fullcycle.monitor.predlog import PredictionLog
-from fullcycle.scoring.served import ModelSource, Served
+from fullcycle.scoring.batch import score_upload
+from fullcycle.scoring.served import ModelSource, RegistrySource, Served
 from fullcycle.scoring.validation import (
     RequestInvalid,
     contract_example,
@@ -55,6 +56,9 @@ from fullcycle.scoring.validation import (
 )
 from fullcycle.serve.metrics import VALUE_BUCKETS, Metrics
 from fullcycle.serve.reload import ModelHolder
+from fullcycle.serve.routes.dashboard import dashboard_router
+from fullcycle.serve.routes.explain import explain_router
+from fullcycle.serve.routes.kinds import mount_kind_routes, parse_body, plain_json
 from fullcycle.serve.security import (
     ApiKeys,
     BodyLimit,
@@ -63,6 +67,9 @@ from fullcycle.serve.security import (
     require_admin,
     require_api_key,
 )
+from fullcycle.serve.workers import SHARED_ENV, WorkerShare
+from fullcycle.taskkind import PredictOptions
+from fullcycle.workspace import Workspace
 
 log = logging.getLogger("fullcycle.serve")
 INLINE_ROWS = 64  # bigger requests are scored on the thread pool, not the event loop
@@ -117,8 +124,6 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     predlog = PredictionLog(log_url) if log_url and cfg.log_predictions else None
     share = None
     if shared:
-        from fullcycle.serve.workers import WorkerShare
-
         share = metrics.share = WorkerShare(shared)
 
     @contextlib.asynccontextmanager
@@ -155,15 +160,12 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     if kind.row_wise:  # one answer per record: the generic routes, checked by the contract
         _predict_route(app, cfg)
         _file_route(app)
-    from fullcycle.serve.routes.kinds import mount_kind_routes
 
     extra_routes = mount_kind_routes(app, kind.routes(), kind.name)  # /forecast, /recommend...
     _feedback_routes(app, kind.feedback_request())
-    from fullcycle.serve.routes.explain import explain_router
 
     if kind.scored:  # explanations of a score array: supervised tables
         app.include_router(explain_router())  # POST /explain (evaluate/)
-    from fullcycle.serve.routes.dashboard import dashboard_router
 
     app.include_router(dashboard_router())  # GET /dashboard, /dashboard.json (monitor/)
     _typed_openapi(app, cfg)
@@ -366,9 +368,6 @@ async def _kind_rows(app: FastAPI, served: Served, payload: Any, rows: list[list
     record with the kind's output columns (`TaskKind.output_columns`)."""
     import pandas as pd
 
-    from fullcycle.serve.routes.kinds import plain_json
-    from fullcycle.taskkind import PredictOptions
-
     model = served.model
     frame = pd.DataFrame.from_records(rows, columns=served.validator.names)
     out = await run_in_threadpool(model.kind.predict, model, frame, PredictOptions())
@@ -446,8 +445,6 @@ def _file_route(app: FastAPI) -> None:
         id_column: str | None = Query(None, max_length=200,
                                       description="input column copied to the answer"),
     ) -> StreamingResponse:
-        from fullcycle.scoring.batch import score_upload
-
         served = holder.current
         kind, request_id, parts = await run_in_threadpool(
             score_upload, served, file.file, file.filename, output, id_column, app.state.predlog)
@@ -485,8 +482,6 @@ def _feedback_routes(app: FastAPI, body: type[BaseModel] | None = None) -> None:
 def _kind_feedback(app: FastAPI, body: type[BaseModel]) -> None:
     """`POST /feedback` with the kind's body: its `id` names a logged prediction or request
     (the `id` of an answer); the rest of the body is stored as the label (JSON)."""
-    from fullcycle.serve.routes.kinds import parse_body
-
     @app.post("/feedback", tags=["predict"], dependencies=[Depends(require_api_key)],
               summary="Record what happened after a prediction (the kind's feedback body)",
               responses={404: {"description": "unknown prediction id"},
@@ -554,8 +549,6 @@ def serve_app(workspace: str, ref: str = "champion", config: Any = None,
               shared: str | None = None) -> FastAPI:
     """The app the CLI serves: a registry reference of a workspace (aliases followed), the
     prediction log at serve.log_url or the workspace's SQLite file."""
-    from fullcycle.scoring.served import RegistrySource
-
     source = RegistrySource(workspace, ref, config)
     cfg = source.config.serve
     log_url = cfg.log_url or source.workspace.prediction_log_url
@@ -569,16 +562,12 @@ def app_from_env() -> FastAPI:
     import os
     import sys
 
-    from fullcycle.config import Config
-    from fullcycle.workspace import Workspace
-
     # The log writer and the model poller are background threads; a shorter GIL switch
     # interval (default 5 ms) bounds how long they can hold up the event loop.
     sys.setswitchinterval(0.0005)
     workspace = os.environ["FULLCYCLE_SERVE_WORKSPACE"]
     config = Workspace.at(workspace).load_config() if "FULLCYCLE_SERVE_CONFIG" not in os.environ \
         else Config.from_dict(json.loads(os.environ["FULLCYCLE_SERVE_CONFIG"]), where="serve env")
-    from fullcycle.serve.workers import SHARED_ENV
 
     return serve_app(workspace, os.environ.get("FULLCYCLE_SERVE_MODEL", "champion"), config,
                      shared=os.environ.get(SHARED_ENV))

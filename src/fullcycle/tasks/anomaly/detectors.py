@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from fullcycle.errors import ConfigError, DataError, did_you_mean
+
 
 def _as_matrix(X: Any) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(X, dtype="float64"))
@@ -170,7 +172,6 @@ def make_detector(name: str, seed: int, n_rows: int) -> BaseEstimator:
         return ECOD()
     if name == "copod":
         return COPOD()
-    from fullcycle.errors import ConfigError, did_you_mean
 
     raise ConfigError(f"unknown anomaly detector {name!r}.{did_you_mean(name, DETECTORS)}")
 
@@ -199,8 +200,6 @@ class DetectorEnsemble(BaseEstimator):
         self.seed = seed
 
     def fit(self, X: Any, y: Any = None) -> DetectorEnsemble:
-        from fullcycle.errors import ConfigError, DataError, did_you_mean
-
         if self.combine not in COMBINE:
             raise ConfigError(f"unknown combination {self.combine!r}."
                               + did_you_mean(self.combine, COMBINE))

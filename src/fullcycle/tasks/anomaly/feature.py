@@ -16,6 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from fullcycle.config import Config
+from fullcycle.data.schema import infer_schema
+from fullcycle.tasks.anomaly.detectors import DetectorEnsemble
+from fullcycle.tasks.unsupervised import prep
+
 
 class AnomalyScoreFeature(TransformerMixin, BaseEstimator):
     def __init__(self, *, detectors: tuple[str, ...] = ("iforest", "knn"), combine: str = "max",
@@ -26,11 +31,6 @@ class AnomalyScoreFeature(TransformerMixin, BaseEstimator):
         self.column = column
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> AnomalyScoreFeature:
-        from fullcycle.config import Config
-        from fullcycle.data.schema import infer_schema
-        from fullcycle.tasks.anomaly.detectors import DetectorEnsemble
-        from fullcycle.tasks.unsupervised import prep
-
         config = Config.from_dict({"seed": self.seed})
         self.schema_ = infer_schema(X)
         self.pipeline_ = prep.build(self.schema_, config)
@@ -41,8 +41,6 @@ class AnomalyScoreFeature(TransformerMixin, BaseEstimator):
         return self
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
-        from fullcycle.tasks.unsupervised import prep
-
         return np.asarray(self.detector_.score_samples(prep.matrix(self.pipeline_, X)))
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

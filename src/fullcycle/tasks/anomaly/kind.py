@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ConfigError, DataError
+from fullcycle.monitor.drift import prediction_drift
+from fullcycle.monitor.report import alerts_html, drift_html, quality_html
 from fullcycle.taskkind import (
     Detection,
     MonitorResult,
@@ -28,6 +30,8 @@ from fullcycle.taskkind import (
     TrainResult,
 )
 from fullcycle.tasks.anomaly.predictor import OUTPUT
+from fullcycle.tasks.anomaly.report import sections
+from fullcycle.tasks.anomaly.training import train_anomaly
 from fullcycle.tasks.unsupervised import common
 from fullcycle.tasks.unsupervised.metrics import register
 
@@ -76,8 +80,6 @@ class AnomalyKind(TaskKind):
 
     def train(self, dataset: Dataset, config: Config, *, reports: Path,
               progress: Callable[..., None] | None = None) -> TrainResult:
-        from fullcycle.tasks.anomaly.training import train_anomaly
-
         self.check_config(config, [str(c) for c in dataset.frame.columns])
         return train_anomaly(self, dataset, config, reports=reports, progress=progress)
 
@@ -94,8 +96,6 @@ class AnomalyKind(TaskKind):
     # --- evaluation -------------------------------------------------------------------------
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
-        from fullcycle.tasks.anomaly.report import sections
-
         pred = model.predictor
         scores = pred.score(data)
         metrics = {"flagged_share": float(np.mean(scores >= pred.threshold)),
@@ -112,9 +112,6 @@ class AnomalyKind(TaskKind):
 
     # --- monitoring -------------------------------------------------------------------------
     def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
-        from fullcycle.monitor.drift import prediction_drift
-        from fullcycle.monitor.report import alerts_html, drift_html, quality_html
-
         rows = common.recent_rows(recent, model)
         signals, alerts = common.feature_monitoring(model, rows, config)
         pred = model.predictor

@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.card import ModelCard, Provenance, TrainingSummary
+from fullcycle.errors import ConfigError
+from fullcycle.model import Model
+from fullcycle.taskkind import TrainResult
 from fullcycle.tasks.anomaly.detectors import DetectorEnsemble
 from fullcycle.tasks.anomaly.predictor import AnomalyPredictor
 from fullcycle.tasks.unsupervised import common, prep
@@ -41,8 +45,6 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 
 
 def _contamination(config: Config) -> float | str:
-    from fullcycle.errors import ConfigError
-
     value = config.problem.contamination
     if value == "auto":
         return "auto"
@@ -97,10 +99,6 @@ def _rank(train: pd.DataFrame, test: pd.DataFrame, y_test: np.ndarray, schema: A
 
 def train_anomaly(kind: TaskKind, dataset: Dataset, config: Config, *, reports: Path,
                   progress: Callable[..., Any] | None = None) -> TrainResult:
-    from fullcycle.card import ModelCard, Provenance, TrainingSummary
-    from fullcycle.model import Model
-    from fullcycle.taskkind import TrainResult
-
     started = time.perf_counter()
     X, schema, label = common.features_and_label(dataset, config)
     contamination = _contamination(config)

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ConfigError, DataError
+from fullcycle.monitor.drift import prediction_drift
+from fullcycle.monitor.report import alerts_html, drift_html, quality_html
 from fullcycle.taskkind import (
     Detection,
     MonitorResult,
@@ -25,8 +27,16 @@ from fullcycle.taskkind import (
     TaskKind,
     TrainResult,
 )
+from fullcycle.tasks.cluster.report import sections
+from fullcycle.tasks.cluster.training import (
+    internal_metrics,
+    label_metrics,
+    method_of,
+    train_clusters,
+)
 from fullcycle.tasks.unsupervised import common
 from fullcycle.tasks.unsupervised.metrics import register
+from fullcycle.tasks.unsupervised.profile import table_html
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -49,8 +59,6 @@ class ClusterKind(TaskKind):
         return None  # never guessed: without a target the user chooses (the error says how)
 
     def check_config(self, config: Config, columns: list[str]) -> None:
-        from fullcycle.tasks.cluster.training import method_of
-
         common.check_label(config, columns)
         if config.problem.contamination != "auto":
             raise ConfigError("problem.contamination (--contamination) is for --task anomaly, "
@@ -66,8 +74,6 @@ class ClusterKind(TaskKind):
 
     def train(self, dataset: Dataset, config: Config, *, reports: Path,
               progress: Callable[..., None] | None = None) -> TrainResult:
-        from fullcycle.tasks.cluster.training import train_clusters
-
         self.check_config(config, [str(c) for c in dataset.frame.columns])
         return train_clusters(self, dataset, config, reports=reports, progress=progress)
 
@@ -89,9 +95,6 @@ class ClusterKind(TaskKind):
     # --- evaluation -------------------------------------------------------------------------
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
-        from fullcycle.tasks.cluster.report import sections
-        from fullcycle.tasks.cluster.training import internal_metrics, label_metrics
-
         pred = model.predictor
         A = pred.matrix(data)
         labels = pred.clusterer.predict(A)
@@ -102,8 +105,6 @@ class ClusterKind(TaskKind):
         return metrics, sections(model, data, A, labels, metrics, config.seed)
 
     def score(self, model: Model, holdout: pd.DataFrame, config: Config) -> dict[str, float]:
-        from fullcycle.tasks.cluster.training import internal_metrics, label_metrics
-
         pred = model.predictor
         A = pred.matrix(holdout)
         labels = pred.clusterer.predict(A)
@@ -115,10 +116,6 @@ class ClusterKind(TaskKind):
 
     # --- monitoring -------------------------------------------------------------------------
     def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
-        from fullcycle.monitor.drift import prediction_drift
-        from fullcycle.monitor.report import alerts_html, drift_html, quality_html
-        from fullcycle.tasks.unsupervised.profile import table_html
-
         rows = common.recent_rows(recent, model)
         signals, alerts = common.feature_monitoring(model, rows, config)
         pred = model.predictor

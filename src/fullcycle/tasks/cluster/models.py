@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from fullcycle.errors import ConfigError, DataError, did_you_mean
+
 METHODS = ("auto", "kmeans", "gmm", "hdbscan", "agglomerative", "birch")
 LARGE = 20_000  # rows above which MiniBatchKMeans and BIRCH replace the exact methods
 
@@ -127,8 +129,6 @@ class Clusterer(BaseEstimator):
         self.seed = seed
 
     def fit(self, X: Any, y: Any = None) -> Clusterer:
-        from fullcycle.errors import ConfigError, DataError, did_you_mean
-
         if self.method not in METHODS:
             raise ConfigError(f"unknown clustering method {self.method!r}."
                               + did_you_mean(self.method, METHODS))
@@ -212,8 +212,6 @@ class Clusterer(BaseEstimator):
             return np.asarray(HDBSCAN(min_cluster_size=max(5, len(A) // 100),
                                       copy=True).fit_predict(A))
         if len(A) > LARGE:
-            from fullcycle.errors import ConfigError
-
             raise ConfigError(f"agglomerative clustering holds a {len(A)}x{len(A)} distance "
                               "matrix; use method birch or kmeans for this many rows")
         return np.asarray(AgglomerativeClustering(n_clusters=int(k or 2)).fit_predict(A))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.taskkind import ReportSection
-from fullcycle.tasks.unsupervised.common import cli_fields
+from fullcycle.tasks.unsupervised.common import cli_fields, sample_rows
 from fullcycle.tasks.unsupervised.profile import (
     describe_group,
     projection,
@@ -21,7 +21,6 @@ from fullcycle.tasks.unsupervised.profile import (
 def _silhouette_by_cluster(A: np.ndarray, labels: np.ndarray, seed: int) -> dict[int, float]:
     from sklearn.metrics import silhouette_samples
 
-    from fullcycle.tasks.unsupervised.common import sample_rows
 
     rows = sample_rows(len(A), seed, 4000)
     sub = labels[rows]

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fullcycle.errors import ConfigError
+from fullcycle.card import ModelCard, Provenance, TrainingSummary
+from fullcycle.errors import ConfigError, did_you_mean
+from fullcycle.model import Model
+from fullcycle.taskkind import TrainResult
 from fullcycle.tasks.cluster.models import METHODS, Clusterer
 from fullcycle.tasks.cluster.predictor import ClusterPredictor
 from fullcycle.tasks.unsupervised import common, prep
@@ -33,8 +36,6 @@ SMALL = 5_000  # agglomerative clustering is tried up to this many rows
 def method_of(config: Config) -> str:
     method = str(config.problem.options.get("method", "auto"))
     if method not in METHODS:
-        from fullcycle.errors import did_you_mean
-
         raise ConfigError(f"problem.options.method {method!r} is not a clustering method."
                           + did_you_mean(method, METHODS) + f" (one of {', '.join(METHODS)})")
     return method
@@ -106,10 +107,6 @@ def _choose(A: np.ndarray, y: pd.Series, k: int | None, config: Config,
 
 def train_clusters(kind: TaskKind, dataset: Dataset, config: Config, *, reports: Path,
                    progress: Callable[..., Any] | None = None) -> TrainResult:
-    from fullcycle.card import ModelCard, Provenance, TrainingSummary
-    from fullcycle.model import Model
-    from fullcycle.taskkind import TrainResult
-
     started = time.perf_counter()
     X, schema, label = common.features_and_label(dataset, config)
     k = config.problem.n_clusters

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ConfigError, DataError
+from fullcycle.metrics import METRICS, Metric
 from fullcycle.taskkind import (
     Detection,
     MonitorResult,
@@ -31,6 +32,12 @@ from fullcycle.taskkind import (
     TaskKind,
     TrainResult,
 )
+from fullcycle.tasks.recommend.data import id_strings
+from fullcycle.tasks.recommend.eda import interaction_sections
+from fullcycle.tasks.recommend.evaluation import evaluate_interactions, examples_html, metrics_html
+from fullcycle.tasks.recommend.monitoring import alerts_for, offline, online
+from fullcycle.tasks.recommend.serving import RecommendFeedback, routes
+from fullcycle.tasks.recommend.training import _verdict, train_recommender
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -50,8 +57,6 @@ ITEM_HINTS = ("item", "movie", "product", "artist", "track", "song", "book", "ar
 def _register_metrics() -> None:
     """Ranking metrics in the metric registry (their direction is what retraining and
     success criteria read); the values come from the kind, which ranks whole catalogues."""
-    from fullcycle.metrics import METRICS, Metric
-
     def computed_by_kind(*_: Any) -> float:
         raise ConfigError("ranking metrics are computed by the recommend task kind "
                           "(fullcycle evaluate / monitor), not from a label column")
@@ -124,8 +129,6 @@ class RecommendKind(TaskKind):
     # --- training -----------------------------------------------------------------------
     def train(self, dataset: Dataset, config: Config, *, reports: Path,
               progress: Callable[..., None] | None = None) -> TrainResult:
-        from fullcycle.tasks.recommend.training import train_recommender
-
         return train_recommender(self, dataset, config, reports=reports, progress=progress)
 
     # --- prediction ---------------------------------------------------------------------
@@ -154,24 +157,14 @@ class RecommendKind(TaskKind):
         return [info["user_column"], "rank", info["item_column"], "score"]
 
     def routes(self) -> list[Route]:
-        from fullcycle.tasks.recommend.serving import routes
-
         return routes()
 
     def feedback_request(self) -> type[BaseModel] | None:
-        from fullcycle.tasks.recommend.serving import RecommendFeedback
-
         return RecommendFeedback
 
     # --- evaluation, exploration --------------------------------------------------------
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
-        from fullcycle.tasks.recommend.evaluation import (
-            evaluate_interactions,
-            examples_html,
-            metrics_html,
-        )
-
         rec = model.predictor
         info = model.card.task_info
         k = int(info.get("k", K))
@@ -189,7 +182,6 @@ class RecommendKind(TaskKind):
             examples = examples_html(rec, rows, top) if len(rows) else ""
         body = (f"<p>{html.escape(note)}; k = {k}; model: "
                 f"{html.escape(rec.description)}</p>" + metrics_html(overall, by, k))
-        from fullcycle.tasks.recommend.training import _verdict
 
         named = _metric_names(overall, k)
         data = {"ranking": overall, "by_activity": by, "k": k,
@@ -200,14 +192,10 @@ class RecommendKind(TaskKind):
         return named, sections
 
     def eda_sections(self, frame: pd.DataFrame, config: Config) -> list[ReportSection]:
-        from fullcycle.tasks.recommend.eda import interaction_sections
-
         return interaction_sections(frame, config)
 
     # --- monitoring and retraining ------------------------------------------------------
     def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
-        from fullcycle.tasks.recommend.monitoring import alerts_for, offline, online
-
         rec = model.predictor
         info = model.card.task_info
         if recent.attrs.get("prediction_log"):
@@ -244,8 +232,6 @@ class RecommendKind(TaskKind):
         return frame[~held], frame[held]
 
     def score(self, model: Model, holdout: pd.DataFrame, config: Config) -> dict[str, float]:
-        from fullcycle.tasks.recommend.evaluation import evaluate_interactions
-
         info = model.card.task_info
         k = int(info.get("k", K))
         users, items = _pairs(holdout, info)
@@ -264,8 +250,6 @@ def _pairs(frame: pd.DataFrame, info: dict[str, Any]) -> tuple[np.ndarray, np.nd
 
 
 def _seen_share(rec: Any, users: np.ndarray, items: np.ndarray) -> float:
-    from fullcycle.tasks.recommend.data import id_strings
-
     if len(users) == 0:
         return 0.0
     sample = slice(0, 5000)

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.errors import DataError
+from fullcycle.model import Model
 from fullcycle.taskkind import TrainResult
 from fullcycle.tasks.recommend.content import ItemContent, build_content
-from fullcycle.tasks.recommend.data import Interactions, build_interactions
+from fullcycle.tasks.recommend.data import Interactions, build_interactions, holdout_split
 from fullcycle.tasks.recommend.evaluation import evaluate_interactions, examples_html
 from fullcycle.tasks.recommend.recommender import Recommender
 from fullcycle.tasks.recommend.search import Search, Trial, refit
@@ -67,8 +69,6 @@ def holdout_evaluation(search: Search, inter: Interactions, winner: Any, k: int,
                        content: ItemContent | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """The winner (fitted on the validation part) on every validation user: overall, by
     activity, examples; and the held-out pairs as raw ids (the kind's holdout rows)."""
-    from fullcycle.tasks.recommend.data import holdout_split
-
     train, held = holdout_split(inter.matrix, 0.25, search.seed)
     part = Interactions(users=inter.users, items=inter.items, matrix=train,
                         feedback=inter.feedback, users_numeric=inter.users_numeric,
@@ -90,9 +90,6 @@ def holdout_evaluation(search: Search, inter: Interactions, winner: Any, k: int,
 
 def train_recommender(kind: TaskKind, dataset: Dataset, config: Config, *, reports: Path,
                       progress: Callable[..., None] | None = None) -> TrainResult:
-    from fullcycle.card import ModelCard, Provenance, TrainingSummary
-    from fullcycle.model import Model
-
     t0 = time.perf_counter()
     p = config.problem
     assert p.user_column and p.item_column  # check_config ran before train

@@ -23,9 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fullcycle.compute.cluster import ClusterError, ClusterSession
+from fullcycle.automl.train import metrics_from_scores
+from fullcycle.compute.cluster import ClusterError, ClusterSession, connect
 from fullcycle.compute.frames import read_partitions, typed
+from fullcycle.data.dataset import Dataset
+from fullcycle.data.fingerprint import Fingerprinter
 from fullcycle.errors import DataError
+from fullcycle.features.preprocess import build_preprocessor
 from fullcycle.taskkind import TrainResult
 
 if TYPE_CHECKING:
@@ -48,8 +52,6 @@ def train_from_source(config: Config, *, train: LocalTrain, reports: Path,
                       note: Callable[[str], None] | None = None) -> tuple[Dataset, TrainResult]:
     """`Project.train` with `compute.cluster` set: connect, train, and return the dataset the
     registry records (the sample's schema, the FULL data's fingerprint) with the result."""
-    from fullcycle.compute.cluster import connect
-
     address = config.compute.cluster or "local"
     with connect(address, worker_memory=config.compute.worker_memory) as session:
         return train_on_cluster(session, config, train=train, reports=reports,
@@ -137,7 +139,6 @@ def distributed_fingerprint(session: ClusterSession, frame: Any) -> tuple[str, i
     with the row count."""
     import dask
 
-    from fullcycle.data.fingerprint import Fingerprinter
 
     def part(chunk: pd.DataFrame) -> tuple[int, int, list[str]]:
         printer = Fingerprinter()
@@ -157,7 +158,6 @@ def distributed_fingerprint(session: ClusterSession, frame: Any) -> tuple[str, i
 
 def _search_sample(train: LocalTrain, sample: pd.DataFrame, config: Config, reports: Path,
                    progress: Callable[..., None] | None) -> tuple[Dataset, TrainResult]:
-    from fullcycle.data.dataset import Dataset
     budget = config.train.time_budget * SAMPLE_SHARE_OF_BUDGET
     local = config.model_copy(deep=True)
     local.train.time_budget = budget
@@ -185,8 +185,6 @@ def _lgbm_params(result: TrainResult) -> dict[str, Any]:
 def _native_prep(result: TrainResult, sample: pd.DataFrame, config: Config) -> Any:
     """LightGBM's native preprocessing fitted on the sample (the documented approximation:
     category levels and imputation statistics from up to `compute.sample_rows` rows)."""
-    from fullcycle.features.preprocess import build_preprocessor
-
     schema, problem = result.model.schema, result.model.problem
     prep = build_preprocessor(schema, scale=False, family_kind="native",
                               options=config.features, seed=config.seed)
@@ -240,8 +238,6 @@ def _choose(result: TrainResult, full: Any | None, test: pd.DataFrame, n_train: 
             n_test: int, session: ClusterSession, say: Callable[[str], None]) -> TrainResult:
     """Score the sample's model and the full-data LightGBM on the same test slice; keep the
     better one (the card says which, and on how many rows)."""
-    from fullcycle.automl.train import metrics_from_scores
-
     model = result.model
     problem = model.problem
     y = problem.encode_target(test[problem.target])

@@ -9,6 +9,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from fullcycle.automl.train import split
+from fullcycle.config import Config as ConfigModel
+from fullcycle.data.dataset import Dataset
+from fullcycle.errors import FullcycleError
+from fullcycle.evaluate.render import html_sections
+from fullcycle.evaluate.report import evaluate_model
 from fullcycle.taskkind import ReportSection
 
 if TYPE_CHECKING:
@@ -21,9 +27,6 @@ def evaluate_tabular(model: Model, frame: pd.DataFrame, config: Config
     """Metrics (value of each) and sections; the first section's `data` is the whole result
     (test metrics with intervals, cv, baseline, verdict, per_class, slices, model_card...).
     `frame.attrs["source"]` names the rows in the report ("held-out test rows")."""
-    from fullcycle.evaluate.render import html_sections
-    from fullcycle.evaluate.report import evaluate_model
-
     label = str(frame.attrs.get("source") or "held-out test rows")
     train = training_frame(model, config)
     evaluation = evaluate_model(model, frame, config=config, train_frame=train, data_label=label)
@@ -36,11 +39,6 @@ def evaluate_tabular(model: Model, frame: pd.DataFrame, config: Config
 def training_frame(model: Model, config: Config) -> pd.DataFrame | None:
     """The model's training rows, re-read from its data source and re-split with its own
     config; None when the source is gone or no longer holds the same data."""
-    from fullcycle.automl.train import split
-    from fullcycle.config import Config as ConfigModel
-    from fullcycle.data.dataset import Dataset
-    from fullcycle.errors import FullcycleError
-
     prov = model.card.provenance
     try:
         trained = ConfigModel.from_dict(prov.config) if prov.config else config

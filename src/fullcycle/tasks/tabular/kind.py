@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from fullcycle.automl.train import evaluate_on, train_model
+from fullcycle.card import typical_example
 from fullcycle.errors import ConfigError, DataError
+from fullcycle.metrics import metric_suite
+from fullcycle.monitor.check import run_monitoring
+from fullcycle.monitor.live import from_frame, from_log_frame
+from fullcycle.monitor.reference import attach_reference
+from fullcycle.monitor.report import sections
+from fullcycle.monitor.retrain import split_holdout
+from fullcycle.problem import DEFAULT_METRIC, guess_task
 from fullcycle.taskkind import (
     Detection,
     MonitorResult,
@@ -25,6 +34,7 @@ from fullcycle.taskkind import (
     TrainResult,
 )
 from fullcycle.tasks.tabular.cluster import train_from_source
+from fullcycle.tasks.tabular.evaluation import evaluate_tabular
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -44,8 +54,6 @@ class TabularKind(TaskKind):
 
     # --- configuration and detection ----------------------------------------------------
     def detect(self, frame: pd.DataFrame, config: Config) -> Detection | None:
-        from fullcycle.problem import guess_task
-
         target = config.data.target
         if not target or target not in frame.columns:
             return None
@@ -63,22 +71,14 @@ class TabularKind(TaskKind):
 
     # --- metrics -----------------------------------------------------------------------
     def metrics(self, task: str) -> list[str]:
-        from fullcycle.metrics import metric_suite
-
         return [m.name for m in metric_suite(task)]
 
     def default_metric(self, task: str) -> str:
-        from fullcycle.problem import DEFAULT_METRIC
-
         return DEFAULT_METRIC[task]
 
     # --- training ----------------------------------------------------------------------
     def train(self, dataset: Dataset, config: Config, *, reports: Path,
               progress: Callable[..., None] | None = None) -> TrainResult:
-        from fullcycle.automl.train import train_model
-        from fullcycle.card import typical_example
-        from fullcycle.monitor.reference import attach_reference
-
         outcome = train_model(dataset, config, on_candidate=progress)
         model = outcome.model
         train_rows = dataset.frame.iloc[outcome.train_index]
@@ -128,16 +128,10 @@ class TabularKind(TaskKind):
     # --- evaluation, exploration ---------------------------------------------------------
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
-        from fullcycle.tasks.tabular.evaluation import evaluate_tabular
-
         return evaluate_tabular(model, data, config)
 
     # --- monitoring and retraining -------------------------------------------------------
     def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
-        from fullcycle.monitor.check import run_monitoring
-        from fullcycle.monitor.live import from_frame, from_log_frame
-        from fullcycle.monitor.report import sections
-
         source = str(recent.attrs.get("source", "data frame"))
         if recent.attrs.get("prediction_log"):
             live = from_log_frame(recent, model, source=source)
@@ -153,13 +147,9 @@ class TabularKind(TaskKind):
 
     def split_recent(self, frame: pd.DataFrame, config: Config
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from fullcycle.monitor.retrain import split_holdout
-
         return split_holdout(frame, config.monitor.holdout_share, config.monitor.min_labels)
 
     def score(self, model: Model, holdout: pd.DataFrame, config: Config) -> dict[str, float]:
-        from fullcycle.automl.train import evaluate_on
-
         target = model.card.target or ""
         if target not in holdout.columns:
             raise DataError(f"the holdout has no {target!r} column; scoring needs true labels")

@@ -9,6 +9,12 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ConfigError, DataError
+from fullcycle.monitor.columns import read_window
+from fullcycle.monitor.drift import detect_drift
+from fullcycle.monitor.quality import check_quality
+from fullcycle.monitor.reference import build_reference, numeric_sketch
+from fullcycle.problem import Problem
+from fullcycle.tasks.unsupervised.prep import feature_schema
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -35,8 +41,6 @@ def features_and_label(dataset: Dataset, config: Config
                        ) -> tuple[pd.DataFrame, Schema, pd.Series | None]:
     """(feature rows, their schema, the label column or None). The label never reaches the
     preprocessing or the model."""
-    from fullcycle.tasks.unsupervised.prep import feature_schema
-
     label = config.problem.label_column
     drop = [label] if label else []
     for extra in (config.data.target,):
@@ -82,8 +86,6 @@ def sample_rows(n: int, seed: int, limit: int = MAX_FIT_ROWS) -> np.ndarray:
 
 
 def verdict(config: Config, metrics: dict[str, float], metric: str) -> dict[str, Any]:
-    from fullcycle.problem import Problem
-
     problem = Problem(task=config.problem.task, target="", metric=metric, labels=[],
                       success=dict(config.problem.success))
     return problem.check_success(metrics)
@@ -92,8 +94,6 @@ def verdict(config: Config, metrics: dict[str, float], metric: str) -> dict[str,
 def cli_fields(model: Any, metrics: dict[str, float]) -> dict[str, Any]:
     """What `fullcycle evaluate` prints: each metric as {"value": v} and the verdict of the
     card's success criteria."""
-    from fullcycle.problem import Problem
-
     card = model.card
     problem = Problem(task=card.task, target="", metric=card.metric, labels=[],
                       success=dict(card.success))
@@ -102,8 +102,6 @@ def cli_fields(model: Any, metrics: dict[str, float]) -> dict[str, Any]:
 
 
 def reference(frame: pd.DataFrame, schema: Schema, outputs: np.ndarray) -> dict[str, Any]:
-    from fullcycle.monitor.reference import build_reference, numeric_sketch
-
     ref = build_reference(frame, schema)
     ref["prediction"] = numeric_sketch(np.asarray(outputs, dtype="float64"))
     return ref
@@ -129,10 +127,6 @@ def feature_monitoring(model: Any, recent: pd.DataFrame, config: Config
                        ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Feature drift and data quality of `recent` against the card's reference (the same
     statistics the tabular kind uses)."""
-    from fullcycle.monitor.columns import read_window
-    from fullcycle.monitor.drift import detect_drift
-    from fullcycle.monitor.quality import check_quality
-
     reference = model.card.reference
     window = read_window(recent, model.schema)
     drift = detect_drift(window, reference, config.monitor)

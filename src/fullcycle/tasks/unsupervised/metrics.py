@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fullcycle.errors import ConfigError
+from fullcycle.metrics import METRICS, Metric
 
 CLUSTER = ("silhouette", "calinski_harabasz", "davies_bouldin", "adjusted_rand",
            "normalized_mutual_info")
@@ -16,8 +17,6 @@ DIRECTION = {"average_precision": True, "silhouette": True, "calinski_harabasz":
 
 
 def register() -> None:
-    from fullcycle.metrics import METRICS, Metric
-
     def computed_by_kind(*_: Any) -> float:
         raise ConfigError("this metric is computed by the cluster / anomaly task kinds "
                           "(fullcycle evaluate, monitor, retrain), not from a label column")

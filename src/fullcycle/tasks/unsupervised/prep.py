@@ -13,6 +13,7 @@ import pandas as pd
 
 from fullcycle.data.schema import Schema
 from fullcycle.errors import DataError
+from fullcycle.features import build_preprocessor
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -25,8 +26,6 @@ def feature_schema(schema: Schema, drop: list[str]) -> Schema:
 
 
 def build(schema: Schema, config: Config) -> Any:
-    from fullcycle.features import build_preprocessor
-
     if not schema.features:
         raise DataError("no usable feature columns: every column is an identifier, a constant "
                         "or the label; clustering and anomaly detection need at least one "
