@@ -381,15 +381,18 @@ class Searcher:
                 finals[name] = naive(full, h)
             elif name == "seasonal_naive":
                 finals[name] = seasonal_naive(full, h, self.seasons[0])
-            elif finals and reserve.get(name, 0.0) > self.left() - others:
+            elif finals and name != "gbm" and reserve.get(name, 0.0) > self.left() - others:
+                self._say(f"dropped {name} from the ensemble: its final fit would overrun")
+                continue
+            elif name == "gbm" and reserve.get(name, 0.0) / 3 > self.left() - others:
                 self._say(f"dropped {name} from the ensemble: its final fit would overrun")
                 continue
             elif name == "gbm":
                 model = GBMForecaster(horizon=h, seasons=self.seasons, seed=self.seed,
                                       n_jobs=self.n_jobs)
-                # never less than a backtest fit took: a model cut short is worse than a
-                # few seconds over the budget
-                room = max(self.left() - others, reserve.get("gbm", 5.0) / 1.3)
+                # at least a third of a backtest fit: a few seconds over the budget beat
+                # dropping the model or boosting only a handful of trees
+                room = max(self.left() - others, reserve.get("gbm", 5.0) / 3)
                 model.fit(panel, panel.lengths, deadline=t0 + room)
                 finals["__gbm__"] = model
                 finals[name] = model.predict(panel, panel.lengths)
