@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from fullcycle import __version__
+
 TRACKED = ("fullcycle", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "xgboost",
            "catboost", "optuna", "mlflow", "scipy", "joblib", "pyarrow")
 MASK = "***"
@@ -123,8 +125,6 @@ def fullcycle_version() -> str:
     try:
         return metadata.version("fullcycle")
     except metadata.PackageNotFoundError:
-        from fullcycle import __version__
-
         return __version__
 
 

@@ -85,8 +85,6 @@ def training_snapshot(steps: Retraining, version: str, champion: Any) -> pd.Data
     except Exception:  # noqa: BLE001 - older runs have no snapshot; try the source next
         source = champion.card.provenance.data_source
         if source and Path(str(source)).exists():
-            from fullcycle.data.sources import read_source
-
             return read_source(str(source))
     return None
 

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fullcycle.config import Config, ServeConfig
 from fullcycle.errors import FullcycleError
 from fullcycle.model import Model
-from fullcycle.monitor.predlog import PredictionLog
+from fullcycle.monitor.predlog import PredictionLog, dumps
 from fullcycle.scoring.batch import score_upload
 from fullcycle.scoring.served import ModelSource, RegistrySource, Served
 from fullcycle.scoring.validation import (
@@ -252,8 +252,6 @@ def _json_safe(value: Any) -> Any:
         json.dumps(value, allow_nan=False).encode("utf-8")
         return value
     except (ValueError, TypeError, UnicodeEncodeError):
-        from fullcycle.monitor.predlog import dumps
-
         return json.loads(dumps(value).encode("utf-8", "backslashreplace"))
 
 

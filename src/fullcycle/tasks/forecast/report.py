@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.charts.small import line_chart
 from fullcycle.taskkind import ReportSection
+from fullcycle.tasks.forecast.data import build_panel, season_lengths
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -28,8 +30,6 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 def evaluation_sections(predictor: Any, report: dict[str, Any], source: str
                         ) -> list[ReportSection]:
-    from fullcycle.charts.small import line_chart
-
     keys = ("mase", "seasonal_naive_mase", "mase_vs_seasonal_naive", "smape",
             "seasonal_naive_smape", "rmse", "seasonal_naive_rmse", "wape",
             "seasonal_naive_wape", "coverage_80", "coverage_95")
@@ -53,8 +53,6 @@ def evaluation_sections(predictor: Any, report: dict[str, Any], source: str
 
 
 def _series_plots(predictor: Any, report: dict[str, Any]) -> str:
-    from fullcycle.charts.small import line_chart
-
     per = report.get("mase_by_series") or []
     series = report.get("series") or []
     if not per or len(per) != len(series):
@@ -81,8 +79,6 @@ def _series_plots(predictor: Any, report: dict[str, Any]) -> str:
 
 def eda_sections(frame: pd.DataFrame, config: Config) -> list[ReportSection]:
     """Series lengths, gaps, trend and seasonal strength, lag autocorrelation, intermittency."""
-    from fullcycle.tasks.forecast.data import build_panel, season_lengths
-
     p = config.problem
     target = getattr(config.data, "target", None) or _guess_target(frame, config)
     if not p.time_column or target is None:
