@@ -45,7 +45,7 @@ def _column(kind: int, rng: np.random.Generator, n: int, shift: str | None) -> n
     return values
 
 
-def make_frame(n: int, seed: int, current: bool):  # noqa: ANN201 - pandas imported lazily
+def make_frame(n: int, seed: int, current: bool):  # pandas imported lazily
     import pandas as pd
 
     rng = np.random.default_rng(seed)

@@ -31,7 +31,7 @@ TABLES = {  # name: target (INDEX.md section 6, plus churn and house prices)
 }
 
 
-def baseline_preprocessor(schema, scale: bool):  # noqa: ANN001, ANN201
+def baseline_preprocessor(schema, scale: bool):
     """What a careful-but-plain pipeline does: median impute + scale numbers, most-frequent
     impute + one-hot everything else (dates and text as categories)."""
     from sklearn.compose import ColumnTransformer
@@ -59,10 +59,10 @@ def baseline_preprocessor(schema, scale: bool):  # noqa: ANN001, ANN201
 class _Stringify:
     """Datetimes and mixed values as strings, so the baseline one-hot encoder accepts them."""
 
-    def fit(self, X, y=None):  # noqa: ANN001, ANN201
+    def fit(self, X, y=None):
         return self
 
-    def transform(self, X):  # noqa: ANN001, ANN201
+    def transform(self, X):
         return pd.DataFrame(X).astype(object).where(pd.DataFrame(X).notna(), np.nan) \
             .map(lambda v: v if v is np.nan else str(v))
 
@@ -73,7 +73,7 @@ class _Stringify:
         return self
 
 
-def make_model(name: str, task: str):  # noqa: ANN201
+def make_model(name: str, task: str):
     import lightgbm as lgb
     from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -84,7 +84,7 @@ def make_model(name: str, task: str):  # noqa: ANN201
     return Ridge(alpha=1.0) if task == "regression" else LogisticRegression(max_iter=3000)
 
 
-def make_pipeline(variant: str, model_name: str, schema, task: str):  # noqa: ANN001, ANN201
+def make_pipeline(variant: str, model_name: str, schema, task: str):
     from sklearn.pipeline import Pipeline
 
     from fullcycle.features import FeatureConfig, build_preprocessor, wrap_estimator
@@ -112,7 +112,7 @@ def score(task: str, y: np.ndarray, pred: np.ndarray) -> float:
 METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 
 
-def load(name: str, max_rows: int):  # noqa: ANN201
+def load(name: str, max_rows: int):
     from fullcycle.data.dataset import Dataset
     from fullcycle.problem import define_problem
 
@@ -125,7 +125,7 @@ def load(name: str, max_rows: int):  # noqa: ANN201
     return ds.schema, problem, X, problem.encode_target(ds.target)
 
 
-def cross_validate(variant: str, model_name: str, schema, problem, X, y, folds: int) -> dict:  # noqa: ANN001
+def cross_validate(variant: str, model_name: str, schema, problem, X, y, folds: int) -> dict:
     from sklearn.model_selection import KFold, StratifiedKFold
 
     task = problem.task

@@ -37,7 +37,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def telco_frame():  # noqa: ANN201
+def telco_frame():
     import pandas as pd
 
     from fullcycle.demo import bundled_dataset
@@ -70,7 +70,7 @@ def records(n: int, start: int = 0) -> list[dict]:
     return out
 
 
-def median_ms(func, reps: int) -> float:  # noqa: ANN001
+def median_ms(func, reps: int) -> float:
     times = []
     for _ in range(reps):
         start = time.perf_counter()
@@ -110,7 +110,7 @@ def floor(ws: Path) -> dict[str, float]:
 
 def start(cmd: list[str], url: str, env: dict | None = None, timeout: float = 180) \
         -> subprocess.Popen:
-    log = open(RESULTS / f"server-{url.rsplit(':', 1)[1].split('/')[0]}.log", "w")  # noqa: SIM115
+    log = open(RESULTS / f"server-{url.rsplit(':', 1)[1].split('/')[0]}.log", "w")
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}",
                                     **(env or {})})

@@ -22,7 +22,7 @@ TELCO = ROOT.parent / "src" / "fullcycle" / "datasets" / "telco_churn.csv"
 PACKAGES = ["skl2onnx", "onnxmltools", "onnxruntime", "lightgbm", "scikit-learn", "pandas"]
 
 
-def median_ms(func, reps: int) -> float:  # noqa: ANN001
+def median_ms(func, reps: int) -> float:
     times = []
     for _ in range(reps):
         start = time.perf_counter()

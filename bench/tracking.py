@@ -34,7 +34,7 @@ train_model(Project(cfg, sys.argv[3]).load_data(), cfg)
 """
 
 
-def config(max_trials: int):  # noqa: ANN201
+def config(max_trials: int):
     from fullcycle import Config
 
     return Config.from_dict({"project": "telco", "data": {"source": str(DATA), "target": "Churn"},
@@ -49,8 +49,8 @@ def in_process(repeats: int, max_trials: int) -> list[dict[str, float]]:
 
     timings: dict[str, float] = {}
 
-    def timed(name, fn):  # noqa: ANN001, ANN202
-        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)

@@ -240,7 +240,7 @@ def bench(task: str, only: list[str] | None, work: Path, anchors: Path | None) -
                 pred, rec["fit_s"] = run_fullcycle(task, wd, meta, k)
                 pred.to_csv(wd / f"pred_{tool}.csv", index=False)
                 rec["scores"] = score(str(wd), str(wd / f"pred_{tool}.csv"))
-            except Exception as exc:  # noqa: BLE001 - one failure must not stop the table
+            except Exception as exc:  # one failure must not stop the table
                 rec["error"] = f"{type(exc).__name__}: {exc}"[-400:]
             print(json.dumps(rec), flush=True)
             records.append(rec)

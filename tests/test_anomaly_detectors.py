@@ -61,7 +61,7 @@ def test_ecod_and_copod_score_from_training_tails_only() -> None:
         assert both[0] == pytest.approx(det.score_samples(row)[0])
 
 
-def _train(frame: pd.DataFrame, tmp_path: Path, **problem: object):  # noqa: ANN202
+def _train(frame: pd.DataFrame, tmp_path: Path, **problem: object):
     config = Config.from_dict({"seed": 7, "problem": {"task": "anomaly", **problem}})
     dataset = Dataset.from_frame(frame, config=config.data, drop_duplicates=False)
     return get_kind("anomaly").train(dataset, config, reports=tmp_path)

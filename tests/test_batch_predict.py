@@ -87,7 +87,7 @@ def test_read_ahead_keeps_order_passes_errors_and_stops_its_reader() -> None:
 
     from fullcycle.scoring.batch import read_ahead
 
-    def chunks(fail_at: int | None = None):  # noqa: ANN202
+    def chunks(fail_at: int | None = None):
         for i in range(6):
             if i == fail_at:
                 raise ValueError(f"bad chunk {i}")

@@ -64,7 +64,7 @@ def test_the_tied_mixture_recovers_stretched_clusters() -> None:
     assert adjusted_rand_score(y, ours.labels_) > adjusted_rand_score(y, kmeans) + 0.2
 
 
-def _train(frame: pd.DataFrame, tmp_path: Path, **problem: object):  # noqa: ANN202
+def _train(frame: pd.DataFrame, tmp_path: Path, **problem: object):
     config = Config.from_dict({"seed": 3, "problem": {"task": "cluster", **problem}})
     dataset = Dataset.from_frame(frame, config=config.data, drop_duplicates=False)
     return get_kind("cluster").train(dataset, config, reports=tmp_path)

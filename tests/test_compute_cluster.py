@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    handle = open(log, "wb")  # noqa: SIM115 - closed with the process
+    handle = open(log, "wb")  # closed with the process
     return subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=handle,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -82,7 +82,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "local": pd.read_csv(root / "local.csv")}
 
 
-def _model(ws: Path):  # noqa: ANN202
+def _model(ws: Path):
     from fullcycle.project import Project
 
     return Project.open(ws).load_model("champion")

@@ -52,7 +52,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         url = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         route = url.path.strip("/")

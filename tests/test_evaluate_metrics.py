@@ -133,7 +133,7 @@ def test_paired_difference_finds_the_better_model_and_not_a_tie() -> None:
     good = np.where(RNG.uniform(size=n) < 0.85, y, 1 - y)
     bad = np.where(RNG.uniform(size=n) < 0.70, y, 1 - y)
 
-    def acc(pred: np.ndarray):  # noqa: ANN202
+    def acc(pred: np.ndarray):
         return lambda idx: float(np.mean(y[idx] == pred[idx]))
 
     better = paired_difference(acc(good), acc(bad), n, resamples=400)

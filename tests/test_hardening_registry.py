@@ -19,7 +19,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_workspace(tmp_path_factory.mktemp("registry-ws"))
 
 
-def _registry(ws: Path):  # noqa: ANN202
+def _registry(ws: Path):
     from fullcycle.registry.open import open_registry
     from fullcycle.workspace import Workspace
 

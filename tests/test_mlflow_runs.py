@@ -28,7 +28,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _client_and_run(ws: Path):  # noqa: ANN202
+def _client_and_run(ws: Path):
     registry = Project.open(ws).registry
     client = registry.client
     mv = client.get_model_version("churnrun", "1")

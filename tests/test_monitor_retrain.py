@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from fullcycle.errors import DataError
-from fullcycle.monitor.retrain import labelled_from_log, split_holdout
 from fullcycle.monitor.predlog import PredictionLog
+from fullcycle.monitor.retrain import labelled_from_log, split_holdout
 
 
 def test_log_with_feedback_becomes_training_rows(tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ def test_sigkill_during_registration_leaves_no_half_registered_version(tmp_path:
         assert project.load_model(row["version"]).version_label == row["version"]
 
 
-def yaml_config(path: Path):  # noqa: ANN201
+def yaml_config(path: Path):
     from fullcycle import Config
 
     return Config.load(path)

@@ -47,7 +47,7 @@ def project(ws: Path) -> Project:
     return Project.open(ws)
 
 
-def run_of(ws: Path, version: str):  # noqa: ANN201
+def run_of(ws: Path, version: str):
     registry = project(ws).registry
     return registry.client.get_run(registry.model_version(version).run_id)
 
@@ -168,7 +168,7 @@ class _Payload:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.write_text, (self.marker, "unpickled!"))
 
 
@@ -317,7 +317,7 @@ def test_local_reads_agree_with_mlflow_and_loading_needs_no_mlflow(ws: Path) -> 
     for alias in ("champion", "challenger", "no-such-alias"):
         try:
             expected = str(registry.client.get_model_version_by_alias(name, alias).version)
-        except Exception:  # noqa: BLE001 - MLflow: "alias not found"
+        except Exception:  # MLflow: "alias not found"
             expected = None
         assert local_read.alias_version(uri, name, alias) == expected, alias
     for version in ("1", "2"):

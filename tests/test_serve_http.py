@@ -35,7 +35,7 @@ def server(workspace: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def model(workspace: Path):  # noqa: ANN201
+def model(workspace: Path):
     from fullcycle.project import Project
 
     return Project.open(workspace).load_model("champion")
@@ -57,7 +57,7 @@ def test_info_routes(server: Server) -> None:
     assert meta["data_fingerprint"]
 
 
-def test_predict_equals_model_predict(server: Server, model) -> None:  # noqa: ANN001
+def test_predict_equals_model_predict(server: Server, model) -> None:
     records = churn_records(40)
     answer = post(server, records).json()
     assert answer["model_version"] == "1" and len(answer["predictions"]) == 40
@@ -138,7 +138,7 @@ def test_body_caps(server: Server) -> None:
     assert httpx.get(server.url + "/health").status_code == 200
 
 
-def test_predict_file_csv_and_parquet(server: Server, model) -> None:  # noqa: ANN001
+def test_predict_file_csv_and_parquet(server: Server, model) -> None:
     raw = pd.read_csv(CHURN, dtype=str, keep_default_na=False).head(60)
     response = httpx.post(server.url + "/predict/file", params={"id_column": "customerID"},
                           files={"file": ("rows.csv", raw.to_csv(index=False), "text/csv")},

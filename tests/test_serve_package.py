@@ -21,7 +21,7 @@ from conftest import cli, free_port
 from serve_support import shared_workspace
 
 
-def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path: Path) -> None:  # noqa: ANN001
+def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path: Path) -> None:
     ws = shared_workspace(tmp_path_factory)
     out = tmp_path / "deploy"
     result = cli("package", "champion", str(out), "--workspace", str(ws))

@@ -20,7 +20,7 @@ HOUSING = DATA / "housing_small.csv"
 SMALL_FEATURES = {"one_hot_max": 2, "missing_indicators": "always"}
 
 
-def _served(model):  # noqa: ANN001, ANN202
+def _served(model):
     """Served.prepare, and no warning from compiling (a compiled step that changed the
     fitted model, e.g. its output config, makes sklearn warn about feature names)."""
     import warnings
@@ -32,7 +32,7 @@ def _served(model):  # noqa: ANN001, ANN202
         return Served.prepare(model)
 
 
-def _check(served, records: list[dict]) -> None:  # noqa: ANN001
+def _check(served, records: list[dict]) -> None:
     """Batch (rows and columns, below and above the per-value lookup size) and single rows
     equal Model.predict_scores on the raw records; the serving path warns about nothing."""
     import warnings
@@ -365,7 +365,7 @@ def test_unknown_pipeline_falls_back_to_model_predict() -> None:
 class _Opaque:
     """A fitted estimator the compilers do not know (stands for any custom model)."""
 
-    def __init__(self, inner) -> None:  # noqa: ANN001
+    def __init__(self, inner) -> None:
         self.inner = inner
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

@@ -25,7 +25,7 @@ def _load(url: str, payloads: Path, stop: Path, out: Path, requests: int = 200_0
                              "--out", str(out)], stdout=subprocess.DEVNULL)
 
 
-def _wait_for(predicate, timeout: float = 120.0) -> None:  # noqa: ANN001
+def _wait_for(predicate, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():

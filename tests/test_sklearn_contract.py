@@ -44,7 +44,7 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> object:
     return _train(tmp_path_factory.mktemp("skl"), ["linear", "lightgbm"], 3).as_estimator()
 
 
-def test_labels_probabilities_and_fitted_attributes(classifier, frame) -> None:  # noqa: ANN001
+def test_labels_probabilities_and_fitted_attributes(classifier, frame) -> None:
     X, y = frame
     check_is_fitted(classifier)
     assert list(classifier.classes_) == ["No", "Yes"]
@@ -58,7 +58,7 @@ def test_labels_probabilities_and_fitted_attributes(classifier, frame) -> None: 
     assert np.allclose(own["proba_Yes"].to_numpy(), proba[:, 1])
 
 
-def test_scorers_and_permutation_importance(classifier, frame) -> None:  # noqa: ANN001
+def test_scorers_and_permutation_importance(classifier, frame) -> None:
     X, y = frame
     auc = get_scorer("roc_auc")(classifier, X, y)
     assert auc == pytest.approx(roc_auc_score(y == "Yes", classifier.predict_proba(X)[:, 1]))
@@ -70,7 +70,7 @@ def test_scorers_and_permutation_importance(classifier, frame) -> None:  # noqa:
     assert importances.max() > 0.005  # some input matters
 
 
-def test_clone_and_cross_val_score_refit(classifier, frame) -> None:  # noqa: ANN001
+def test_clone_and_cross_val_score_refit(classifier, frame) -> None:
     X, y = frame
     copy = clone(classifier)
     assert copy is not classifier and copy.model is not classifier.model
@@ -82,7 +82,7 @@ def test_clone_and_cross_val_score_refit(classifier, frame) -> None:  # noqa: AN
                            classifier.predict_proba(X.tail(50)))
 
 
-def test_frozen_and_calibrated(classifier, frame) -> None:  # noqa: ANN001
+def test_frozen_and_calibrated(classifier, frame) -> None:
     X, y = frame
     frozen = FrozenEstimator(classifier)
     assert (frozen.predict(X.head(20)) == classifier.predict(X.head(20))).all()
@@ -91,7 +91,7 @@ def test_frozen_and_calibrated(classifier, frame) -> None:  # noqa: ANN001
     assert proba.shape == (100, 2) and list(calibrated.classes_) == ["No", "Yes"]
 
 
-def test_regressor(tmp_path: Path, frame) -> None:  # noqa: ANN001
+def test_regressor(tmp_path: Path, frame) -> None:
     X, _ = frame
     raw = pd.read_csv(DATA)
     data = tmp_path / "reg.csv"

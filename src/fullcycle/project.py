@@ -216,7 +216,7 @@ class Project:
                 return None
             ours = float(kind.score(result.model, result.holdout, config)[new.metric])
             theirs = float(kind.score(champion, result.holdout, config)[new.metric])
-        except Exception:  # noqa: BLE001 - a champion that cannot score these rows: replace it
+        except Exception:  # a champion that cannot score these rows: replace it
             return None
         gain = (ours - theirs) * get_metric(new.metric).sign()
         if gain >= 0:

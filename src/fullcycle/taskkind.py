@@ -262,7 +262,7 @@ def _load_builtins() -> None:
 
         for entry in entry_points(group="fullcycle.tasks"):
             register_kind(entry.load()())
-    except Exception:  # noqa: BLE001 - a broken plugin must not break the built-in kinds
+    except Exception:  # a broken plugin must not break the built-in kinds
         pass
 
 

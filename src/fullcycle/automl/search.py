@@ -283,7 +283,7 @@ class Search:
         params = self._adapt(family, dict(family.portfolio[i]))
         try:
             fold = self._fit_fold(family, params, 0, X, y)
-        except Exception:  # noqa: BLE001 - the search proper reports the failure
+        except Exception:  # the search proper reports the failure
             return
         k = len(self.cv)
         left = self._left()

@@ -124,7 +124,7 @@ def attach_reports(project: Any, version: Any, paths: list[Any], folder: str) ->
         return
     try:
         run_id = project.registry.attach(str(version), files, folder)
-    except Exception as exc:  # noqa: BLE001 - the report exists; MLflow is the extra copy
+    except Exception as exc:  # the report exists; MLflow is the extra copy
         console.print(f"[yellow]note:[/] reports not logged to MLflow: {exc}", highlight=False)
         return
     if OUTPUT.verbose:

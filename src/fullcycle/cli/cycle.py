@@ -34,7 +34,7 @@ def resolve_config(config: Path | None, workspace: Path) -> Config:
     return load_config(config, workspace)
 
 
-def _project(config: Config, workspace: Path):  # noqa: ANN202 - lazy import keeps --help fast
+def _project(config: Config, workspace: Path):  # lazy import keeps --help fast
     from fullcycle.project import Project
 
     return Project(config, workspace)
@@ -180,14 +180,14 @@ def _task_options(cfg: Config, **flags: object) -> None:
         cfg.problem = type(cfg.problem).model_validate(merged)
 
 
-def _train_paths(project, report) -> dict:  # noqa: ANN001
+def _train_paths(project, report) -> dict:
     """Where `train` put things: the model folder and the reports it wrote."""
     paths = dict(getattr(report, "paths", None) or {})
     paths.setdefault("reports", project.workspace.reports)
     return paths
 
 
-def _load(project):  # noqa: ANN001, ANN202
+def _load(project):
     with console.status("reading data"):
         dataset = project.load_data()
     for line in dataset.cleaning + dataset.schema.warnings:
@@ -195,7 +195,7 @@ def _load(project):  # noqa: ANN001, ANN202
     return dataset
 
 
-def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
+def _train(project, cfg: Config, dataset=None):
     from fullcycle.metrics import get_metric
 
     if dataset is None and not cfg.compute.cluster:  # on a cluster the workers read it
@@ -216,7 +216,7 @@ def _train(project, cfg: Config, dataset=None):  # noqa: ANN001, ANN202
     return report
 
 
-def _training_facts(card) -> dict:  # noqa: ANN001
+def _training_facts(card) -> dict:
     """What the train summary shows: search stats, diagnosis, threshold tuning."""
     from dataclasses import asdict
 
@@ -293,7 +293,7 @@ def predict(
                      "imputed": dict(report.imputed), "unseen": dict(report.unseen)})
 
 
-def _compute_config(workspace: Path, cluster: str | None):  # noqa: ANN202
+def _compute_config(workspace: Path, cluster: str | None):
     """`--cluster` over the workspace config's compute section."""
     from fullcycle.workspace import Workspace as Ws
 
@@ -331,7 +331,7 @@ def run(
     _cycle(_project(cfg, workspace), cfg)
 
 
-def _cycle(project, cfg: Config) -> dict:  # noqa: ANN001
+def _cycle(project, cfg: Config) -> dict:
     """Explore -> train + register -> evaluate -> batch predict -> drift check."""
     dataset = _load(project)
     with console.status("exploring the data (EDA report)"):

@@ -18,7 +18,7 @@ ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", "-c", help="fullcycle.yaml to use (default: the workspace's)")]
 
 
-def _project(workspace: Path, config: Path | None = None):  # noqa: ANN202 - lazy imports
+def _project(workspace: Path, config: Path | None = None):  # lazy imports
     from fullcycle.cli._app import load_config
     from fullcycle.project import Project
 

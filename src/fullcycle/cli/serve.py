@@ -12,7 +12,7 @@ import typer
 from fullcycle.cli._app import ModelRef, Workspace, app, console
 
 
-def _config(workspace: Path):  # noqa: ANN202 - lazy import keeps --help fast
+def _config(workspace: Path):  # lazy import keeps --help fast
     from fullcycle.config import Config
 
     saved = workspace / "fullcycle.yaml"

@@ -82,7 +82,7 @@ def _marker_ok(marker: str) -> bool:
         from packaging.markers import Marker
 
         return Marker(marker).evaluate()
-    except Exception:  # noqa: BLE001 - unknown marker syntax: keep the requirement
+    except Exception:  # unknown marker syntax: keep the requirement
         return True
 
 

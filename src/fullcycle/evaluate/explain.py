@@ -118,7 +118,7 @@ class Explainer:
         frame = pd.DataFrame([self.background])
         try:
             raw = self._tree_contributions(frame).sum(axis=1)
-        except Exception:  # noqa: BLE001 - any failure means: fall back to occlusion
+        except Exception:  # any failure means: fall back to occlusion
             return False
         scores = self.model.predict_scores(frame)
         if not self.model.problem.is_classification:

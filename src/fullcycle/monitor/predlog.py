@@ -66,7 +66,7 @@ def _engine(url: str) -> Any:
         return engine
     try:
         return sa.create_engine(url, pool_pre_ping=True)
-    except Exception as exc:  # noqa: BLE001 - bad URL or missing driver
+    except Exception as exc:  # bad URL or missing driver
         raise ConfigError(f"serve.log_url {url!r} is not a usable database URL ({exc})") from None
 
 
@@ -227,7 +227,7 @@ class PredictionLog:
                 with self.engine.begin() as conn:
                     conn.exec_driver_sql(self._insert_sql, rows)
             written, failed = len(rows), 0
-        except Exception as exc:  # noqa: BLE001 - the log must not take the server down
+        except Exception as exc:  # the log must not take the server down
             log.error("prediction log: could not write %d rows: %s", len(rows), exc)
             written, failed = 0, len(rows)
         with self._idle:

@@ -82,7 +82,7 @@ def training_snapshot(steps: Retraining, version: str, champion: Any) -> pd.Data
             dst_path=str(steps.cache / f"snapshot-v{version}"),
             tracking_uri=steps.registry.tracking_uri)
         return pd.read_parquet(path)
-    except Exception:  # noqa: BLE001 - older runs have no snapshot; try the source next
+    except Exception:  # older runs have no snapshot; try the source next
         source = champion.card.provenance.data_source
         if source and Path(str(source)).exists():
             return read_source(str(source))

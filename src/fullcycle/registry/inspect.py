@@ -112,7 +112,7 @@ def _roles(registry: ModelRegistry, run_id: str | None) -> dict[str, str] | None
         return None
     try:
         text = mlflow.artifacts.load_text(f"runs:/{run_id}/{SCHEMA}")
-    except Exception:  # noqa: BLE001 - runs logged before the schema artifact existed
+    except Exception:  # runs logged before the schema artifact existed
         return None
     columns = json.loads(text)["schema"]["columns"]
     return {c["name"]: f"{c['role']} ({c['dtype']})" for c in columns}

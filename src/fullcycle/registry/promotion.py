@@ -27,7 +27,7 @@ HISTORY_PREFIX = "fullcycle.history."
 def _user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:  # no login name in some containers
         return "unknown"
 
 

@@ -16,13 +16,13 @@ class FullcyclePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     # The signature (from the data contract) does the validation; no type-hint inference.
     _skip_type_hint_validation = True
 
-    def load_context(self, context):  # noqa: ANN001 - MLflow reads these signatures
+    def load_context(self, context):  # MLflow reads these signatures
 
         config = getattr(context, "model_config", None) or {}
         self.model = Model.load(context.artifacts["model"],
                                 expected_digest=config.get("fullcycle_digest"))
 
-    def predict(self, context, model_input, params=None):  # noqa: ANN001
+    def predict(self, context, model_input, params=None):
         return self.model.predict(model_input)
 
 

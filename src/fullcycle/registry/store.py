@@ -246,7 +246,7 @@ class ModelRegistry:
             runs = self.client.search_runs(
                 [self.experiment_id()], max_results=200,
                 filter_string=f"attributes.status = 'RUNNING' and tags.`fullcycle.host` = '{host}'")
-        except Exception:  # noqa: BLE001 - tidying must never block a registration
+        except Exception:  # tidying must never block a registration
             return []
         marked = []
         for run in runs:
@@ -299,7 +299,7 @@ class ModelRegistry:
     def model_version(self, version: str) -> Any:
         try:
             return self.client.get_model_version(self.model_name, version)
-        except Exception:  # noqa: BLE001 - MLflow raises several types for "not found"
+        except Exception:  # MLflow raises several types for "not found"
             raise ModelError(f"model version {version} of {self.model_name!r} does not exist; "
                              "see `fullcycle models list`") from None
 
@@ -374,7 +374,7 @@ class ModelRegistry:
         """The content digests of every verified version of this registered model."""
         try:
             found = self.client.search_model_versions(f"name='{self.model_name}'")
-        except Exception:  # noqa: BLE001 - no registered model yet
+        except Exception:  # no registered model yet
             return set()
         return {mv.tags[DIGEST] for mv in found
                 if mv.tags.get(STATE) == READY and mv.tags.get(DIGEST)}
@@ -444,7 +444,7 @@ class ModelRegistry:
             out = mlflow.artifacts.download_artifacts(
                 artifact_uri=f"{uri.rstrip('/')}/{model_path}", dst_path=str(dest),
                 tracking_uri=self.tracking_uri)
-        except Exception as exc:  # noqa: BLE001 - MLflow raises OSError, MlflowException, ...
+        except Exception as exc:  # MLflow raises OSError, MlflowException, ...
             raise IntegrityError(f"the artifact of model version {version or '(new)'} cannot be "
                                  f"read from the MLflow artifact store ({uri}): {exc}. It is "
                                  "missing or damaged; use another version.") from None
@@ -467,7 +467,7 @@ def warm_up() -> None:
             import mlflow.pyfunc  # noqa: F401
             import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
             import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-        except Exception:  # noqa: BLE001 - the main thread will import and report it
+        except Exception:  # the main thread will import and report it
             return
 
     threading.Thread(target=work, name="fullcycle-mlflow-import", daemon=True).start()

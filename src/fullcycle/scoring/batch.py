@@ -123,7 +123,7 @@ def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                 if not offer(chunk):
                     return
             offer(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+        except BaseException as exc:  # handed to the consuming thread
             offer(exc)
 
     reader = threading.Thread(target=produce, name="fullcycle-batch-reader", daemon=True)

@@ -465,7 +465,7 @@ def _feedback_routes(app: FastAPI, body: type[BaseModel] | None = None) -> None:
     async def admin_reload() -> dict[str, Any]:
         try:
             answer = await run_in_threadpool(holder.reload)
-        except Exception as exc:  # noqa: BLE001 - the old model keeps serving
+        except Exception as exc:  # the old model keeps serving
             raise HTTPException(409, detail=[problem(["model"], f"reload failed, still serving "
                                                      f"{holder.current.version}: "
                                                      + public_text(str(exc)),

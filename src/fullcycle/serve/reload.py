@@ -37,7 +37,7 @@ class ModelHolder:
                 return {"changed": False, "version": before, "follows": self.source.follows}
             try:
                 served = Served.prepare(self.source.load(target), missing=self.source.missing)
-            except Exception as exc:  # noqa: BLE001 - keep serving the old model
+            except Exception as exc:  # keep serving the old model
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.error("model reload to %s failed, keeping %s: %s", target, before, exc)
                 self._count("failed")
@@ -61,7 +61,7 @@ class ModelHolder:
             while not self._stop.wait(seconds):
                 try:
                     self.reload()
-                except Exception:  # noqa: BLE001, S110 - already logged and counted
+                except Exception:  # already logged and counted
                     pass
 
         self._poller = threading.Thread(target=loop, name="model-poller", daemon=True)

@@ -90,7 +90,7 @@ class WorkerShare:
                     if now != seen:
                         seen = now
                         holder.reload()
-                except Exception as exc:  # noqa: BLE001 - keep serving; reload() counts failures
+                except Exception as exc:  # keep serving; reload() counts failures
                     log.warning("worker %s: shared state step failed: %s", os.getpid(), exc)
 
         self.publish(metrics.snapshot())

@@ -87,7 +87,7 @@ def eda_sections(frame: pd.DataFrame, config: Config) -> list[ReportSection]:
         panel = build_panel(frame, target=target, time_column=p.time_column,
                             id_columns=list(p.series_id), freq=p.frequency,
                             options=dict(p.options))
-    except Exception as exc:  # noqa: BLE001 - EDA reports the problem instead of failing
+    except Exception as exc:  # EDA reports the problem instead of failing
         return [ReportSection("series", "Time series", f"<p>{html.escape(str(exc))}</p>")]
     m = season_lengths(panel.freq, p.season_length)[0]
     lengths = panel.lengths

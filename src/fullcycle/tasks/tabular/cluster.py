@@ -227,7 +227,7 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "n_jobs will be ignored"
             estimator = cls(client=session.client, **params).fit(X, y)
-    except Exception as exc:  # noqa: BLE001 - a lost worker or memory limit: say which
+    except Exception as exc:  # a lost worker or memory limit: say which
         raise ClusterError(f"distributed LightGBM failed on the cluster ({type(exc).__name__}:"
                            f" {exc}); check the workers' memory limits and logs") from None
     local: lgb.LGBMModel = estimator.to_local()
