@@ -129,3 +129,19 @@ def test_predictor_output_and_covariate_errors() -> None:
     assert (out["prediction"] > no_promo["prediction"]).all()  # promotions lift sales
     with pytest.raises(DataError, match="unknown series"):
         predictor.predict(future=future.assign(promo=0), series=["9"])
+
+
+def test_eda_sections_describe_the_series() -> None:
+    from fullcycle.config import Config
+    from fullcycle.tasks.forecast import ForecastKind
+
+    frame = weekly(n_series=3, n=110).drop(index=[3, 4])
+    frame.loc[frame["store"] == 3, "sales"] = 0.0  # an intermittent (all-zero) series
+    config = Config.from_dict({"data": {"target": "sales"},
+                               "problem": {"task": "forecast", "time_column": "week",
+                                           "series_id": ["store"], "horizon": 4}})
+    (section,) = ForecastKind().eda_sections(frame, config)
+    assert section.data["series"] == 3 and section.data["filled"] == 2
+    assert section.data["frequency"] == "W-FRI" and section.data["season_length"] == 52
+    assert section.data["intermittent"] == 1
+    assert section.data["seasonal_strength"] > 0.3 and section.data["trend_strength"] > 0.5
