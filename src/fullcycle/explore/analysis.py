@@ -141,6 +141,8 @@ def _problem(frame: pd.DataFrame, target: str | None, config: ProblemConfig | No
 
     try:
         return define_problem(frame[target], target, config), None
+    except KeyError:  # a kind without a tabular problem (forecast): its EDA sections say more
+        return None, None
     except ProblemError as exc:
         return None, f"target {target!r} cannot be modelled as it is: {exc}"
 
