@@ -19,14 +19,17 @@ def test_readme_has_python_examples() -> None:
     assert python_blocks(README.read_text())
 
 
-@pytest.mark.parametrize("index", range(len(python_blocks(README.read_text()))))
-def test_readme_python_example_runs(index: int, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
-    code = python_blocks(README.read_text())[index]
+def test_readme_python_examples_run_in_order(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """As a reader runs them: one session, block after block (a later block may use the
+    `project` an earlier one made); each block prints something."""
+    namespace: dict[str, object] = {"__name__": "__readme__"}
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "__readme__"})
+        for index, code in enumerate(python_blocks(README.read_text())):
+            exec(compile(code, f"README.md block {index}", "exec"), namespace)
+            if "print(" in code:
+                assert capsys.readouterr().out.strip(), f"README block {index} printed nothing"
     finally:
         os.chdir(cwd)
-    assert capsys.readouterr().out.strip()

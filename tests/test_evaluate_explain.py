@@ -141,7 +141,11 @@ def test_lightgbm_report_has_shap_charts(lgbm_workspace: Path, browser: object,
                SHAP_PLOTS | {"roc", "permutation-importance"})
 
 
-def test_compare_two_versions(lgbm_workspace: Path, churn_workspace: Path) -> None:
+def test_compare_two_versions(lgbm_workspace: Path, churn_workspace: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # a folder from ANOTHER workspace: nothing in this registry vouches for it, so the user
+    # says they trust it (without that it is refused: tests/test_hardening*.py)
+    monkeypatch.setenv("FULLCYCLE_TRUST_MODEL_PATH", "1")
     other = next(p.parent for p in (churn_workspace / "models").rglob("model.json"))
     run = cli("compare", "champion", str(other), "--workspace", str(lgbm_workspace),
               "--resamples", "300")
