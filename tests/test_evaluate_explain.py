@@ -128,6 +128,9 @@ def test_explain_over_http(lgbm_workspace: Path, rows: pd.DataFrame) -> None:
         assert bad.status_code == 422, bad.text
         assert "tenure" in bad.text
         assert httpx.post(f"{server.url}/explain", content=b"{nope", timeout=30).status_code == 422
+        # bounded work: explaining is costly per row, so one request explains at most 100
+        many = httpx.post(f"{server.url}/explain", json=records * 51, timeout=60)
+        assert many.status_code == 422 and "at most 100" in many.text, many.text
     finally:
         server.stop()
 

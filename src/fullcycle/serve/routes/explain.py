@@ -13,10 +13,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from fullcycle.evaluate.explain import explain_records
 from fullcycle.scoring.fastpath import rows_to_columns
-from fullcycle.scoring.validation import parse_json
+from fullcycle.scoring.validation import RequestInvalid, parse_json, problem
 from fullcycle.serve.security import require_api_key
 
 INLINE_ROWS = 16  # bigger requests are explained on the thread pool, not the event loop
+# Explaining costs far more per row than predicting (SHAP or occlusion per input): a cap keeps
+# one request's work bounded, as /predict's serve.max_rows does for scoring.
+MAX_EXPLAIN_ROWS = 100
 
 
 def explain_router() -> APIRouter:
@@ -25,14 +28,19 @@ def explain_router() -> APIRouter:
     @router.post("/explain", tags=["predict"], dependencies=[Depends(require_api_key)],
                  summary="Explain one record or a list of records",
                  description="Per input: its value and its contribution to the model's output "
-                 "(exact tree SHAP for tree models: base_value + contributions = output).",
+                 "(exact tree SHAP for tree models: base_value + contributions = output). At "
+                 f"most {MAX_EXPLAIN_ROWS} records per request.",
                  openapi_extra={"requestBody": {"required": True, "content": {
                      "application/json": {"schema": {"$ref":
                                                      "#/components/schemas/PredictRequest"}}}}})
     async def explain(request: Request) -> Response:
         served = request.app.state.models.current  # one model for the whole request
         payload = parse_json(await request.body())
-        rows, _ = served.validator.records(payload, request.app.state.config.max_rows)  # or 422
+        if isinstance(payload, list) and len(payload) > MAX_EXPLAIN_ROWS:
+            raise RequestInvalid([problem(["body"], f"{len(payload)} records; /explain takes at "
+                                          f"most {MAX_EXPLAIN_ROWS} per request (split the "
+                                          "list, or use /predict)", "too_long")])
+        rows, _ = served.validator.records(payload, request.app.state.config.max_rows)
         records: list[dict[str, Any]] = payload if isinstance(payload, list) else [payload]
         matrix = _matrix(served, rows)
         if len(records) > INLINE_ROWS:
