@@ -27,6 +27,7 @@ from fullcycle.data.sources import read_source
 from fullcycle.errors import DataError
 from fullcycle.metrics import get_metric
 from fullcycle.monitor.predlog import read_log
+from fullcycle.registry.promotion import promote
 
 
 def labelled_from_log(url: str, target: str, features: list[str]) -> pd.DataFrame:
@@ -176,9 +177,4 @@ def _record(registry: Any, version: str, promoted: bool, evidence: dict[str, Any
 
 
 def _promote(registry: Any, version: str, reason: str) -> None:
-    try:
-        from fullcycle.registry.promotion import promote
-    except ImportError:  # registry without alias history
-        registry.set_alias("champion", version, reason=reason)
-        return
     promote(registry, version, alias="champion", reason=reason)

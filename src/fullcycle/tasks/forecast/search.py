@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from fullcycle.errors import DataError
 from fullcycle.tasks.forecast.data import Panel
 from fullcycle.tasks.forecast.gbm import GBMForecaster, _mase_scale
+from fullcycle.tasks.forecast.metrics import full_report
 from fullcycle.tasks.forecast.models import (
     StatSpec,
     naive,
@@ -86,8 +88,6 @@ def make_windows(panel: Panel, horizon: int, seasons: list[int], *, max_windows:
 
 
 def raise_short(panel: Panel, horizon: int) -> None:
-    from fullcycle.errors import DataError
-
     raise DataError(f"every series is shorter than horizon + 2 = {horizon + 2} points (longest: "
                     f"{int(panel.lengths.max())}); shorten problem.horizon or give more history")
 
@@ -173,8 +173,6 @@ def latest_window_report(backtest: dict[str, np.ndarray], win: Windows, rows: np
                          ) -> dict[str, Any]:
     """The test estimate: the ensemble and intervals chosen on the older windows, scored on
     the latest one (the last `horizon` points of each series), next to seasonal naive."""
-    from fullcycle.tasks.forecast.metrics import full_report
-
     test = rows[win.window[rows] == 1]
     older = rows[win.window[rows] > 1]
     if not len(older) or not len(test):
