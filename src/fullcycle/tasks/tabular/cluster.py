@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 # The kind's own single-machine training (TabularKind.train), run on the sample.
 LocalTrain = Callable[..., TrainResult]
 TEST_ROWS_CAP = 200_000  # rows of the test slice brought to the client for scoring
-SAMPLE_SHARE_OF_BUDGET = 0.45  # the single-machine search on the sample
+# Of the budget left after the two passes over the data, the search on the sample gets this
+# share; the rest pays for the full-data LightGBM (which re-reads every partition).
+SAMPLE_SHARE_OF_BUDGET = 0.4
+MIN_SEARCH_SECONDS = 10.0
 ROUNDS = 400  # distributed boosting rounds at most (no early stopping across partitions)
 MIN_ROUNDS = 30  # fewer affordable rounds: keep the sample's model rather than a weak one
 PROBE_ROUNDS = 20  # rounds timed on the sample to price the full fit
@@ -86,7 +89,9 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
     sample, test = typed(sample).reset_index(drop=True), typed(test).reset_index(drop=True)
     say(f"{n_train:,} training rows and {n_test:,} test rows in {frame.npartitions} "
         f"partitions on {session.describe()}")
-    dataset, result = _search_sample(train, sample, config, reports, progress)
+    left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
+    search_budget = max(MIN_SEARCH_SECONDS, left * SAMPLE_SHARE_OF_BUDGET)
+    dataset, result = _search_sample(train, sample, config, reports, progress, search_budget)
     say(f"search on a {len(sample):,}-row sample: best {result.model.card.training.best_candidate}")
     left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
     rounds = _affordable_rounds(result, sample, config, left - pass_seconds,
@@ -157,8 +162,8 @@ def distributed_fingerprint(session: ClusterSession, frame: Any) -> tuple[str, i
 
 
 def _search_sample(train: LocalTrain, sample: pd.DataFrame, config: Config, reports: Path,
-                   progress: Callable[..., None] | None) -> tuple[Dataset, TrainResult]:
-    budget = config.train.time_budget * SAMPLE_SHARE_OF_BUDGET
+                   progress: Callable[..., None] | None, budget: float
+                   ) -> tuple[Dataset, TrainResult]:
     local = config.model_copy(deep=True)
     local.train.time_budget = budget
     dataset = Dataset.from_frame(sample, target=config.data.target, roles=config.data.roles,
