@@ -26,8 +26,8 @@ def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path:
     out = tmp_path / "deploy"
     result = cli("package", "champion", str(out), "--workspace", str(ws))
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("model/model.json", "model/pipeline.joblib", "requirements.txt", "Dockerfile",
-                 "start.sh", "README.md", "fullcycle.yaml"):
+    for name in ("model/model.json", "model/pipeline.joblib", "model.sha256",
+                 "requirements.txt", "Dockerfile", "start.sh", "README.md", "fullcycle.yaml"):
         assert (out / name).is_file(), name
     wheels = list((out / "wheels").glob("fullcycle-*-py3-none-any.whl"))
     assert len(wheels) == 1
@@ -71,7 +71,7 @@ def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        example = json.loads((out / "model" / "model.json").read_text())["metadata"][
+        example = json.loads((out / "model" / "model.json").read_text())["card"][
             "input_example"]
         answer = httpx.post(url + "/predict", json=example, timeout=30)
         assert answer.status_code == 200, answer.text
@@ -80,3 +80,10 @@ def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path:
         process.terminate()
         process.wait(timeout=30)
     assert (state / "predictions.db").is_file()
+    # The digest recorded beside the folder is checked before unpickling: a package whose
+    # model no longer matches it does not serve.
+    (out / "model.sha256").write_text("0" * 64 + "\n")
+    refused = subprocess.run([str(out / "start.sh")], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "does not match" in refused.stderr

@@ -69,12 +69,27 @@ def _bare(argv: list[str]) -> bool:
         argv)
 
 
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _named_completion(argv: list[str]) -> None:
+    """`--show-completion bash`: the script for the shell named. Typer's option is a flag that
+    detects the parent process instead, so under `make` or cron it sees `sh` and fails."""
+    if len(argv) == 2 and argv[0] == "--show-completion" and argv[1] in COMPLETION_SHELLS:
+        from typer._completion_shared import get_completion_script
+
+        print(get_completion_script(prog_name="fullcycle", complete_var="_FULLCYCLE_COMPLETE",
+                                    shell=argv[1]))
+        raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = _hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in argv
     if not debug:
         # Third-party import-time chatter (urllib3 via MLflow) is noise on a terminal.
         warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
+    _named_completion(argv)
     if _bare(argv):
         err_console.print("error: no command given. Run 'fullcycle --help' for the commands, or "
                           "'fullcycle demo' for the whole cycle on bundled data.",

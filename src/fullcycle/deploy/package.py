@@ -21,13 +21,15 @@ from typing import Any
 
 from fullcycle.config import Config
 from fullcycle.errors import ConfigError
+from fullcycle.model import folder_digest
 from fullcycle.registry.open import load_model, open_registry
 from fullcycle.workspace import Workspace
 
 # What the server imports at run time; the model's own libraries are added from the pipeline.
 SERVING = ["numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
            "joblib", "fastapi", "starlette", "uvicorn", "httptools", "uvloop", "python-multipart",
-           "sqlalchemy", "pydantic", "pyyaml", "typer", "rich", "httpx"]
+           "sqlalchemy", "pydantic", "pyyaml", "typer", "rich", "httpx",
+           "fastapi-offline"]  # /docs assets served by the app (no CDN)
 MODEL_LIBS = {"lightgbm": "lightgbm", "xgboost": "xgboost-cpu", "catboost": "catboost"}
 
 
@@ -98,6 +100,9 @@ def package_model(workspace: str | Path, ref: str, out: str | Path,
     model = load_model(open_registry(ws, cfg), ref)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model")
+    # Recorded outside the folder: start.sh hands it to the server, which refuses a model
+    # folder whose content no longer matches (a folder alone cannot vouch for its pickle).
+    (out / "model.sha256").write_text(folder_digest(out / "model") + "\n")
     wheel = build_wheel(Path(__file__).resolve().parents[1], out / "wheels", _version())
     libs = sorted(_model_libraries(model.pipeline))
     pins = _closure(SERVING + libs + (["psycopg", "psycopg-binary"] if (
@@ -173,6 +178,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 STATE="${FULLCYCLE_STATE:-$HERE}"   # where the prediction log (predictions.db) goes
 mkdir -p "$STATE"
 [ -f "$STATE/fullcycle.yaml" ] || cp "$HERE/fullcycle.yaml" "$STATE/fullcycle.yaml"
+FULLCYCLE_MODEL_DIGEST="$(cat "$HERE/model.sha256")"   # checked before anything is unpickled
+export FULLCYCLE_MODEL_DIGEST
 exec fullcycle serve --workspace "$STATE" --model "$HERE/model" \\
   --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" --workers "${WORKERS:-1}" "$@"
 """

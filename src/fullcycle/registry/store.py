@@ -36,6 +36,9 @@ from fullcycle.registry.signature import input_example, model_signature
 from fullcycle.registry.tracking import RunRecord
 
 TRUST_ENV = "FULLCYCLE_TRUST_MODEL_PATH"
+# A digest recorded outside the folder by whoever made it (`fullcycle package` writes
+# model.sha256 beside model/ and start.sh passes it here): the folder loads only if it matches.
+DIGEST_ENV = "FULLCYCLE_MODEL_DIGEST"
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 ALIASES = ("champion", "challenger")
@@ -339,7 +342,7 @@ class ModelRegistry:
         if parsed.path is not None:
             folder = Path(parsed.path)
             if os.environ.get(TRUST_ENV) != "1" and folder_digest(folder) not in \
-                    self.known_digests():
+                    self.known_digests() | {os.environ.get(DIGEST_ENV, "").strip()}:
                 return self.load_path(folder).card  # refused with the usual message
             return read_card(folder)
         mv = self.checked_version(ref)
@@ -385,6 +388,10 @@ class ModelRegistry:
         is one this registry recorded at registration, or when the caller says `trust` (the
         CLI's --trust sets FULLCYCLE_TRUST_MODEL_PATH=1, which worker processes inherit)."""
         folder = Path(folder)
+        recorded = os.environ.get(DIGEST_ENV, "").strip()
+        if recorded:  # checked whatever `trust` says: a recorded digest is stronger
+            verify_folder(folder, recorded, where=f"the digest in {DIGEST_ENV}")
+            return Model.load(folder)
         if trust is None:
             trust = os.environ.get(TRUST_ENV) == "1"
         if not trust:
