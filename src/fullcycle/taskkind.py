@@ -62,6 +62,14 @@ class PredictOptions:
     include_seen: bool = False  # recommendations: keep items the user already had
     extra: dict[str, Any] = field(default_factory=dict)  # plugin kinds
 
+    def refuse_all(self, model_kind: str) -> None:
+        """ConfigError naming every option given, for a kind that takes none."""
+        asked = [name for name, value in (("horizon", self.horizon), ("top_k", self.top_k),
+                                          ("include_seen", self.include_seen)) if value]
+        if asked or self.extra:
+            raise ConfigError(f"{', '.join(asked + list(self.extra))}: not an option of "
+                              f"{model_kind}")
+
 
 @dataclass
 class ReportSection:

@@ -57,7 +57,7 @@ def predict_on_cluster(session: ClusterSession, model: Model, source: str | Path
     staging.mkdir(parents=True)
     try:
         results = _run(session, model, parts, staging, kind, id_column, on_part)
-        _raise_first_error(results, parts)
+        _raise_first_error(results)
         report.rows = sum(r.rows for r in results)
         report.chunks = len(results)
         for r in results:
@@ -124,7 +124,7 @@ def _score_part(frame: Any, index: int, model: Model, key: str, staging: str, ki
     return PartResult(index, len(frame), unseen)
 
 
-def _raise_first_error(results: list[PartResult], parts: Any) -> None:
+def _raise_first_error(results: list[PartResult]) -> None:
     bad = next((r for r in results if r.error), None)
     if bad is None:
         return

@@ -44,11 +44,7 @@ register()
 
 
 def _refuse(options: PredictOptions) -> None:
-    asked = [n for n, v in (("horizon", options.horizon), ("top_k", options.top_k),
-                            ("include_seen", options.include_seen)) if v]
-    if asked or options.extra:
-        raise ConfigError(f"{', '.join(asked + list(options.extra))}: not an option of an "
-                          "anomaly model (it scores each row)")
+    options.refuse_all("an anomaly model (it scores each row)")
 
 
 class AnomalyKind(TaskKind):

@@ -79,11 +79,7 @@ class ClusterKind(TaskKind):
 
     def predict(self, model: Model, data: pd.DataFrame | None,
                 options: PredictOptions) -> pd.DataFrame:
-        asked = [n for n, v in (("horizon", options.horizon), ("top_k", options.top_k),
-                                ("include_seen", options.include_seen)) if v]
-        if asked or options.extra:
-            raise ConfigError(f"{', '.join(asked + list(options.extra))}: not an option of a "
-                              "cluster model (it assigns each row)")
+        options.refuse_all("a cluster model (it assigns each row)")
         if data is None:
             raise DataError("a cluster model assigns rows: give them (--input FILE)")
         return model.predictor.frame(data).reset_index(drop=True)

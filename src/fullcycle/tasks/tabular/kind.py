@@ -158,11 +158,7 @@ class TabularKind(TaskKind):
 
 
 def _refuse_options(options: PredictOptions) -> None:
-    asked = [name for name, value in (("horizon", options.horizon), ("top_k", options.top_k),
-                                      ("include_seen", options.include_seen)) if value]
-    if asked or options.extra:
-        names = ", ".join(asked + list(options.extra))
-        raise ConfigError(f"{names}: not an option of a supervised table model (they apply to "
-                          "forecast and recommendation models)")
+    options.refuse_all("a supervised table model (they apply to forecast and recommendation "
+                       "models)")
 
 
