@@ -170,10 +170,10 @@ def _save(tool: str, name: str, pred: pd.DataFrame, info: dict) -> None:
 
 # --- prepare (project venv) -------------------------------------------------------------------
 def prepare(tables: list[str]) -> None:
-    from fullcycle.automl.train import split
     from fullcycle.config import Config
     from fullcycle.data.dataset import Dataset
     from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.train import split
 
     for name in tables:
         file, target, task = _source(name)
@@ -294,9 +294,9 @@ def run_fullcycle(tables: list[str], budget: float) -> None:
 def run_fullcycle_api(tables: list[str], budget: float) -> None:
     """fullcycle through its Python stage API, timed like FLAML's `fit`: the clock starts after
     the imports and reading the table and stops when the model is ready (no registration)."""
-    from fullcycle.automl.train import train_model
     from fullcycle.config import Config
     from fullcycle.data.dataset import Dataset
+    from fullcycle.tasks.tabular.search.train import train_model
 
     for name in tables:
         meta = _meta(name)

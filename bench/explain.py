@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from fullcycle.config import Config  # noqa: E402
-from fullcycle.evaluate.explain import explain_records, explainer_for  # noqa: E402
 from fullcycle.project import Project  # noqa: E402
+from fullcycle.tasks.tabular.evaluate.explain import explain_records, explainer_for  # noqa: E402
 
 
 def _free_port() -> int:

@@ -27,7 +27,7 @@ DATA = ROOT / "src" / "fullcycle" / "datasets" / "telco_churn.csv"
 TRAIN_ONLY = """
 import sys, time
 from fullcycle import Config, Project
-from fullcycle.automl.train import train_model
+from fullcycle.tasks.tabular.search.train import train_model
 cfg = Config.from_dict({"data": {"source": sys.argv[1], "target": "Churn"},
                         "train": {"max_trials": int(sys.argv[2])}})
 train_model(Project(cfg, sys.argv[3]).load_data(), cfg)
@@ -42,8 +42,8 @@ def config(max_trials: int):
 
 
 def in_process(repeats: int, max_trials: int) -> list[dict[str, float]]:
-    import fullcycle.automl.train as automl_train
     import fullcycle.registry.tracking as tracking
+    import fullcycle.tasks.tabular.search.train as automl_train
     from fullcycle import Project
     from fullcycle.registry.store import ModelRegistry
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from automl_support import tiny_frame
 
-from fullcycle.automl.families import FAMILIES, FamilyModel, get_family, refit_params
-from fullcycle.automl.search import Search, make_pipeline
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError
 from fullcycle.problem import define_problem
+from fullcycle.tasks.tabular.search.families import FAMILIES, FamilyModel, get_family, refit_params
+from fullcycle.tasks.tabular.search.search import Search, make_pipeline
 
 # Every family on at least one task and every task on several families (kept small: the
 # machine is shared and each fit costs a little).
@@ -92,7 +92,7 @@ def test_balanced_class_weight_shifts_predictions_to_the_minority() -> None:
 def test_boosting_stops_at_the_deadline(name: str) -> None:
     import time
 
-    from fullcycle.automl.families import OutOfTime
+    from fullcycle.tasks.tabular.search.families import OutOfTime
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4))

@@ -10,12 +10,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fullcycle.automl.calibrate import calibrate, tune_threshold
-from fullcycle.automl.diagnose import baseline_score, diagnose
-from fullcycle.automl.ensemble import EnsembleModel, _score, blend, caruana, stacking_oof
-from fullcycle.automl.search import score_predictions
 from fullcycle.errors import ConfigError
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.calibrate import calibrate, tune_threshold
+from fullcycle.tasks.tabular.search.diagnose import baseline_score, diagnose
+from fullcycle.tasks.tabular.search.ensemble import (
+    EnsembleModel,
+    _score,
+    blend,
+    caruana,
+    stacking_oof,
+)
+from fullcycle.tasks.tabular.search.search import score_predictions
 
 BINARY = Problem("binary", "y", "roc_auc", ["no", "yes"])
 MULTI = Problem("multiclass", "y", "log_loss", ["a", "b", "c"])

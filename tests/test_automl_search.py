@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from automl_support import tiny_frame
 
-from fullcycle.automl.search import Search, make_folds
-from fullcycle.automl.train import train_model
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.model import Model
 from fullcycle.problem import define_problem
+from fullcycle.tasks.tabular.search.search import Search, make_folds
+from fullcycle.tasks.tabular.search.train import train_model
 
 TIMING = ["fit_seconds", "predict_ms_per_row"]  # wall-clock columns: never reproducible
 

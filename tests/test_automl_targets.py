@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fullcycle.automl.families import FamilyModel, split_keeping_rare
-from fullcycle.automl.train import train_model
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.metrics import get_metric
 from fullcycle.problem import define_problem, guess_task, target_notes
+from fullcycle.tasks.tabular.search.families import FamilyModel, split_keeping_rare
+from fullcycle.tasks.tabular.search.train import train_model
 
 
 def _classes(sizes: dict[str, int], seed: int = 0) -> pd.DataFrame:
@@ -152,7 +152,7 @@ def test_a_fit_past_its_time_limit_keeps_the_rounds_so_far(family: str) -> None:
 
 
 def test_the_default_gradient_boosted_model_is_tried_first() -> None:
-    from fullcycle.automl.families import get_family, portfolio
+    from fullcycle.tasks.tabular.search.families import get_family, portfolio
 
     order = portfolio([get_family(f) for f in ("linear", "knn", "lightgbm", "extra_trees")])
     assert (order[0][0].name, order[0][1]) == ("lightgbm", 0)

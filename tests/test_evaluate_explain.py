@@ -17,8 +17,8 @@ from sklearn import metrics as skm
 from test_evaluate_report import SHAP_PLOTS, check_page
 
 from fullcycle.config import Config
-from fullcycle.evaluate.explain import Explainer, explain_records, input_groups
 from fullcycle.project import Project
+from fullcycle.tasks.tabular.evaluate.explain import Explainer, explain_records, input_groups
 
 
 @pytest.fixture(scope="module")

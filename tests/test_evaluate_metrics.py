@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from fullcycle.evaluate import curves
 from fullcycle.evaluate.bootstrap import bootstrap_ci, paired_difference
-from fullcycle.evaluate.fast import FAST
-from fullcycle.evaluate.report import baseline
-from fullcycle.evaluate.slices import slice_table
 from fullcycle.metrics import METRICS, metric_suite, score_all
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.evaluate import curves
+from fullcycle.tasks.tabular.evaluate.fast import FAST
+from fullcycle.tasks.tabular.evaluate.report import baseline
+from fullcycle.tasks.tabular.evaluate.slices import slice_table
 
 RNG = np.random.default_rng(7)
 

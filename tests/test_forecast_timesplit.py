@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fullcycle.automl.train import split
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.problem import define_problem
+from fullcycle.tasks.tabular.search.train import split
 
 
 def test_dd_mm_yyyy_time_split_holds_out_the_last_weeks() -> None:

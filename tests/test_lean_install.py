@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from fullcycle.automl.families import Family, get_family
+from fullcycle.tasks.tabular.search.families import Family, get_family
 
 
 def test_help_loads_no_heavy_library() -> None:

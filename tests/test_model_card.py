@@ -89,3 +89,35 @@ def test_a_folder_of_the_previous_format_says_retrain(tmp_path: Path) -> None:
         Model.load(folder)
     message = str(caught.value)
     assert "\n" not in message and "retrain" in message and "format 1" in message
+
+
+def test_a_model_pickled_before_the_automl_move_still_loads(table: pd.DataFrame,
+                                                            tmp_path: Path) -> None:
+    """The AutoML package moved (fullcycle.automl -> fullcycle.tasks.tabular.search); a pickle
+    names classes by module path, so a model saved before the move must still unpickle."""
+    import hashlib
+    import pickle
+    import subprocess
+    import sys
+
+    from fullcycle.tasks.tabular.search.families import FamilyModel
+
+    folder = Model(FamilyModel(family="linear", task="binary"), card_for(table)).save(
+        tmp_path / "m")
+    # Protocol 2 writes "module\nname" as plain text: rewrite it as the old release did.
+    old = pickle.dumps(FamilyModel(family="linear", task="binary"), protocol=2).replace(
+        b"fullcycle.tasks.tabular.search.", b"fullcycle.automl.")
+    assert b"fullcycle.automl.families" in old
+    (folder / "pipeline.joblib").write_bytes(old)
+    meta = json.loads((folder / "model.json").read_text())
+    meta["sha256"] = hashlib.sha256(old).hexdigest()
+    (folder / "model.json").write_text(json.dumps(meta))
+    # A fresh interpreter: nothing of the new package is imported before the load.
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; from fullcycle.model import Model; "
+         f"m = Model.load({str(folder)!r}); print(type(m.predictor).__module__, "
+         "type(m.predictor).__name__, m.predictor.family)"],
+        capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["fullcycle.tasks.tabular.search.families", "FamilyModel",
+                                    "linear"]

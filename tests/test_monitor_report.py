@@ -21,8 +21,8 @@ from fullcycle.monitor.report import write_reports
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[object, pd.DataFrame, pd.DataFrame]:
-    from fullcycle.automl.train import train_model
     from fullcycle.data.dataset import Dataset
+    from fullcycle.tasks.tabular.search.train import train_model
 
     frame = pd.read_csv(DATA / "churn_small.csv")
     dataset = Dataset.from_frame(frame, target="Churn")

@@ -160,7 +160,7 @@ def test_native_categories_reach_lightgbm_as_codes(trained: dict[str, Any]) -> N
 def test_explain_reuses_the_compiled_matrix(trained: dict[str, Any]) -> None:
     """/explain hands the compiled path's matrix (native columns as codes) to the explainer:
     the explanations are the ones computed from the records themselves."""
-    from fullcycle.evaluate.explain import explain_records
+    from fullcycle.tasks.tabular.evaluate.explain import explain_records
 
     model = trained["lightgbm"]
     served = _served(model)
@@ -196,7 +196,7 @@ def test_ensemble_member_that_does_not_compile_runs_typed(trained: dict[str, Any
     its own pipeline on a typed frame, and the blend equals Model.predict."""
     import copy
 
-    from fullcycle.automl.ensemble import EnsembleModel
+    from fullcycle.tasks.tabular.search.ensemble import EnsembleModel
 
     model = copy.copy(trained["lightgbm"])
     model.pipeline = EnsembleModel(
@@ -234,7 +234,7 @@ def test_stacked_ensemble_compiles(trained: dict[str, Any]) -> None:
     """A linear stacker over fitted fullcycle members (what train.stacking builds)."""
     import copy
 
-    from fullcycle.automl.ensemble import EnsembleModel, make_stacker, stack_features
+    from fullcycle.tasks.tabular.search.ensemble import EnsembleModel, make_stacker, stack_features
 
     members = [trained["lightgbm"].pipeline, trained["linear"].pipeline]
     frame = pd.read_csv(CHURN)
@@ -283,12 +283,12 @@ def test_log_target_and_outlier_wrappers_compile() -> None:
     FamilyModel: AutoTargetRegressor and OutlierDropper compile."""
     from sklearn.pipeline import Pipeline
 
-    from fullcycle.automl.families import FamilyModel
     from fullcycle.config import FeaturesConfig
     from fullcycle.data.dataset import Dataset
     from fullcycle.features.preprocess import build_preprocessor, wrap_estimator
     from fullcycle.model import Model
     from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.families import FamilyModel
 
     data = Dataset.read(str(HOUSING), target="median_house_value")
     problem = define_problem(data.target, "median_house_value")

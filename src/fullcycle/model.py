@@ -29,6 +29,9 @@ from fullcycle.taskkind import PredictOptions, TaskKind, get_kind
 PIPELINE_FILE = "pipeline.joblib"
 META_FILE = "model.json"
 FORMAT_VERSION = CARD_VERSION
+# Packages that moved after models were pickled: old module path -> new. A pickle names its
+# classes by module path, so without this a model trained before the move would not load.
+MOVED_MODULES = {"fullcycle.automl": "fullcycle.tasks.tabular.search"}
 
 
 def sha256_file(path: Path) -> str:
@@ -216,7 +219,30 @@ class Model:
                     f"model artifact {pickle_path} does not match its recorded SHA-256 "
                     f"(expected {expected[:12]}…, found {actual[:12]}…); it was modified or "
                     "truncated and will not be loaded. Re-register the model from a trusted run.")
-        return cls(joblib.load(pickle_path), card)
+        try:
+            predictor = joblib.load(pickle_path)
+        except ModuleNotFoundError as exc:
+            if not _alias_moved(exc.name or ""):
+                raise
+            predictor = joblib.load(pickle_path)
+        return cls(predictor, card)
+
+
+def _alias_moved(name: str) -> bool:
+    """Make the old path of a moved package (and its modules) import the new one; False when
+    `name` is not under a moved package."""
+    import importlib
+    import pkgutil
+    import sys
+
+    for old, new in MOVED_MODULES.items():
+        if name == old or name.startswith(old + "."):
+            package = importlib.import_module(new)
+            sys.modules[old] = package
+            for info in pkgutil.iter_modules(package.__path__):
+                sys.modules[f"{old}.{info.name}"] = importlib.import_module(f"{new}.{info.name}")
+            return True
+    return False
 
 
 def read_card(folder: Path) -> ModelCard:

@@ -20,7 +20,6 @@ from fullcycle.data.sources import read_source
 from fullcycle.data.sql import mask_url
 from fullcycle.data.stream import validate_source
 from fullcycle.errors import ConfigError, DataError
-from fullcycle.evaluate.explain import explain_records
 from fullcycle.evaluate.holdout import save_holdout
 from fullcycle.evaluate.run import check_target, evaluate_rows, evaluation_rows
 from fullcycle.explore.report import explore_source
@@ -36,6 +35,7 @@ from fullcycle.registry.tracking import build_record
 from fullcycle.scoring.batch import score_frame
 from fullcycle.scoring.served import Served
 from fullcycle.taskkind import PredictOptions, resolve_task
+from fullcycle.tasks.tabular.evaluate.explain import explain_records
 from fullcycle.workspace import Workspace
 
 

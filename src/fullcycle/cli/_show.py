@@ -133,7 +133,7 @@ def attach_reports(project: Any, version: Any, paths: list[Any], folder: str) ->
 
 def print_train_summary(metadata: dict[str, Any]) -> None:
     """After training: what the final model is and the over/underfitting diagnosis, in words
-    (from Model.metadata written by fullcycle.automl.train)."""
+    (from Model.metadata written by fullcycle.tasks.tabular.search.train)."""
     search = metadata.get("search") or {}
     if search:
         console.print(f"search: {search.get('finished', 0)} models scored, "

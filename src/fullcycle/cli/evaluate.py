@@ -72,9 +72,9 @@ def compare(
 ) -> None:
     """Evaluate two model versions on the same rows and say which is better (paired bootstrap
     95% interval on the difference of the primary metric)."""
-    from fullcycle.evaluate.compare import compare_models
     from fullcycle.evaluate.render import to_json
     from fullcycle.evaluate.run import evaluation_rows
+    from fullcycle.tasks.tabular.evaluate.compare import compare_models
 
     project = _project(workspace)
     frame, label = evaluation_rows(project.workspace.reports, data)

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-import fullcycle.automl.ensemble  # noqa: F401 - registers the ensemble's compiler
-import fullcycle.automl.families  # noqa: F401 - registers the families' estimators
 import fullcycle.features  # noqa: F401 - registers every transformer's compiler
+import fullcycle.tasks.tabular.search.ensemble  # noqa: F401 - registers the ensemble's compiler
+import fullcycle.tasks.tabular.search.families  # noqa: F401 - registers the families' estimators
 from fullcycle.features.compiling import Inputs, compile_model
 from fullcycle.features.preprocess import parse_dates
 from fullcycle.scoring.validation import columns_of

@@ -11,10 +11,10 @@ import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from fullcycle.evaluate.explain import explain_records
 from fullcycle.scoring.fastpath import rows_to_columns
 from fullcycle.scoring.validation import RequestInvalid, parse_json, problem
 from fullcycle.serve.security import require_api_key
+from fullcycle.tasks.tabular.evaluate.explain import explain_records
 
 INLINE_ROWS = 16  # bigger requests are explained on the thread pool, not the event loop
 # Explaining costs far more per row than predicting (SHAP or occlusion per input): a cap keeps

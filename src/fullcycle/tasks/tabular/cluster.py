@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fullcycle.automl.train import metrics_from_scores
 from fullcycle.compute.cluster import ClusterError, ClusterSession, connect
 from fullcycle.compute.frames import read_partitions, typed
 from fullcycle.data.dataset import Dataset
@@ -31,6 +30,7 @@ from fullcycle.data.fingerprint import Fingerprinter
 from fullcycle.errors import DataError
 from fullcycle.features.preprocess import build_preprocessor
 from fullcycle.taskkind import TrainResult
+from fullcycle.tasks.tabular.search.train import metrics_from_scores
 
 if TYPE_CHECKING:
     from fullcycle.config import Config

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from fullcycle.automl.train import split
 from fullcycle.config import Config as ConfigModel
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import FullcycleError
-from fullcycle.evaluate.render import html_sections
-from fullcycle.evaluate.report import evaluate_model
 from fullcycle.taskkind import ReportSection
+from fullcycle.tasks.tabular.evaluate.render import html_sections
+from fullcycle.tasks.tabular.evaluate.report import evaluate_model
+from fullcycle.tasks.tabular.search.train import split
 
 if TYPE_CHECKING:
     from fullcycle.config import Config

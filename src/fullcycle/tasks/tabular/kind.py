@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from fullcycle.automl.train import evaluate_on, train_model
 from fullcycle.card import typical_example
 from fullcycle.errors import ConfigError, DataError
 from fullcycle.metrics import metric_suite
@@ -35,6 +34,7 @@ from fullcycle.taskkind import (
 )
 from fullcycle.tasks.tabular.cluster import train_from_source
 from fullcycle.tasks.tabular.evaluation import evaluate_tabular
+from fullcycle.tasks.tabular.search.train import evaluate_on, train_model
 
 if TYPE_CHECKING:
     from fullcycle.config import Config

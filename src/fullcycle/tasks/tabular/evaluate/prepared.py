@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fullcycle.automl.search import make_folds
 from fullcycle.config import Config
 from fullcycle.data.schema import normalise_missing
 from fullcycle.errors import DataError
 from fullcycle.metrics import score_all
 from fullcycle.model import Model
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.search import make_folds
 
 
 @dataclass

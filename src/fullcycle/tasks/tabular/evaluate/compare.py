@@ -12,10 +12,10 @@ import pandas as pd
 
 from fullcycle.errors import ModelError
 from fullcycle.evaluate.bootstrap import paired_difference
-from fullcycle.evaluate.fast import FAST
-from fullcycle.evaluate.report import prepare
 from fullcycle.metrics import score_all
 from fullcycle.model import Model
+from fullcycle.tasks.tabular.evaluate.fast import FAST
+from fullcycle.tasks.tabular.evaluate.report import prepare
 
 
 def compare_models(a: Model, b: Model, frame: pd.DataFrame, *, names: tuple[str, str],

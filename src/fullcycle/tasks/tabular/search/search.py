@@ -25,7 +25,11 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from fullcycle.automl.families import (
+from fullcycle.data.schema import Schema
+from fullcycle.errors import ModelError
+from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
+from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.families import (
     Family,
     FamilyModel,
     OutOfTime,
@@ -34,10 +38,6 @@ from fullcycle.automl.families import (
     portfolio,
     refit_params,
 )
-from fullcycle.data.schema import Schema
-from fullcycle.errors import ModelError
-from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
-from fullcycle.problem import Problem
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 log = logging.getLogger(__name__)

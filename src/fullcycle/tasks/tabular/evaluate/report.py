@@ -14,18 +14,19 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.config import Config
-from fullcycle.evaluate import curves, plots, sections
+from fullcycle.evaluate import plots
 from fullcycle.evaluate.bootstrap import bootstrap_ci
-from fullcycle.evaluate.fast import FAST
-from fullcycle.evaluate.prepared import (
+from fullcycle.metrics import get_metric, metric_suite, score_all
+from fullcycle.model import Model
+from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.evaluate import curves, sections
+from fullcycle.tasks.tabular.evaluate.fast import FAST
+from fullcycle.tasks.tabular.evaluate.prepared import (
     Prepared,
     _labels,
     prepare,
     training_rows,
 )
-from fullcycle.metrics import get_metric, metric_suite, score_all
-from fullcycle.model import Model
-from fullcycle.problem import Problem
 
 
 @dataclass

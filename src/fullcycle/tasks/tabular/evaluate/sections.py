@@ -12,10 +12,14 @@ import pandas as pd
 from fullcycle.config import Config
 from fullcycle.data.schema import coerce_frame
 from fullcycle.evaluate import plots
-from fullcycle.evaluate.explain import explainer_for, permutation_importance, shap_summary
-from fullcycle.evaluate.prepared import Prepared, cross_validate, learning_curve
-from fullcycle.evaluate.slices import fairness_table, slice_table
 from fullcycle.model import Model
+from fullcycle.tasks.tabular.evaluate.explain import (
+    explainer_for,
+    permutation_importance,
+    shap_summary,
+)
+from fullcycle.tasks.tabular.evaluate.prepared import Prepared, cross_validate, learning_curve
+from fullcycle.tasks.tabular.evaluate.slices import fairness_table, slice_table
 
 
 def model_summary(model: Model) -> dict[str, Any]:

@@ -15,8 +15,6 @@ from typing import Any, cast
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from fullcycle.automl.calibrate import IsotonicCalibrator, SigmoidCalibrator, TemperatureCalibrator
-from fullcycle.automl.search import score_predictions
 from fullcycle.features.compiling import (
     Block,
     Columns,
@@ -30,6 +28,12 @@ from fullcycle.features.compiling import (
     skip_coercers,
 )
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.calibrate import (
+    IsotonicCalibrator,
+    SigmoidCalibrator,
+    TemperatureCalibrator,
+)
+from fullcycle.tasks.tabular.search.search import score_predictions
 
 
 def _score(problem: Problem, y: np.ndarray, pred: np.ndarray) -> float:

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from fullcycle.automl import compiled_estimators  # noqa: F401 - registers the library compilers
 from fullcycle.errors import ConfigError, did_you_mean
 from fullcycle.features.compiling import Columns, Scores, Unsupported, compile_estimator, compiles
+from fullcycle.tasks.tabular.search import compiled_estimators  # noqa: F401 - registers the library compilers
 
 Params = dict[str, Any]
 ROUNDS_KEY = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}

@@ -18,9 +18,6 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fullcycle.automl.families import split_keeping_rare
-from fullcycle.automl.improve import _refit_estimate, build_final
-from fullcycle.automl.search import Candidate, Search, SearchResult
 from fullcycle.card import ModelCard, Provenance, TrainingSummary
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
@@ -30,6 +27,9 @@ from fullcycle.metrics import score_all
 from fullcycle.model import Model
 from fullcycle.problem import Problem, define_problem, target_notes
 from fullcycle.provenance import code_version, environment_record
+from fullcycle.tasks.tabular.search.families import split_keeping_rare
+from fullcycle.tasks.tabular.search.improve import _refit_estimate, build_final
+from fullcycle.tasks.tabular.search.search import Candidate, Search, SearchResult
 
 log = logging.getLogger(__name__)
 

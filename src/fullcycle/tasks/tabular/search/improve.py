@@ -14,9 +14,12 @@ import pandas as pd
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
-from fullcycle.automl.calibrate import calibrate, tune_threshold
-from fullcycle.automl.diagnose import baseline_score, diagnose
-from fullcycle.automl.ensemble import (
+from fullcycle.config import Config
+from fullcycle.data.schema import Schema
+from fullcycle.features.preprocess import SchemaCoercer
+from fullcycle.tasks.tabular.search.calibrate import calibrate, tune_threshold
+from fullcycle.tasks.tabular.search.diagnose import baseline_score, diagnose
+from fullcycle.tasks.tabular.search.ensemble import (
     EnsembleModel,
     Selection,
     blend,
@@ -25,17 +28,14 @@ from fullcycle.automl.ensemble import (
     stack_features,
     stacking_oof,
 )
-from fullcycle.automl.families import get_family
-from fullcycle.automl.search import (
+from fullcycle.tasks.tabular.search.families import get_family
+from fullcycle.tasks.tabular.search.search import (
     Candidate,
     SearchResult,
     make_pipeline,
     predict_scores,
     score_predictions,
 )
-from fullcycle.config import Config
-from fullcycle.data.schema import Schema
-from fullcycle.features.preprocess import SchemaCoercer
 
 log = logging.getLogger(__name__)
 POOL = 15  # candidates considered for the ensemble, best first

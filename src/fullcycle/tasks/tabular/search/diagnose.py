@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.automl.search import score_predictions
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.search import score_predictions
 
 # Metrics bounded like AUC/accuracy use an absolute gap; error metrics a relative one.
 BOUNDED = {"roc_auc", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "r2",

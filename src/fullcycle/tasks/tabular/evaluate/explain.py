@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fullcycle.automl.search import score_predictions
 from fullcycle.errors import DataError
 from fullcycle.model import Model
+from fullcycle.tasks.tabular.search.search import score_predictions
 
 _PREFIX = re.compile(r"^[A-Za-z0-9]+__")
 _GENERATED = ("_per_", "_minus_", "_mean_by_")  # features/generate.py: pairs of inputs
