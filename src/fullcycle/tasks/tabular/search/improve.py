@@ -64,6 +64,7 @@ def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.Data
     mask = result.oof_mask if result.oof_mask is not None else np.ones(len(y), dtype=bool)
     ym = y[mask]
     pool, notes = _pool(result, tc.max_predict_ms_per_row)
+    notes += _tie_note(result, pool[0])
     oofs = [c.oof[mask] for c in pool]
     sign = problem.scorer.sign()
     selection = Selection([0], [1.0], sign * score_predictions(problem, ym, oofs[0]))
@@ -123,6 +124,17 @@ def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.Data
     lines = diagnose(problem, pool[0], baseline_score(problem, ym), curve)
     lines.append(_final_sentence(problem.metric, info, pool[0]))
     return Final(pipeline, info, cal_record, threshold, lines + notes)
+
+
+def _tie_note(result: SearchResult, lead: Candidate) -> list[str]:
+    """Say so when the lead is not the best CV score: it was tied with it within CV noise."""
+    sign = result.problem.scorer.sign()
+    top = max(result.candidates, key=lambda c: sign * c.score)
+    if top is lead:
+        return []
+    return [f"{lead.name} and {top.name} tied in cross-validation ({result.problem.metric} "
+            f"{lead.score:.4g} vs {top.score:.4g}, inside the folds' noise): {lead.name} leads, "
+            "as its family is less likely to go wrong on rows unlike the training rows"]
 
 
 def _pool(result: SearchResult, cap: float | None) -> tuple[list[Candidate], list[str]]:

@@ -82,8 +82,11 @@ class SearchResult:
     preprocess_seconds: float = 0.0  # mean time to fit one fold's preprocessing
 
     def ranked(self) -> list[Candidate]:
+        """Best first; among candidates tied with the best within CV noise, the family that
+        generalises more safely leads (`prefer_on_ties`)."""
         sign = self.problem.scorer.sign()
-        return sorted(self.candidates, key=lambda c: (-sign * c.score, c.name))
+        return prefer_on_ties(sorted(self.candidates, key=lambda c: (-sign * c.score, c.name)),
+                              sign)
 
     @property
     def best(self) -> Candidate:
@@ -96,6 +99,41 @@ class SearchResult:
                  "predict_ms_per_row": round(c.predict_ms_per_row, 4)}
                 for i, c in enumerate(self.ranked())]
         return pd.DataFrame(rows)
+
+
+TIE_SE = 1.0  # within this many standard errors of the paired fold differences: a tie
+
+
+def tied_with(best: Candidate, other: Candidate, sign: float) -> bool:
+    """True when `other` is behind `best` by no more than the noise of their cross-validation:
+    the mean of the per-fold differences (the same folds score both) is within TIE_SE standard
+    errors of it."""
+    k = len(best.fold_scores)
+    if k < 2 or len(other.fold_scores) != k:
+        return False
+    diff = sign * (np.asarray(best.fold_scores) - np.asarray(other.fold_scores))
+    se = float(np.std(diff, ddof=1)) / math.sqrt(k)
+    return float(np.mean(diff)) <= TIE_SE * se
+
+
+def _safety(family: str) -> int:
+    """How safely a family's models behave on rows unlike the training rows, most first: a
+    boosted or forest model predicts within the range of targets it saw, while a linear model
+    (or k-NN on scaled inputs, an MLP) extrapolates along its slopes."""
+    fam = get_family(family)
+    return 0 if fam.boosting else (1 if fam.kind == "tree" else 2)
+
+
+def prefer_on_ties(ranked: list[Candidate], sign: float) -> list[Candidate]:
+    """`ranked` (best first) with the safest family among those tied with the best moved to
+    the front: a CV difference inside the folds' noise says nothing about which one is better,
+    so the one less likely to go wrong on unusual rows is kept (and refit first, and is where
+    the ensemble starts)."""
+    if len(ranked) < 2:
+        return ranked
+    tied = [c for c in ranked if c is ranked[0] or tied_with(ranked[0], c, sign)]
+    lead = min(tied, key=lambda c: (_safety(c.family), tied.index(c)))
+    return [lead] + [c for c in ranked if c is not lead]
 
 
 def make_pipeline(schema: Schema, family: Family, task: str, params: Params, seed: int, *,
@@ -234,13 +272,14 @@ class Search:
         self._coerced_rows: pd.DataFrame | None = None
         self._coerce_per_row = 0.0
         self._setup_seconds = 0.0
+        self._setups = 0  # fold preprocessings fitted (the cache is emptied when folds change)
         self._n_classes = len(problem.labels) if problem.is_classification else None
         self._probe: tuple[str, str, int, _FoldFit] | None = None  # fold 0 of the first
 
     @property
     def preprocess_seconds(self) -> float:
         """Mean seconds to fit and apply one fold's preprocessing, measured so far."""
-        return self._setup_seconds / max(len(self._folds_cache), 1)
+        return self._setup_seconds / max(self._setups, 1)
 
     # --- driver ---------------------------------------------------------------------------
     def run(self, X: pd.DataFrame, y: np.ndarray) -> SearchResult:
@@ -366,10 +405,16 @@ class Search:
     def _guess_cost(self, family: Family) -> float:
         """Seconds one candidate of this family is expected to take: measured if it has run,
         else scaled by cost hints from the families that have."""
-        if family.name in self._cost:
-            return self._cost[family.name]
         guesses = [c * family.cost / get_family(f).cost for f, c in self._cost.items()]
-        return min(guesses) if guesses else 0.0
+        fit = self._cost.get(family.name, min(guesses) if guesses else 0.0)
+        return fit + self._preprocess_guess(family)
+
+    def _preprocess_guess(self, family: Family) -> float:
+        """Seconds to fit this family's preprocessing on the folds that do not have it yet (a
+        wide table's preprocessing can cost more than the model): measured per fold so far."""
+        missing = sum((k, family.kind, family.needs_scaling) not in self._folds_cache
+                      for k in range(len(self.cv)))
+        return missing * self.preprocess_seconds
 
     def _try(self, family: Family, params: Params, X: pd.DataFrame, y: np.ndarray, name: str,
              prune: bool) -> Candidate | None:
@@ -415,6 +460,7 @@ class Search:
             per_row = (time.perf_counter() - t0) / max(len(valid_idx), 1) + self._coerce_per_row
             self._folds_cache[key] = _FoldData(Z_train, Z_valid, per_row)
             self._setup_seconds += time.perf_counter() - t_start  # one-time, not the family's
+            self._setups += 1
         return self._folds_cache[key]
 
     def _coerced(self, pre: Pipeline, X: pd.DataFrame) -> tuple[pd.DataFrame, Pipeline]:
