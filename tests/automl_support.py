@@ -21,3 +21,13 @@ def tiny_frame(task: str, n: int = 240, seed: int = 0) -> pd.DataFrame:
         frame["y"] = pd.cut(signal, [-np.inf, -0.5, 0.7, np.inf], labels=["lo", "mid", "hi"]
                             ).astype(str)
     return frame
+
+
+def saturating(n: int, seed: int, noise: float, outlying: bool = False) -> pd.DataFrame:
+    """y = 3 tanh(x1) + noise: nearly a straight line where the training rows are (x1 ~ N(0,1)),
+    flat beyond; `outlying` rows have x1 in [2.5, 4.5], where a line overshoots."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.uniform(2.5, 4.5, size=n) if outlying else rng.normal(size=n)
+    frame = pd.DataFrame({"x1": x1, "x2": rng.normal(size=n), "x3": rng.normal(size=n)})
+    frame["y"] = 3 * np.tanh(x1) + rng.normal(scale=noise, size=n)
+    return frame

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from automl_support import saturating as _saturating
 
-from fullcycle.automl.search import Candidate, prefer_on_ties, tied_with
-from fullcycle.automl.train import train_model
 from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
-
-
-def _saturating(n: int, seed: int, noise: float, outlying: bool = False) -> pd.DataFrame:
-    """y = 3 tanh(x1) + noise: nearly a straight line where the training rows are (x1 ~ N(0,1)),
-    flat beyond; `outlying` rows have x1 in [2.5, 4.5], where a line overshoots."""
-    rng = np.random.default_rng(seed)
-    x1 = rng.uniform(2.5, 4.5, size=n) if outlying else rng.normal(size=n)
-    frame = pd.DataFrame({"x1": x1, "x2": rng.normal(size=n), "x3": rng.normal(size=n)})
-    frame["y"] = 3 * np.tanh(x1) + rng.normal(scale=noise, size=n)
-    return frame
+from fullcycle.tasks.tabular.search.search import Candidate, prefer_on_ties, tied_with
+from fullcycle.tasks.tabular.search.train import train_model
 
 
 def _train(frame: pd.DataFrame, families: list[str], ensemble: bool = False):
@@ -81,21 +72,3 @@ def test_among_tied_candidates_boosting_then_forests_lead() -> None:
     # a different number of folds (another CV) is never called a tie
     assert not tied_with(linear, _cand("lightgbm", "lightgbm", [0.84, 0.80, 0.86]), 1.0)
 
-
-def test_the_cost_guess_of_a_family_counts_its_missing_preprocessing() -> None:
-    from fullcycle.automl.families import get_family
-    from fullcycle.automl.search import Search
-    from fullcycle.problem import define_problem
-
-    frame = _saturating(200, 0, noise=1.0)
-    dataset = Dataset.from_frame(frame, target="y")
-    config = Config.from_dict({"problem": {"task": "regression"}})
-    problem = define_problem(dataset.target, "y", config.problem)
-    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=3,
-                    seed=0, time_budget=60, max_trials=1)
-    search.run(frame.drop(columns="y"), problem.encode_target(dataset.target))
-    assert search.preprocess_seconds > 0
-    # linear's scaled preprocessing is fitted on every fold; the boosting kind on none yet
-    assert search._preprocess_guess(get_family("linear")) == 0
-    assert search._preprocess_guess(get_family("lightgbm")) == \
-        3 * search.preprocess_seconds

@@ -22,14 +22,16 @@ from sklearn.base import BaseEstimator
 from fullcycle.errors import ConfigError, did_you_mean
 from fullcycle.features.compiling import Columns, Scores, Unsupported, compile_estimator, compiles
 from fullcycle.tasks.tabular.search import compiled_estimators  # noqa: F401 - registers the library compilers
+from fullcycle.tasks.tabular.search.cpu import fit_threads
 
 Params = dict[str, Any]
 ROUNDS_KEY = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}
 EARLY_STOP_ROUNDS = 50
 MIN_EARLY_STOP_ROWS = 100  # below this the inner validation split is too small to trust
 ROUNDS_WITHOUT_EARLY_STOP = 200  # boosting rounds when early stopping is off and none are set
-# One thread per fit: on a busy 2-core machine, OpenMP/BLAS thread contention made 2-thread
-# LightGBM/XGBoost/MLP fits 10-30x slower than 1-thread ones (measured under load).
+# One thread per fit by default: on a busy 2-core machine, OpenMP/BLAS thread contention made
+# 2-thread LightGBM/XGBoost/MLP fits 10-30x slower than 1-thread ones (measured under load); the
+# search raises it when the cores are idle (automl/cpu.py). CatBoost always keeps one.
 THREADS = 1
 
 
@@ -123,8 +125,9 @@ class FamilyModel(BaseEstimator):
             y = np.searchsorted(self.seen_, y)
             if len(self.seen_) == 1:  # nothing to learn: always this class
                 return self
-        with threadpool_limits(THREADS):  # BLAS threads fight each other on a shared machine
+        with threadpool_limits(fit_threads()):  # BLAS threads fight on a shared machine
             self._fit_all(X, y)
+        _predict_single_threaded(self.estimator_)
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise OutOfTime(f"{self.family} fit ran past the search deadline")
         return self
@@ -257,6 +260,14 @@ class FamilyModel(BaseEstimator):
         return out
 
 
+def _predict_single_threaded(estimator: Any) -> None:
+    """A model fitted with several threads predicts with one: served next to other work, one
+    thread is faster (see THREADS)."""
+    params = estimator.get_params() if hasattr(estimator, "get_params") else {}
+    if int(params.get("n_jobs") or 1) > 1:
+        estimator.set_params(n_jobs=1)
+
+
 def _n_rows(X: Any) -> int:
     return int(X.shape[0])
 
@@ -324,7 +335,7 @@ def _knn(task: str, params: Params, seed: int) -> Any:
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
     cls = KNeighborsRegressor if task == "regression" else KNeighborsClassifier
-    return cls(n_jobs=THREADS, **{"n_neighbors": 15, "weights": "distance", **params})
+    return cls(n_jobs=fit_threads(), **{"n_neighbors": 15, "weights": "distance", **params})
 
 
 register(Family(
@@ -344,7 +355,8 @@ def _forest(extra: bool) -> Callable[[str, Params, int], Any]:
         kind = ("ExtraTrees" if extra else "RandomForest") + (
             "Regressor" if task == "regression" else "Classifier")
         defaults = {"n_estimators": 200, "max_features": "sqrt" if task != "regression" else 0.5}
-        return getattr(ensemble, kind)(n_jobs=THREADS, random_state=seed, **{**defaults, **params})
+        return getattr(ensemble, kind)(n_jobs=fit_threads(), random_state=seed,
+                                       **{**defaults, **params})
 
     return make
 
@@ -369,7 +381,7 @@ def _lightgbm(task: str, params: Params, seed: int) -> Any:
     import lightgbm as lgb
 
     cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
-    return cls(random_state=seed, n_jobs=THREADS, verbose=-1, deterministic=True,
+    return cls(random_state=seed, n_jobs=fit_threads(), verbose=-1, deterministic=True,
                force_col_wise=True,
                **{"n_estimators": 2000, "learning_rate": 0.05, "num_leaves": 31, **params})
 
@@ -399,7 +411,7 @@ def _xgboost(task: str, params: Params, seed: int) -> Any:
     import xgboost as xgb
 
     cls = xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier
-    return cls(random_state=seed, n_jobs=THREADS, tree_method="hist", verbosity=0,
+    return cls(random_state=seed, n_jobs=fit_threads(), tree_method="hist", verbosity=0,
                enable_categorical=True,
                **{"n_estimators": 2000, "learning_rate": 0.05, "max_depth": 6, **params})
 

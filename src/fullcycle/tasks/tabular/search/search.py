@@ -29,6 +29,7 @@ from fullcycle.data.schema import Schema
 from fullcycle.errors import ModelError
 from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.cpu import CpuWatch, fit_threads, set_threads
 from fullcycle.tasks.tabular.search.families import (
     Family,
     FamilyModel,
@@ -275,6 +276,8 @@ class Search:
         self._setups = 0  # fold preprocessings fitted (the cache is emptied when folds change)
         self._n_classes = len(problem.labels) if problem.is_classification else None
         self._probe: tuple[str, str, int, _FoldFit] | None = None  # fold 0 of the first
+        self.cpu: CpuWatch | None = None  # when set, threads per fit follow the idle cores
+        self.threads_used: list[int] = []
 
     @property
     def preprocess_seconds(self) -> float:
@@ -425,6 +428,9 @@ class Search:
             return None
         self.trials += 1
         params = self._adapt(family, params)
+        if self.cpu is not None:  # other programs started or stopped: follow them
+            set_threads(self.cpu.threads())
+        self.threads_used.append(fit_threads())
         started = getattr(self.on_candidate, "started", None)  # optional: progress displays
         if callable(started):
             started(name, family.name)
@@ -563,7 +569,10 @@ class Search:
             return
         if self.max_trials is None and not guaranteed:  # guaranteed ones always finish
             per_fold = (time.perf_counter() - t0) / (k + 1)
-            if per_fold * (folds - k - 1) > self._left() + 0.5:
+            # its folds, and its refit on all rows should it enter the ensemble (a candidate
+            # that uses the time kept for refits is dropped at the refit: wasted)
+            refit = per_fold * folds / (folds - 1) * 1.1
+            if per_fold * (folds - k - 1) + refit > self._left() + 0.5:
                 raise _Stop("time")
         if not prune or k > 1 or len(self.candidates) < 4:
             return

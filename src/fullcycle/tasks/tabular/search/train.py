@@ -27,6 +27,7 @@ from fullcycle.metrics import score_all
 from fullcycle.model import Model
 from fullcycle.problem import Problem, define_problem, target_notes
 from fullcycle.provenance import code_version, environment_record
+from fullcycle.tasks.tabular.search.cpu import CpuWatch, use_threads
 from fullcycle.tasks.tabular.search.families import split_keeping_rare
 from fullcycle.tasks.tabular.search.improve import _refit_estimate, build_final
 from fullcycle.tasks.tabular.search.search import Candidate, Search, SearchResult
@@ -178,8 +179,13 @@ def train_model(dataset: Dataset, config: Config, *,
                     groups=groups, adaptive_folds=tc.adaptive_folds, reserve=reserve,
                     features=config.features)
     deadline = None if tc.max_trials is not None else time.perf_counter() + budget - post
-    with threadpool_limits(1), warnings.catch_warnings():
-        # one BLAS thread, as for the models themselves (see families.THREADS)
+    # a counted search uses one thread whatever the machine's state, so it repeats exactly
+    watch = None if tc.max_trials is not None else CpuWatch()
+    search.cpu = watch
+    threads = 1 if watch is None else watch.threads()
+    log.info("%d thread(s) per fit to start with", threads)
+    with threadpool_limits(1), use_threads(threads), warnings.catch_warnings():
+        # one BLAS thread outside the fits (see families.THREADS)
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         result = search.run(X_train, y_train)
@@ -208,6 +214,7 @@ def train_model(dataset: Dataset, config: Config, *,
         search={"trials": result.trials, "finished": len(result.candidates),
                 "pruned": result.pruned, "folds": len(result.folds),
                 "seconds": round(result.elapsed, 2), "failures": result.failures,
+                "threads": sorted(set(search.threads_used)) or [threads],
                 "deterministic": tc.max_trials is not None},
         leaderboard=result.leaderboard().to_dict(orient="records"))
     code = code_version()
