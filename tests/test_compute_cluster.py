@@ -3,6 +3,7 @@ processes on loopback, started here — including a worker killed in the middle 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -112,6 +113,45 @@ def test_predict_on_real_scheduler_matches_single_process(dask_cluster: dict,
         assert (got["prediction"].to_numpy() == local["prediction"].to_numpy()).all()
         np.testing.assert_allclose(got.iloc[:, 1].to_numpy(), local.iloc[:, 1].to_numpy())
     assert not list(trained["root"].glob(".cluster*partial*"))
+
+
+def test_skip_on_the_cluster_matches_single_process(dask_cluster: dict, trained: dict) -> None:
+    """`--on-error skip --cluster`: the same scored rows, the same rejects file (row numbers
+    counted from the input's start across partitions) and the same imputation counts as
+    `--on-error skip` in one process."""
+    root = trained["root"]
+    frame = pd.read_csv(trained["score"])
+    frame["b"] = frame["b"].astype(object)
+    bad = [3, 17_000, 41_999, 59_999]  # spread over the first, middle and last partitions
+    frame.loc[bad, "b"] = ["many", "x", "12abc", "1.2.3"]
+    frame.loc[[5, 30_000], "a"] = np.nan  # blanks where training had none: imputed, counted
+    source = root / "dirty.csv"
+    frame.to_csv(source, index=False)
+    outputs = {}
+    for where, extra in (("here", []), ("cli", ["--cluster", dask_cluster["address"]])):
+        done = cli("predict", "-w", str(trained["ws"]), "--input", str(source), "--output",
+                   str(root / f"skip-{where}.csv"), "--on-error", "skip", "--json", *extra,
+                   "--chunk-rows", "7000", timeout=600)
+        assert done.returncode == 0, done.stderr
+        outputs[where] = json.loads(done.stdout)
+    from fullcycle.compute import connect
+    from fullcycle.deploy.distributed import predict_on_cluster
+
+    with connect(dask_cluster["address"]) as session:  # many partitions, as on big data
+        report = predict_on_cluster(session, _model(trained["ws"]), source,
+                                    root / "skip-cluster.csv", on_error="skip",
+                                    blocksize=source.stat().st_size // 8 + 1)
+    assert report.chunks >= 6
+    assert outputs["here"]["rejected"] == outputs["cli"]["rejected"] == report.rejected == 4
+    assert outputs["here"]["imputed"] == outputs["cli"]["imputed"] == dict(report.imputed) \
+        == {"a": 2}
+    for where in ("cli", "cluster"):
+        pd.testing.assert_frame_equal(pd.read_csv(root / f"skip-{where}.csv"),
+                                      pd.read_csv(root / "skip-here.csv"))
+        rejects = pd.read_csv(root / f"skip-{where}.rejects.csv")
+        pd.testing.assert_frame_equal(rejects, pd.read_csv(root / "skip-here.rejects.csv"))
+        assert rejects["row"].tolist() == [i + 1 for i in bad]
+    assert not list(root.glob(".skip-cluster*partial*"))
 
 
 def test_train_predict_monitor_through_the_cli_on_the_cluster(dask_cluster: dict,

@@ -264,20 +264,20 @@ def predict(
 
     options = PredictOptions(horizon=horizon, top_k=top_k, include_seen=include_seen)
     compute = _compute_config(workspace, cluster)
-    if compute.cluster and options == PredictOptions() and on_error == "fail":
+    if compute.cluster and options == PredictOptions():
         from fullcycle.deploy.distributed import run_on_cluster
 
         report, note = run_on_cluster(
             workspace, input, output, address=compute.cluster, model_ref=model,
             id_column=id_column, worker_memory=compute.worker_memory,
-            blocksize=compute.blocksize)
-        console.print(f"wrote {report.rows:,} predictions to [bold]{output}[/] ({note})")
-        return
-    report = run_batch(workspace, input, output, model_ref=model, id_column=id_column,
-                       chunk_rows=chunk_rows, options=options, on_error=on_error,
-                       rejects=rejects)
+            blocksize=compute.blocksize, on_error=on_error, rejects=rejects)
+    else:
+        report = run_batch(workspace, input, output, model_ref=model, id_column=id_column,
+                           chunk_rows=chunk_rows, options=options, on_error=on_error,
+                           rejects=rejects)
+        note = f"{report.rows_per_second:,.0f} rows/s"
     console.print(f"wrote {report.rows - report.rejected:,} predictions to [bold]{output}[/] "
-                  f"({report.rows_per_second:,.0f} rows/s)")
+                  f"({note})")
     if report.rejected:
         console.print(f"[yellow]skipped:[/] {report.rejected:,} row(s) the data contract "
                       f"refuses, written with the reason to [bold]{report.rejects}[/]")

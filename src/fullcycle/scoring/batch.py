@@ -229,13 +229,19 @@ class RejectsWriter:
         self.path, self.rows, self._first = path, 0, True
 
     def write(self, frame: pd.DataFrame, offset: int, rejects: list) -> None:
-        if not rejects:
-            return
+        """`rejects` of `frame`, a chunk that starts at input row `offset + 1`."""
+        if rejects:
+            rows = sorted({r[0] for r in rejects})
+            self.write_refused(frame.iloc[rows].set_axis(rows), offset, rejects)
+
+    def write_refused(self, refused: pd.DataFrame, offset: int, rejects: list) -> None:
+        """Like `write`, given only the refused rows, indexed by their position in the chunk
+        (what a Dask worker sends back for its partition)."""
         by_row: dict[int, list[str]] = {}
         for position, column, value, reason in rejects:
             by_row.setdefault(position, []).append(
                 describe(offset + position + 1, column, value, reason))
-        picked = frame.iloc[sorted(by_row)].copy()
+        picked = refused.loc[sorted(by_row)].copy()
         picked.insert(0, "reason", ["; ".join(by_row[p]) for p in sorted(by_row)])
         picked.insert(0, "row", [offset + p + 1 for p in sorted(by_row)])
         picked.to_csv(self.path, mode="w" if self._first else "a", header=self._first,
