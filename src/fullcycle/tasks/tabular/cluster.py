@@ -211,10 +211,10 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     schema, problem = result.model.schema, result.model.problem
     features = [c.name for c in schema.features]
     prep = _native_prep(result, sample, config)
-    meta = prep.transform(sample[features].head(2)).iloc[:0]
+    meta = _narrow(prep.transform(sample[features].head(2))).iloc[:0]
 
-    def transform(part: pd.DataFrame) -> pd.DataFrame:
-        return prep.transform(typed(part))
+    def transform(part: pd.DataFrame) -> pd.DataFrame:  # float32: half the worker memory
+        return _narrow(prep.transform(typed(part)))
 
     def encode(part: pd.Series) -> pd.Series:
         return pd.Series(problem.encode_target(typed(part.to_frame())[part.name]),
@@ -227,8 +227,12 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     params = {"learning_rate": 0.05, "num_leaves": 63, **_lgbm_params(result),
               "n_estimators": rounds, "random_state": config.seed, "verbose": -1,
               "deterministic": True, "force_col_wise": True}
-    logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)  # "finding open ports"
+    logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)  # "using passed-in machines"
     try:
+        X, y = session.client.persist([X, y])
+        machines = _machines(session, X, y)
+        if machines:
+            params["machines"] = machines
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "n_jobs will be ignored"
             estimator = cls(client=session.client, **params).fit(X, y)
@@ -237,6 +241,39 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
                            f" {exc}); check the workers' memory limits and logs") from None
     local: lgb.LGBMModel = estimator.to_local()
     return Pipeline([("preprocess", prep), ("model", local)])
+
+
+def _narrow(frame: pd.DataFrame) -> pd.DataFrame:
+    wide = [c for c, t in frame.dtypes.items() if t == "float64"]
+    return frame.astype(dict.fromkeys(wide, "float32")) if wide else frame
+
+
+def _machines(session: ClusterSession, X: Any, y: Any) -> str | None:
+    """LightGBM's `machines`: a free port on every worker holding training rows. lightgbm.dask
+    would otherwise hold each port open with a socket kept as a Dask result, which a worker
+    over its spill threshold tries to pickle to disk and fails (seen at 10M rows). None (let
+    lightgbm choose) when rows and labels do not sit on the same workers: LightGBM waits for
+    every listed machine, so the list must be exactly the workers that will train."""
+    from urllib.parse import urlparse
+
+    from distributed import wait
+
+    wait([X, y])
+    holders = [sorted({w for ws in session.client.who_has(c).values() for w in ws})
+               for c in (X, y)]
+    if holders[0] != holders[1]:
+        return None
+    ports = session.client.run(_free_port, workers=holders[0])
+    return ",".join(f"{urlparse(w).hostname}:{port}" for w, port in sorted(ports.items()))
+
+
+def _free_port() -> int:
+    """Runs on a worker: a port nothing listens on now (LightGBM binds it moments later)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("", 0))
+        return int(probe.getsockname()[1])
 
 
 def _choose(result: TrainResult, full: Any | None, test: pd.DataFrame, n_train: int,
