@@ -7,6 +7,7 @@ the contamination."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,19 +32,16 @@ def robust_share(train_raw: dict[str, np.ndarray], cut: float = 3.5) -> float:
     return float(np.clip(flagged.mean(), 0.001, 0.25))
 
 
-class AnomalyPredictor:
+@dataclass(eq=False, repr=False, kw_only=True)
+class AnomalyPredictor(prep.Preprocessed):
     """Rows -> calibrated anomaly scores; see the module docstring."""
 
-    def __init__(self, *, preprocessor: Any, detector: DetectorEnsemble, threshold: float,
-                 contamination: float, estimated: bool, stats: ColumnStats,
-                 description: str) -> None:
-        self.preprocessor = preprocessor
-        self.detector = detector
-        self.threshold = threshold
-        self.contamination = contamination
-        self.estimated = estimated
-        self.stats = stats
-        self.description = description
+    detector: DetectorEnsemble
+    threshold: float
+    contamination: float
+    estimated: bool
+    stats: ColumnStats
+    description: str
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, preprocessor: Any, detector: DetectorEnsemble,
@@ -59,9 +57,6 @@ class AnomalyPredictor:
         return cls(preprocessor=preprocessor, detector=detector,
                    threshold=threshold_for(detector.train_scores_, share), contamination=share,
                    estimated=estimated, stats=stats, description=description)
-
-    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        return prep.matrix(self.preprocessor, frame)
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.detector.score_samples(self.matrix(frame)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +43,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 
 
-def _contamination(config: Config) -> float | str:
+def contamination_of(config: Config) -> float | str:
+    """`problem.contamination` checked: "auto" or a share between 0 and 0.5."""
     value = config.problem.contamination
     if value == "auto":
         return "auto"
@@ -66,14 +66,6 @@ def _fit(name: str, frame: pd.DataFrame, schema: Any, config: Config,
                                 contamination, stats, name)
 
 
-def _progress(callback: Callable[..., Any] | None, name: str, score: float, i: int) -> None:
-    if callback is None:
-        return
-    cand = SimpleNamespace(name=name, family=name, params={}, fold_scores=[score], score=score,
-                           std=0.0, metric="roc_auc", greater_is_better=True)
-    callback(cand, i, 0.0)
-
-
 def _rank(train: pd.DataFrame, test: pd.DataFrame, y_test: np.ndarray, schema: Any,
           config: Config, contamination: float | str,
           progress: Callable[..., Any] | None) -> list[dict[str, Any]]:
@@ -91,7 +83,7 @@ def _rank(train: pd.DataFrame, test: pd.DataFrame, y_test: np.ndarray, schema: A
         board.append({"model": name, "roc_auc": auc,
                       "average_precision": float(average_precision_score(y_test, s)),
                       "seconds": round(time.perf_counter() - started, 3)})
-        _progress(progress, name, auc, i)
+        common.report_candidate(progress, name, name, "roc_auc", auc, i)
     # ties (within 0.001) go to the default, the choice that generalised across benchmarks
     board.sort(key=lambda r: (-round(r["roc_auc"], 3), r["model"] != DEFAULT))
     return board
@@ -101,7 +93,7 @@ def train_anomaly(kind: TaskKind, dataset: Dataset, config: Config, *, reports: 
                   progress: Callable[..., Any] | None = None) -> TrainResult:
     started = time.perf_counter()
     X, schema, label = common.features_and_label(dataset, config)
-    contamination = _contamination(config)
+    contamination = contamination_of(config)
     y = common.binary_labels(label) if label is not None else None
     label_name = str(label.name) if label is not None else None
     train_idx, test_idx = common.holdout_index(len(X), config.seed, y)

@@ -16,17 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from fullcycle.errors import ConfigError, DataError
 from fullcycle.monitor.drift import prediction_drift
-from fullcycle.monitor.report import alerts_html, drift_html, quality_html
-from fullcycle.taskkind import (
-    Detection,
-    MonitorResult,
-    PredictOptions,
-    ReportSection,
-    TaskKind,
-    TrainResult,
-)
+from fullcycle.taskkind import ReportSection, TrainResult
 from fullcycle.tasks.cluster.report import sections
 from fullcycle.tasks.cluster.training import (
     internal_metrics,
@@ -34,8 +25,7 @@ from fullcycle.tasks.cluster.training import (
     method_of,
     train_clusters,
 )
-from fullcycle.tasks.unsupervised import common
-from fullcycle.tasks.unsupervised.metrics import register
+from fullcycle.tasks.unsupervised.kind import UnsupervisedKind, label_of
 from fullcycle.tasks.unsupervised.profile import table_html
 
 if TYPE_CHECKING:
@@ -43,26 +33,19 @@ if TYPE_CHECKING:
     from fullcycle.data.dataset import Dataset
 
 Model = Any
-register()
 SHARE_ALERT = 0.10  # total variation distance between training and recent cluster shares
 
 
-class ClusterKind(TaskKind):
+class ClusterKind(UnsupervisedKind):
     name: ClassVar[str] = "cluster"
     tasks: ClassVar[tuple[str, ...]] = ("cluster", "clustering")
     summary: ClassVar[str] = ("clustering / segmentation without labels: a cluster per row "
                               "(--n-clusters K, default chosen)")
-    row_wise: ClassVar[bool] = True
-    needs_target: ClassVar[bool] = False
+    model_words: ClassVar[str] = "a cluster model"
+    verb: ClassVar[str] = "assigns"
+    foreign: ClassVar[tuple[str, str, str]] = ("contamination", "--contamination", "anomaly")
 
-    def detect(self, frame: pd.DataFrame, config: Config) -> Detection | None:
-        return None  # never guessed: without a target the user chooses (the error says how)
-
-    def check_config(self, config: Config, columns: list[str]) -> None:
-        common.check_label(config, columns)
-        if config.problem.contamination != "auto":
-            raise ConfigError("problem.contamination (--contamination) is for --task anomaly, "
-                              "not cluster")
+    def check_options(self, config: Config) -> None:
         method_of(config)
 
     def metrics(self, task: str) -> list[str]:
@@ -72,17 +55,9 @@ class ClusterKind(TaskKind):
     def default_metric(self, task: str) -> str:
         return "silhouette"
 
-    def train(self, dataset: Dataset, config: Config, *, reports: Path,
-              progress: Callable[..., None] | None = None) -> TrainResult:
-        self.check_config(config, [str(c) for c in dataset.frame.columns])
+    def train_checked(self, dataset: Dataset, config: Config, *, reports: Path,
+                      progress: Callable[..., None] | None) -> TrainResult:
         return train_clusters(self, dataset, config, reports=reports, progress=progress)
-
-    def predict(self, model: Model, data: pd.DataFrame | None,
-                options: PredictOptions) -> pd.DataFrame:
-        options.refuse_all("a cluster model (it assigns each row)")
-        if data is None:
-            raise DataError("a cluster model assigns rows: give them (--input FILE)")
-        return model.predictor.frame(data).reset_index(drop=True)
 
     def output_columns(self, model: Model) -> list[str]:
         extra = "cluster_probability" if model.predictor.has_probability else "cluster_distance"
@@ -91,29 +66,15 @@ class ClusterKind(TaskKind):
     # --- evaluation -------------------------------------------------------------------------
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
-        pred = model.predictor
-        A = pred.matrix(data)
-        labels = pred.clusterer.predict(A)
-        metrics = internal_metrics(A, labels, config.seed)
-        label = model.card.task_info.get("label_column") or config.problem.label_column
-        if label and label in data.columns:
-            metrics.update(label_metrics(data[label], labels))
+        A, labels, metrics = _assigned(model, data, config)
         return metrics, sections(model, data, A, labels, metrics, config.seed)
 
     def score(self, model: Model, holdout: pd.DataFrame, config: Config) -> dict[str, float]:
-        pred = model.predictor
-        A = pred.matrix(holdout)
-        labels = pred.clusterer.predict(A)
-        metrics = internal_metrics(A, labels, config.seed)
-        label = model.card.task_info.get("label_column") or config.problem.label_column
-        if label and label in holdout.columns:
-            metrics.update(label_metrics(holdout[label], labels))
-        return metrics
+        return _assigned(model, holdout, config)[2]
 
     # --- monitoring -------------------------------------------------------------------------
-    def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
-        rows = common.recent_rows(recent, model)
-        signals, alerts = common.feature_monitoring(model, rows, config)
+    def watch(self, model: Model, rows: pd.DataFrame, config: Config, signals: dict[str, Any],
+              alerts: list[dict[str, Any]]) -> str:
         pred = model.predictor
         A = pred.matrix(rows)
         labels = pred.clusterer.predict(A)
@@ -137,17 +98,20 @@ class ClusterKind(TaskKind):
                            "rows sit at other distances from their cluster centres than in "
                            f"training (PSI {drift['psi']:.3f}): the clusters may be out of "
                            "date"})
-        signals["alerts"] = alerts
         share_rows = [{"cluster": c, "training": f"{train_shares[c]:.1%}",
                        "recent": f"{recent_shares[c]:.1%}"} for c in train_shares]
-        body = (alerts_html(signals) + "<h2>Cluster shares</h2>" + table_html(share_rows)
-                + "<h2>Drift per feature</h2>" + drift_html(signals)
-                + "<h2>Data quality</h2>" + quality_html(signals))
-        signals.pop("alerts")
-        return MonitorResult(signals=signals, alerts=alerts,
-                             sections=[ReportSection("monitoring", "Monitoring", body)])
+        return "<h2>Cluster shares</h2>" + table_html(share_rows)
 
 
-def shares(labels: np.ndarray) -> dict[int, float]:
-    values, counts = np.unique(labels, return_counts=True)
-    return {int(v): float(c / len(labels)) for v, c in zip(values, counts, strict=True)}
+def _assigned(model: Model, data: pd.DataFrame, config: Config
+              ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """(the rows' matrix, their clusters, internal metrics and, with a label column, ARI and
+    NMI)."""
+    pred = model.predictor
+    A = pred.matrix(data)
+    labels = pred.clusterer.predict(A)
+    metrics = internal_metrics(A, labels, config.seed)
+    label = label_of(model, config, data)
+    if label is not None:
+        metrics.update(label_metrics(label, labels))
+    return A, labels, metrics

@@ -3,7 +3,7 @@ say about each cluster (sizes, profiles in words)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,17 +12,14 @@ from fullcycle.tasks.cluster.models import Clusterer
 from fullcycle.tasks.unsupervised import prep
 
 
-class ClusterPredictor:
+@dataclass(eq=False, repr=False, kw_only=True)
+class ClusterPredictor(prep.Preprocessed):
     """Rows -> `cluster` (and `cluster_probability` for mixtures, else `cluster_distance`)."""
 
-    def __init__(self, *, preprocessor: Any, clusterer: Clusterer,
-                 profiles: dict[int, list[str]], sizes: dict[int, int],
-                 distance_scale: float) -> None:
-        self.preprocessor = preprocessor
-        self.clusterer = clusterer
-        self.profiles = profiles
-        self.sizes = sizes
-        self.distance_scale = distance_scale
+    clusterer: Clusterer
+    profiles: dict[int, list[str]]
+    sizes: dict[int, int]
+    distance_scale: float
 
     @property
     def has_probability(self) -> bool:
@@ -35,9 +32,6 @@ class ClusterPredictor:
                  "birch": "BIRCH"}
         return f"{names.get(self.clusterer.method_, self.clusterer.method_)}, " \
                f"{self.clusterer.n_clusters_} clusters"
-
-    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        return prep.matrix(self.preprocessor, frame)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Cluster of each row (what `Model.predict_scores` reads)."""

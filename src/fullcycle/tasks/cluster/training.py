@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,15 +91,12 @@ def _choose(A: np.ndarray, y: pd.Series, k: int | None, config: Config,
         started = time.perf_counter()
         model = first if method == "auto" else _fit(A, k, method, config)
         fitted[method] = model
-        row = {"model": f"{method} ({model.method_})", "method": method,
-               "clusters": model.n_clusters_, **label_metrics(y, model.labels_),
-               "seconds": round(time.perf_counter() - started, 3)}
+        row: dict[str, Any] = {"model": f"{method} ({model.method_})", "method": method,
+                               "clusters": model.n_clusters_, **label_metrics(y, model.labels_),
+                               "seconds": round(time.perf_counter() - started, 3)}
         board.append(row)
-        if progress is not None:
-            progress(SimpleNamespace(name=row["model"], family=method, params={},
-                                     fold_scores=[row["adjusted_rand"]],
-                                     score=row["adjusted_rand"], std=0.0, metric="adjusted_rand",
-                                     greater_is_better=True), i, 0.0)
+        common.report_candidate(progress, row["model"], method, "adjusted_rand",
+                                row["adjusted_rand"], i)
     board.sort(key=lambda r: (-round(r["adjusted_rand"], 3), r["method"] != "auto"))
     return fitted[board[0]["method"]], board
 

@@ -3,6 +3,8 @@ holdout, the card, the verdict and the reference profile."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -83,6 +85,16 @@ def sample_rows(n: int, seed: int, limit: int = MAX_FIT_ROWS) -> np.ndarray:
     if n <= limit:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+def report_candidate(progress: Callable[..., Any] | None, name: str, family: str,
+                     metric: str, score: float, i: int) -> None:
+    """One candidate ranked on the labels, told to `train`'s progress callback in the shape of
+    an AutoML candidate (one fold, greater is better)."""
+    if progress is None:
+        return
+    progress(SimpleNamespace(name=name, family=family, params={}, fold_scores=[score],
+                             score=score, std=0.0, metric=metric, greater_is_better=True), i, 0.0)
 
 
 def verdict(config: Config, metrics: dict[str, float], metric: str) -> dict[str, Any]:

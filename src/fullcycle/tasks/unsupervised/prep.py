@@ -6,6 +6,7 @@ data, and distances must stay those of the scaled features)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,3 +51,14 @@ def matrix(pipeline: Any, frame: pd.DataFrame) -> np.ndarray:
 def fit_matrix(pipeline: Any, frame: pd.DataFrame) -> np.ndarray:
     pipeline.fit(frame)
     return matrix(pipeline, frame)
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class Preprocessed:
+    """What the cluster and anomaly predictors share: the fitted preprocessing, and the matrix
+    it makes of rows."""
+
+    preprocessor: Any
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        return matrix(self.preprocessor, frame)
