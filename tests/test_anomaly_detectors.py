@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from kind_support import train_kind
 
 from fullcycle.config import Config
-from fullcycle.data.dataset import Dataset
 from fullcycle.taskkind import PredictOptions, get_kind
 from fullcycle.tasks.anomaly.detectors import COPOD, ECOD, DetectorEnsemble, TailCalibrator
 
@@ -62,9 +62,7 @@ def test_ecod_and_copod_score_from_training_tails_only() -> None:
 
 
 def _train(frame: pd.DataFrame, tmp_path: Path, **problem: object):
-    config = Config.from_dict({"seed": 7, "problem": {"task": "anomaly", **problem}})
-    dataset = Dataset.from_frame(frame, config=config.data, drop_duplicates=False)
-    return get_kind("anomaly").train(dataset, config, reports=tmp_path)
+    return train_kind("anomaly", frame, tmp_path, 7, **problem)
 
 
 def table(n: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from kind_support import train_kind
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from fullcycle.config import Config
-from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError
 from fullcycle.taskkind import PredictOptions, get_kind, resolve_task
 from fullcycle.tasks.cluster.models import Clusterer
@@ -65,9 +65,7 @@ def test_the_tied_mixture_recovers_stretched_clusters() -> None:
 
 
 def _train(frame: pd.DataFrame, tmp_path: Path, **problem: object):
-    config = Config.from_dict({"seed": 3, "problem": {"task": "cluster", **problem}})
-    dataset = Dataset.from_frame(frame, config=config.data, drop_duplicates=False)
-    return get_kind("cluster").train(dataset, config, reports=tmp_path)
+    return train_kind("cluster", frame, tmp_path, 3, **problem)
 
 
 def segments(n: int = 240, seed: int = 0) -> pd.DataFrame:

@@ -9,16 +9,12 @@ budget so the file stays quick; test_forecast_engine.py covers the engine's part
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from kind_support import run_cli, serving
 
 H = 4
 WEEKS = 72
@@ -43,48 +39,15 @@ def sales(n_weeks: int, seed: int = 0, degrade: bool = False) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def cli(*args: str) -> int:
-    from fullcycle.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"fullcycle serve exited with {process.returncode}: "
-                                 + (process.stderr.read() if process.stderr else ""))
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("fullcycle serve did not become ready")
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("forecast")
     sales(WEEKS).to_csv(root / "train.csv", index=False)
     (root / "fullcycle.yaml").write_text(
         "train:\n  time_budget: 120\n  families: [seasonal_naive, gbm]\n")
-    code = cli("train", str(root / "train.csv"), "--task", "forecast", "--target", "Sales",
-               "--time-column", "Date", "--series-id", "Store", "--horizon", str(H),
-               "--config", str(root / "fullcycle.yaml"), "--workspace", str(root / "ws"))
+    code = run_cli("train", str(root / "train.csv"), "--task", "forecast", "--target", "Sales",
+                   "--time-column", "Date", "--series-id", "Store", "--horizon", str(H),
+                   "--config", str(root / "fullcycle.yaml"), "--workspace", str(root / "ws"))
     assert code == 0
     return root
 
@@ -105,12 +68,12 @@ def test_predict_names_missing_covariates_and_writes_iso_forecasts(trained: Path
     assert card.kind == "forecast" and card.task_info["known_future"] == ["Promo"]
     assert "gbm" in card.task_info["ensemble"]
     out = trained / "forecast.csv"
-    assert cli("predict", "--workspace", str(ws), "--output", str(out)) == 2
+    assert run_cli("predict", "--workspace", str(ws), "--output", str(out)) == 2
     assert "Promo" in capsys.readouterr().err
     future = future_rows().drop(columns=["Sales"])
     future.to_csv(trained / "future.csv", index=False)
-    assert cli("predict", "--workspace", str(ws), "--output", str(out), "--input",
-               str(trained / "future.csv"), "--horizon", "3") == 0
+    assert run_cli("predict", "--workspace", str(ws), "--output", str(out), "--input",
+                   str(trained / "future.csv"), "--horizon", "3") == 0
     got = pd.read_csv(out)
     assert list(got.columns) == ["Store", "Date", "prediction", "lo_80", "hi_80", "lo_95",
                                  "hi_95"]
@@ -119,7 +82,7 @@ def test_predict_names_missing_covariates_and_writes_iso_forecasts(trained: Path
     assert np.mean(np.abs(got["prediction"].to_numpy() - truth)) < 20  # promotions followed
     assert ((got["lo_95"] <= got["prediction"]) & (got["prediction"] <= got["hi_95"])).all()
     # evaluate: the latest backtest window's figures, next to seasonal naive's
-    assert cli("evaluate", "--workspace", str(ws)) == 0
+    assert run_cli("evaluate", "--workspace", str(ws)) == 0
     report = (ws / "reports" / "evaluation.html").read_text()
     assert "Forecast accuracy" in report and "seasonal_naive_mase" in report
 
@@ -127,16 +90,7 @@ def test_predict_names_missing_covariates_and_writes_iso_forecasts(trained: Path
 def test_forecast_and_feedback_over_http(trained: Path) -> None:
     import httpx
 
-    ws = trained / "ws"
-    port = free_port()
-    code = ("from fullcycle.cli import main; "
-            f"main(['serve', '--workspace', {str(ws)!r}, '--port', '{port}', "
-            "'--host', '127.0.0.1', '--workers', '1', '--reload-seconds', '0'])")
-    server = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, server)
+    with serving(trained / "ws") as url:
         covariates = future_rows().drop(columns=["Sales"]).to_dict("records")
         answer = httpx.post(f"{url}/forecast", json={"series": ["2"], "horizon": 2,
                                                      "covariates": covariates}, timeout=60)
@@ -155,29 +109,26 @@ def test_forecast_and_feedback_over_http(trained: Path) -> None:
                                                   "time": "2022-05-20", "value": 321.5},
                          timeout=30)
         assert fed.status_code == 200, fed.text
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def test_monitor_alerts_on_degraded_actuals_then_retrain_and_package(trained: Path) -> None:
     ws = trained / "ws"
     actuals = future_rows()
     actuals.to_csv(trained / "actuals.csv", index=False)
-    assert cli("monitor", "--workspace", str(ws), "--input", str(trained / "actuals.csv")) == 0
+    assert run_cli("monitor", "--workspace", str(ws), "--input", str(trained / "actuals.csv")) == 0
     report = json.loads((ws / "reports" / "monitoring.json").read_text())
     text = json.dumps(report)
     assert "backtest_mase" in text
     full = sales(WEEKS + H, degrade=True)
     week = full.groupby("Store").cumcount()
     full[week >= WEEKS].to_csv(trained / "worse.csv", index=False)
-    assert cli("monitor", "--workspace", str(ws), "--input", str(trained / "worse.csv")) == 8
+    assert run_cli("monitor", "--workspace", str(ws), "--input", str(trained / "worse.csv")) == 8
     report = json.loads((ws / "reports" / "monitoring.json").read_text())
     assert any(a["kind"] == "performance" for a in report["alerts"])
 
     sales(WEEKS + 8).to_csv(trained / "new.csv", index=False)
-    assert cli("retrain", "--workspace", str(ws), "--input", str(trained / "new.csv"),
-               "--time-budget", "30") == 0
+    assert run_cli("retrain", "--workspace", str(ws), "--input", str(trained / "new.csv"),
+                   "--time-budget", "30") == 0
 
     from fullcycle.deploy.package import package_model
 

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pytest
+from kind_support import run_cli, serving
 from pydantic import BaseModel, Field
 
 from fullcycle.taskkind import (
@@ -147,39 +144,6 @@ def table(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame({c: np.round(rng.normal(10 + shift, 3, n), 3) for c in COLUMNS})
 
 
-def cli(*args: str) -> int:
-    from fullcycle.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"fullcycle serve exited with {process.returncode}: "
-                                 + (process.stderr.read() if process.stderr else ""))
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("fullcycle serve did not become ready")
-
-
 def test_a_kind_registered_in_a_test_runs_the_whole_cycle(tmp_path: Path) -> None:
     import httpx
 
@@ -187,7 +151,7 @@ def test_a_kind_registered_in_a_test_runs_the_whole_cycle(tmp_path: Path) -> Non
     table(300, seed=1).to_csv(data, index=False)
 
     # train: no --target; the kind is chosen by --task and needs none
-    assert cli("train", str(data), "--task", "toyrule", "--workspace", str(ws)) == 0
+    assert run_cli("train", str(data), "--task", "toyrule", "--workspace", str(ws)) == 0
     from fullcycle.model import read_card
 
     card = read_card(next((ws / "models").glob("*-latest")))
@@ -199,8 +163,8 @@ def test_a_kind_registered_in_a_test_runs_the_whole_cycle(tmp_path: Path) -> Non
     new, out = tmp_path / "new.csv", tmp_path / "out.csv"
     rows = table(50, seed=2)
     rows.to_csv(new, index=False)
-    assert cli("predict", "--input", str(new), "--output", str(out),
-               "--workspace", str(ws)) == 0
+    assert run_cli("predict", "--input", str(new), "--output", str(out),
+                   "--workspace", str(ws)) == 0
     scored = pd.read_csv(out)
     expected = rows[COLUMNS].mean(axis=1)
     assert list(scored.columns) == ["prediction", "score"]
@@ -210,21 +174,13 @@ def test_a_kind_registered_in_a_test_runs_the_whole_cycle(tmp_path: Path) -> Non
     bad = rows.astype(object)
     bad.loc[3, "b"] = "not a number"
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    assert cli("predict", "--input", str(tmp_path / "bad.csv"), "--output",
-               str(tmp_path / "bad-out.csv"), "--workspace", str(ws)) == 2
+    assert run_cli("predict", "--input", str(tmp_path / "bad.csv"), "--output",
+                   str(tmp_path / "bad-out.csv"), "--workspace", str(ws)) == 2
 
     # serve: a real `fullcycle serve` process on a loopback port
-    port = free_port()
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import test_task_seam; "
-            "from fullcycle.cli import main; "
-            f"main(['serve', '--workspace', {str(ws)!r}, '--port', '{port}', "
-            "'--host', '127.0.0.1', '--workers', '1', '--reload-seconds', '0'])")
+    prelude = f"import sys; sys.path.insert(0, {str(HERE)!r}); import test_task_seam; "
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    server = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, server)
+    with serving(ws, prelude, env) as url:
         meta = httpx.get(f"{url}/metadata", timeout=30).json()
         assert meta["kind"] == "toyrule" and meta["output_columns"] == ["prediction", "score"]
         records = rows.head(20).to_dict("records")
@@ -242,17 +198,14 @@ def test_a_kind_registered_in_a_test_runs_the_whole_cycle(tmp_path: Path) -> Non
         assert fed.status_code == 200
         metrics = httpx.get(f"{url}/metrics", timeout=30).text
         assert 'route="/toy/score"' in metrics
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
     # monitor: the prediction log the server wrote, then a shifted file (drift alert, exit 1)
-    assert cli("monitor", "--workspace", str(ws)) == 0
+    assert run_cli("monitor", "--workspace", str(ws)) == 0
     report = json.loads((ws / "reports" / "monitoring.json").read_text())
     assert report["rows"] >= 20 and report["source"].startswith("prediction log")
     shifted = tmp_path / "shifted.csv"
     table(100, seed=3, shift=5.0).to_csv(shifted, index=False)
-    assert cli("monitor", "--workspace", str(ws), "--input", str(shifted)) == 1
+    assert run_cli("monitor", "--workspace", str(ws), "--input", str(shifted)) == 1
     report = json.loads((ws / "reports" / "monitoring.json").read_text())
     assert report["share_above"] > 0.8 and report["alerts"][0]["kind"] == "drift"
     assert "Rows above the cut" in (ws / "reports" / "monitoring.html").read_text()
@@ -265,7 +218,7 @@ def test_no_target_and_no_task_names_the_kinds_that_need_none(tmp_path: Path,
     needing no target (the toy kind says so with `needs_target = False`), exit 2."""
     data = tmp_path / "rows.csv"
     table(60, seed=4).to_csv(data, index=False)
-    assert cli("train", str(data), "--workspace", str(tmp_path / "ws")) == 2
+    assert run_cli("train", str(data), "--workspace", str(tmp_path / "ws")) == 2
     err = capsys.readouterr().err
     assert "--target" in err and "--task toyrule" in err
     assert not (tmp_path / "ws" / "models").exists()
