@@ -70,6 +70,13 @@ class PredictOptions:
             raise ConfigError(f"{', '.join(asked + list(self.extra))}: not an option of "
                               f"{model_kind}")
 
+    def refuse(self, names: tuple[str, ...], message: str) -> None:
+        """ConfigError(message) when any of the options `names` is given (not its default),
+        for a kind that takes the others."""
+        default = PredictOptions()
+        if any(getattr(self, name) != getattr(default, name) for name in names):
+            raise ConfigError(message)
+
 
 @dataclass
 class ReportSection:

@@ -88,9 +88,8 @@ class ForecastKind(TaskKind):
 
     def predict(self, model: Model, data: pd.DataFrame | None,
                 options: PredictOptions) -> pd.DataFrame:
-        if options.top_k is not None or options.include_seen:
-            raise ConfigError("--top-k and --include-seen are for recommendations; a forecast "
-                              "takes --horizon")
+        options.refuse(("top_k", "include_seen"), "--top-k and --include-seen are for "
+                       "recommendations; a forecast takes --horizon")
         return model.predictor.predict(horizon=options.horizon, future=data)
 
     def output_columns(self, model: Model) -> list[str]:

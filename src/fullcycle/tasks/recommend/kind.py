@@ -134,8 +134,7 @@ class RecommendKind(TaskKind):
     # --- prediction ---------------------------------------------------------------------
     def predict(self, model: Model, data: pd.DataFrame | None,
                 options: PredictOptions) -> pd.DataFrame:
-        if options.horizon is not None:
-            raise ConfigError("--horizon is for forecasts; a recommender takes --top-k")
+        options.refuse(("horizon",), "--horizon is for forecasts; a recommender takes --top-k")
         rec = model.predictor
         info = model.card.task_info
         user_col, item_col = info["user_column"], info["item_column"]
