@@ -183,6 +183,19 @@ def get_metric(name: str, task: str | None = None) -> Metric:
     return metric
 
 
+def register_computed(directions: dict[str, bool], needs: str, tasks: tuple[str, ...],
+                      message: str) -> None:
+    """Register metrics a task kind computes itself (from whole tables, series scales or
+    rankings), by name and direction (greater is better) for success criteria and
+    champion/challenger; calling one raises ConfigError(message). A name already registered
+    is kept."""
+    def computed_by_kind(*_: object) -> float:
+        raise ConfigError(message)
+
+    for name, greater in directions.items():
+        METRICS.setdefault(name, Metric(name, computed_by_kind, greater, needs, tasks))
+
+
 def metric_suite(task: str) -> list[Metric]:
     return [m for m in METRICS.values() if task in m.tasks]
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fullcycle.errors import ConfigError
-from fullcycle.metrics import METRICS, Metric
+from fullcycle.metrics import register_computed
 
 METRIC_NAMES = ("mase", "smape", "rmse", "wape", "coverage_80", "coverage_95")
 
@@ -20,14 +19,10 @@ METRIC_NAMES = ("mase", "smape", "rmse", "wape", "coverage_80", "coverage_95")
 def register_metrics() -> None:
     """Forecast metrics in the metric registry: their direction is what success criteria and
     champion/challenger read; the values come from the kind (they need each series' scale)."""
-    def computed_by_kind(*_: Any) -> float:
-        raise ConfigError("forecast metrics are computed by the forecast task kind "
-                          "(fullcycle evaluate / monitor), not from a label column")
-
-    for name in ("mase", "smape", "wape", "rmse_forecast"):
-        METRICS.setdefault(name, Metric(name, computed_by_kind, False, "value", ("forecast",)))
-    for name in ("coverage_80", "coverage_95"):
-        METRICS.setdefault(name, Metric(name, computed_by_kind, True, "value", ("forecast",)))
+    register_computed({"mase": False, "smape": False, "wape": False, "rmse_forecast": False,
+                       "coverage_80": True, "coverage_95": True}, "value", ("forecast",),
+                      "forecast metrics are computed by the forecast task kind "
+                      "(fullcycle evaluate / monitor), not from a label column")
 
 
 def point_metrics(truth: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> dict[str, float]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.errors import ConfigError, DataError
-from fullcycle.metrics import METRICS, Metric
+from fullcycle.metrics import register_computed
 from fullcycle.taskkind import (
     Detection,
     MonitorResult,
@@ -57,13 +57,10 @@ ITEM_HINTS = ("item", "movie", "product", "artist", "track", "song", "book", "ar
 def _register_metrics() -> None:
     """Ranking metrics in the metric registry (their direction is what retraining and
     success criteria read); the values come from the kind, which ranks whole catalogues."""
-    def computed_by_kind(*_: Any) -> float:
-        raise ConfigError("ranking metrics are computed by the recommend task kind "
-                          "(fullcycle evaluate / monitor), not from a label column")
-
-    for name in (*METRIC_NAMES, "popularity_bias"):
-        METRICS.setdefault(name, Metric(name, computed_by_kind, name != "popularity_bias",
-                                        "ranking", ("recommend",)))
+    register_computed({name: name != "popularity_bias"
+                       for name in (*METRIC_NAMES, "popularity_bias")}, "ranking",
+                      ("recommend",), "ranking metrics are computed by the recommend task kind "
+                      "(fullcycle evaluate / monitor), not from a label column")
 
 
 _register_metrics()

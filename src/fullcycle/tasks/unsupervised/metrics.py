@@ -3,10 +3,7 @@ retraining and success criteria read). Values come from the kinds, which see who
 
 from __future__ import annotations
 
-from typing import Any
-
-from fullcycle.errors import ConfigError
-from fullcycle.metrics import METRICS, Metric
+from fullcycle.metrics import register_computed
 
 CLUSTER = ("silhouette", "calinski_harabasz", "davies_bouldin", "adjusted_rand",
            "normalized_mutual_info")
@@ -17,10 +14,6 @@ DIRECTION = {"average_precision": True, "silhouette": True, "calinski_harabasz":
 
 
 def register() -> None:
-    def computed_by_kind(*_: Any) -> float:
-        raise ConfigError("this metric is computed by the cluster / anomaly task kinds "
-                          "(fullcycle evaluate, monitor, retrain), not from a label column")
-
-    for name, greater in DIRECTION.items():
-        METRICS.setdefault(name, Metric(name, computed_by_kind, greater, "value",
-                                        ("cluster", "anomaly")))
+    register_computed(DIRECTION, "value", ("cluster", "anomaly"),
+                      "this metric is computed by the cluster / anomaly task kinds "
+                      "(fullcycle evaluate, monitor, retrain), not from a label column")
