@@ -97,16 +97,23 @@ def test_served_over_http(kind: str, request: pytest.FixtureRequest) -> None:
         server.stop()
 
 
+def monitor_then_retrain(ws: Path, data: Path) -> tuple[dict, str, str]:
+    """`monitor` then `retrain` on the same file: (the monitoring report, monitor's output,
+    retrain's output); retrain exits 0 (challenger promoted) or 1 (champion kept)."""
+    run = cli("monitor", "--workspace", str(ws), "--input", str(data))
+    report = json.loads((ws / "reports" / "monitoring.json").read_text())
+    again = cli("retrain", "--workspace", str(ws), "--input", str(data))
+    assert again.returncode in (0, 1), again.stdout + again.stderr
+    return report, run.stdout + run.stderr, again.stdout + again.stderr
+
+
 def test_cluster_monitoring_and_retraining(cluster_ws: Path, tmp_path: Path) -> None:
     shifted = tmp_path / "shifted.csv"
     customers(400, seed=2, shift=0.3).to_csv(shifted, index=False)
-    run = cli("monitor", "--workspace", str(cluster_ws), "--input", str(shifted))
-    report = json.loads((cluster_ws / "reports" / "monitoring.json").read_text())
-    assert report["cluster_shares"]["total_variation"] > 0.1, run.stdout + run.stderr
+    report, said, retrained = monitor_then_retrain(cluster_ws, shifted)
+    assert report["cluster_shares"]["total_variation"] > 0.1, said
     assert any(a.get("feature") == "cluster_shares" for a in report["alerts"])
-    run = cli("retrain", "--workspace", str(cluster_ws), "--input", str(shifted))
-    assert run.returncode in (0, 1), run.stdout + run.stderr
-    assert "silhouette" in run.stdout + run.stderr
+    assert "silhouette" in retrained
 
 
 def test_anomaly_monitoring_and_retraining(anomaly_ws: Path, tmp_path: Path) -> None:
@@ -114,11 +121,7 @@ def test_anomaly_monitoring_and_retraining(anomaly_ws: Path, tmp_path: Path) -> 
     later = customers(200, seed=3)
     later.loc[:40, "income"] = 700.0  # a fifth of the rows far outside training
     later.to_csv(odd, index=False)
-    run = cli("monitor", "--workspace", str(anomaly_ws), "--input", str(odd))
-    report = json.loads((anomaly_ws / "reports" / "monitoring.json").read_text())
-    assert report["anomaly_rate"]["observed"] > 0.15, run.stdout + run.stderr
+    report, said, retrained = monitor_then_retrain(anomaly_ws, odd)
+    assert report["anomaly_rate"]["observed"] > 0.15, said
     assert any(a.get("feature") == "anomaly_rate" for a in report["alerts"])
-    run = cli("retrain", "--workspace", str(anomaly_ws), "--input", str(odd))
-    assert run.returncode in (0, 1), run.stdout + run.stderr
-    assert "flagged_share" in run.stdout + run.stderr or "anomaly_rate_gap" in \
-        run.stdout + run.stderr
+    assert "flagged_share" in retrained or "anomaly_rate_gap" in retrained

@@ -10,24 +10,22 @@ calibrated scores (uniform on the training rows by construction) to the feature 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from fullcycle.monitor.drift import prediction_drift
-from fullcycle.taskkind import ReportSection, TrainResult
+from fullcycle.taskkind import ReportSection
 from fullcycle.tasks.anomaly.predictor import OUTPUT
 from fullcycle.tasks.anomaly.report import sections
 from fullcycle.tasks.anomaly.training import contamination_of, train_anomaly
 from fullcycle.tasks.unsupervised import common
 from fullcycle.tasks.unsupervised.kind import UnsupervisedKind, label_of
+from fullcycle.tasks.unsupervised.metrics import ANOMALY
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
-    from fullcycle.data.dataset import Dataset
 
 Model = Any
 
@@ -37,22 +35,14 @@ class AnomalyKind(UnsupervisedKind):
     tasks: ClassVar[tuple[str, ...]] = ("anomaly",)
     summary: ClassVar[str] = ("anomaly detection without labels: a score in [0, 1] and a flag "
                               "per row (--contamination auto|FRACTION)")
-    model_words: ClassVar[str] = "an anomaly model"
-    verb: ClassVar[str] = "scores"
-    foreign: ClassVar[tuple[str, str, str]] = ("n_clusters", "--n-clusters", "cluster")
+    model_words = "an anomaly model"
+    verb = "scores"
+    metric_names = ANOMALY
+    foreign = ("n_clusters", "--n-clusters", "cluster")
+    train_checked = train_anomaly  # called as a method: the kind is its first argument
 
     def check_options(self, config: Config) -> None:
         contamination_of(config)
-
-    def metrics(self, task: str) -> list[str]:
-        return ["roc_auc", "average_precision", "flagged_share", "anomaly_rate_gap"]
-
-    def default_metric(self, task: str) -> str:
-        return "roc_auc"
-
-    def train_checked(self, dataset: Dataset, config: Config, *, reports: Path,
-                      progress: Callable[..., None] | None) -> TrainResult:
-        return train_anomaly(self, dataset, config, reports=reports, progress=progress)
 
     def output_columns(self, model: Model) -> list[str]:
         return list(OUTPUT)

@@ -9,15 +9,13 @@ shares of the clusters and the distance of rows to their cluster's centre to fea
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from fullcycle.monitor.drift import prediction_drift
-from fullcycle.taskkind import ReportSection, TrainResult
+from fullcycle.taskkind import ReportSection
 from fullcycle.tasks.cluster.report import sections
 from fullcycle.tasks.cluster.training import (
     internal_metrics,
@@ -26,11 +24,11 @@ from fullcycle.tasks.cluster.training import (
     train_clusters,
 )
 from fullcycle.tasks.unsupervised.kind import UnsupervisedKind, label_of
+from fullcycle.tasks.unsupervised.metrics import CLUSTER
 from fullcycle.tasks.unsupervised.profile import table_html
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
-    from fullcycle.data.dataset import Dataset
 
 Model = Any
 SHARE_ALERT = 0.10  # total variation distance between training and recent cluster shares
@@ -41,23 +39,14 @@ class ClusterKind(UnsupervisedKind):
     tasks: ClassVar[tuple[str, ...]] = ("cluster", "clustering")
     summary: ClassVar[str] = ("clustering / segmentation without labels: a cluster per row "
                               "(--n-clusters K, default chosen)")
-    model_words: ClassVar[str] = "a cluster model"
-    verb: ClassVar[str] = "assigns"
-    foreign: ClassVar[tuple[str, str, str]] = ("contamination", "--contamination", "anomaly")
+    model_words = "a cluster model"
+    verb = "assigns"
+    metric_names = CLUSTER
+    foreign = ("contamination", "--contamination", "anomaly")
+    train_checked = train_clusters  # called as a method: the kind is its first argument
 
     def check_options(self, config: Config) -> None:
         method_of(config)
-
-    def metrics(self, task: str) -> list[str]:
-        return ["silhouette", "calinski_harabasz", "davies_bouldin", "adjusted_rand",
-                "normalized_mutual_info"]
-
-    def default_metric(self, task: str) -> str:
-        return "silhouette"
-
-    def train_checked(self, dataset: Dataset, config: Config, *, reports: Path,
-                      progress: Callable[..., None] | None) -> TrainResult:
-        return train_clusters(self, dataset, config, reports=reports, progress=progress)
 
     def output_columns(self, model: Model) -> list[str]:
         extra = "cluster_probability" if model.predictor.has_probability else "cluster_distance"

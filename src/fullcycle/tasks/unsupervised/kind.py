@@ -41,6 +41,7 @@ class UnsupervisedKind(TaskKind):
     # the other kind's option (key of `problem`, its flag, that kind): refused when it is not
     # its default
     foreign: ClassVar[tuple[str, str, str]]
+    metric_names: ClassVar[tuple[str, ...]]  # the first is the default metric
 
     def detect(self, frame: pd.DataFrame, config: Config) -> Detection | None:
         return None  # never guessed: without a target the user chooses (the error says how)
@@ -55,6 +56,12 @@ class UnsupervisedKind(TaskKind):
     def check_options(self, config: Config) -> None:
         """The kind's own `problem` options (after the label and the other kind's option)."""
 
+    def metrics(self, task: str) -> list[str]:
+        return list(self.metric_names)
+
+    def default_metric(self, task: str) -> str:
+        return self.metric_names[0]
+
     def train(self, dataset: Dataset, config: Config, *, reports: Path,
               progress: Callable[..., None] | None = None) -> TrainResult:
         self.check_config(config, [str(c) for c in dataset.frame.columns])
@@ -63,7 +70,8 @@ class UnsupervisedKind(TaskKind):
     @abstractmethod
     def train_checked(self, dataset: Dataset, config: Config, *, reports: Path,
                       progress: Callable[..., None] | None) -> TrainResult:
-        """`train` once `check_config` passed."""
+        """`train` once `check_config` passed (the kind's training function, which takes the
+        kind first)."""
 
     def predict(self, model: Model, data: pd.DataFrame | None,
                 options: PredictOptions) -> pd.DataFrame:
