@@ -35,8 +35,8 @@ def check_in_browser(browser, report: Path, shot: Path, column: str) -> object:
     assert page.locator(".plot svg").count() > before
     mark = section.locator(".plot svg [data-tip]").first
     mark.hover()
-    assert page.locator(".tip").is_visible()
-    assert page.locator(".tip").inner_text().strip()
+    assert page.locator(".chart-tip").is_visible()
+    assert page.locator(".chart-tip").inner_text().strip()
     assert page.locator(".col-section:visible").count() < page.locator(".col-section").count()
     page.locator(f'details.col-section[data-name="{column.lower()}"]').screenshot(
         path=str(shot.with_name(shot.stem + "-column.png")))
@@ -67,7 +67,7 @@ def test_ames_report_in_chromium(browser, artifacts_dir, tmp_path):
     for column in ("PoolQC", "Alley", "Fence"):
         assert re.search(rf"{column}\s+na means absent", warnings), column
     page.locator("section#correlations details").first.evaluate("e => e.open = true")
-    assert page.locator("section#correlations svg rect.cell").count() > 100
+    assert page.locator("section#correlations svg.fc-chart rect.mark").count() > 100
     page.locator("section#correlations").screenshot(path=str(artifacts_dir / "eda-ames-corr.png"))
 
 
@@ -101,6 +101,32 @@ def test_500_columns_lazy_and_searchable(browser, artifacts_dir, tmp_path):
     page.wait_for_timeout(100)
     assert page.locator(".col-section .plot svg").count() == 20  # 10 columns × 2 plots
     assert errors == []
+
+
+def test_charts_come_from_the_chart_module(tmp_path):
+    """Every chart of the EDA report is SVG drawn by fullcycle.charts (its class on each <svg>),
+    kept in a <template> until its section opens; heatmaps carry a colour scale and values."""
+    out = tmp_path / "eda.html"
+    frame = read_source(str(DATA / "titanic.csv"))
+    frame["Boarded"] = pd.date_range("1912-04-01", periods=len(frame), freq="h")
+    build_report(frame, out, "Survived")
+    html = out.read_text()
+    assert 'id="plot-data"' not in html  # no JSON specs for a second renderer
+    svgs = re.findall(r"<svg[^>]*>", html)
+    assert len(svgs) >= 15 and all('class="fc-chart"' in tag for tag in svgs), svgs[:3]
+    slots = re.findall(r'<div class="chart-slot" data-plot><template><figure class="plot"', html)
+    assert len(slots) == len(svgs)
+    kinds = {"histogram": r"distribution of Age", "bars": r"most frequent values of Embarked",
+             "box": r"Age by Survived class", "rate": r"share of Survived = 1 per Sex",
+             "heatmap": r"Pearson correlation", "trend": r"means per period of Boarded"}
+    for kind, title in kinds.items():
+        assert re.search(rf'aria-label="{title}', html), kind
+    pearson = html[html.index('aria-label="Pearson correlation'):]
+    pearson = pearson[:pearson.index("</svg>")]
+    assert ">correlation</text>" in pearson  # the colour scale's name, with its ticks -1..1
+    assert re.search(r'class="tick"[^>]*>-1</text>', pearson)
+    values = re.findall(r'class="cell(?:-s)?(?: on)?">(-?\.\d\d|1\.00)</text>', pearson)
+    assert len(values) >= 3  # a value in each drawn cell
 
 
 @pytest.mark.parametrize("target", [None, "Survived"])

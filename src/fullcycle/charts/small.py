@@ -8,15 +8,12 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from fullcycle.charts.svg import PALETTE, fmt_tick, label_text, nice_ticks, shorten
+from fullcycle.charts.svg import MARKER, PALETTE, fmt_tick, label_text, nice_ticks, num, shorten
 
 REF_COLOR = "#8aa4c8"  # training reference
 CUR_COLOR = "#e0603c"  # live window
 STYLE = 'font-family="sans-serif"'
 
-
-def _num(value: float) -> str:
-    return f"{value:.1f}"
 
 
 def overlay(hist: dict[str, Any] | None, width: int = 240, height: int = 84) -> str:
@@ -47,8 +44,8 @@ def overlay(hist: dict[str, Any] | None, width: int = 240, height: int = 84) -> 
             h = vals[i] / peak * plot_h
             x = left + i * step + j * step / 2
             name = str(labels[i]) if labels else _bin_name(hist, i)
-            parts.append(f'<rect x="{_num(x)}" y="{_num(top_pad + plot_h - h)}" '
-                         f'width="{_num(max(step / 2 - 0.5, 0.5))}" height="{_num(h)}" '
+            parts.append(f'<rect x="{num(x)}" y="{num(top_pad + plot_h - h)}" '
+                         f'width="{num(max(step / 2 - 0.5, 0.5))}" height="{num(h)}" '
                          f'fill="{color}" class="mark"><title>{escape(name)}: {who} '
                          f"{vals[i]:.1%}</title></rect>")
     base = top_pad + plot_h + 11
@@ -67,7 +64,7 @@ def overlay(hist: dict[str, Any] | None, width: int = 240, height: int = 84) -> 
                      f"{fmt_tick(edges[-1])}</text>")
     title = ("categories: " + ", ".join(map(str, labels))) if labels else (
         f"range {fmt_tick(hist['edges'][0])} .. {fmt_tick(hist['edges'][-1])}")
-    return (f'<svg class="dist" width="{width}" height="{height}" '
+    return (f'<svg class="dist {MARKER}" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" {STYLE}><title>{escape(title)} '
             "(blue: training, orange: live)</title>" + "".join(parts) + "</svg>")
 
@@ -118,9 +115,9 @@ def line_chart(xs: Sequence[str], series: dict[str, list[float | None]],
     parts = [f'<rect x="{left}" y="{top}" width="{width - left - right}" '
              f'height="{height - top - bottom}" fill="#fafafa" stroke="#d1d5db"/>']
     for t in nice_ticks(lo, hi, 4):
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{_num(py(t))}" '
-                     f'y2="{_num(py(t))}" stroke="#e5e7eb"/><text x="{left - 4}" '
-                     f'y="{_num(py(t) + 3)}" font-size="10" text-anchor="end">{fmt_tick(t)}'
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{num(py(t))}" '
+                     f'y2="{num(py(t))}" stroke="#e5e7eb"/><text x="{left - 4}" '
+                     f'y="{num(py(t) + 3)}" font-size="10" text-anchor="end">{fmt_tick(t)}'
                      "</text>")
     if ylabel:
         parts.append(f'<text transform="translate(11 {(top + height - bottom) / 2}) '
@@ -128,11 +125,11 @@ def line_chart(xs: Sequence[str], series: dict[str, list[float | None]],
     marks = sorted({0, len(xs) // 2, len(xs) - 1})
     for i in marks:
         anchor = "start" if i == 0 else ("end" if i == len(xs) - 1 else "middle")
-        parts.append(f'<text x="{_num(px(i))}" y="{height - bottom + 14}" font-size="10" '
+        parts.append(f'<text x="{num(px(i))}" y="{height - bottom + 14}" font-size="10" '
                      f'text-anchor="{anchor}">{escape(shorten(str(xs[i]), 200))}</text>')
     if reference is not None and math.isfinite(reference):
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{_num(py(reference))}" '
-                     f'y2="{_num(py(reference))}" stroke="#555" stroke-dasharray="4 3">'
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{num(py(reference))}" '
+                     f'y2="{num(py(reference))}" stroke="#555" stroke-dasharray="4 3">'
                      f"<title>reference {reference:.4g}</title></line>")
     legend = []
     for k, ((name, vals), color) in enumerate(zip(series.items(), colors, strict=False)):
@@ -143,16 +140,17 @@ def line_chart(xs: Sequence[str], series: dict[str, list[float | None]],
                       f"{escape(shorten(name, 90))}</text>")
         if not points:
             continue
-        path = " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
+        path = " ".join(f"{num(x)},{num(y)}" for x, y in points)
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}" '
                      f'class="mark"><title>{escape(name)}</title></polyline>')
-        parts += [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3" fill="{color}"/>'
+        parts += [f'<circle cx="{num(x)}" cy="{num(y)}" r="3" fill="{color}"/>'
                   for x, y in points]
     if reference is not None:
         legend.append(f'<line x1="{width - 150}" x2="{width - 130}" y1="11" y2="11" '
                       'stroke="#555" stroke-dasharray="4 3"/><text x="'
                       f'{width - 126}" y="15" font-size="11">at training</text>')
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+    return (f'<svg class="{MARKER}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" '
             f"{STYLE}>" + "".join(parts + legend) + "</svg>")
 
 
@@ -170,13 +168,13 @@ def bar_chart(xs: Sequence[str], values: Sequence[float], width: int = 640, heig
     parts = []
     for t in ticks:
         y = height - bottom - t / peak * plot_h
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{_num(y)}" y2="{_num(y)}" '
-                     f'stroke="#e5e7eb"/><text x="{left - 4}" y="{_num(y + 3)}" font-size="10" '
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{num(y)}" y2="{num(y)}" '
+                     f'stroke="#e5e7eb"/><text x="{left - 4}" y="{num(y + 3)}" font-size="10" '
                      f'text-anchor="end">{fmt_tick(t)}</text>')
     for i, (x, v) in enumerate(zip(xs, values, strict=True)):
         h = v / peak * plot_h
-        parts.append(f'<rect x="{_num(left + i * step)}" y="{_num(height - bottom - h)}" '
-                     f'width="{_num(max(step - 2, 1))}" height="{_num(h)}" fill="{PALETTE[0]}" '
+        parts.append(f'<rect x="{num(left + i * step)}" y="{num(height - bottom - h)}" '
+                     f'width="{num(max(step - 2, 1))}" height="{num(h)}" fill="{PALETTE[0]}" '
                      f'class="mark"><title>{escape(str(x))}: {v:g}</title></rect>')
     parts.append(f'<text transform="translate(11 {(top + height - bottom) / 2}) rotate(-90)" '
                  f'font-size="10" text-anchor="middle">{escape(ylabel)}</text>'
@@ -184,5 +182,6 @@ def bar_chart(xs: Sequence[str], values: Sequence[float], width: int = 640, heig
                  f"{escape(str(xs[0]))}</text><text x=\"{width - right}\" "
                  f'y="{height - bottom + 14}" font-size="10" text-anchor="end">'
                  f"{escape(str(xs[-1]))}</text>")
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+    return (f'<svg class="{MARKER}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" '
             f"{STYLE}>" + "".join(parts) + "</svg>")

@@ -8,21 +8,25 @@ to know the chart really drew something."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
 import numpy as np
 
 W, H = 460, 320
+MARKER = "fc-chart"  # the class every chart's <svg> carries: drawn by fullcycle.charts
 LEFT, RIGHT, TOP, BOTTOM = 62, 16, 34, 46
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563",
            "#ca8a04", "#db2777", "#65a30d")
 
 
-def _num(v: float) -> str:
-    return f"{v:.1f}"
+def num(v: float) -> str:
+    """A pixel coordinate, short: one decimal, none when it is whole (pages carry thousands)."""
+    text = f"{v:.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -47,6 +51,25 @@ def fmt_tick(v: float) -> str:
     return f"{v:,.6g}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
+def fmt_date(days: float) -> str:
+    """Days since 1970-01-01 (how the profiles store datetimes) as an ISO date."""
+    if not math.isfinite(days):
+        return "n/a"
+    return (dt.datetime(1970, 1, 1) + dt.timedelta(days=float(days))).strftime("%Y-%m-%d")
+
+
+def fmt_share(v: float) -> str:
+    return f"{v:.1%}" if math.isfinite(v) else "n/a"
+
+
+def share_ticks(lo: float, hi: float, count: int = 5) -> Callable[[float], str]:
+    """Percent tick labels with as many decimals as the tick step needs (0.05% steps: 2)."""
+    ticks = nice_ticks(lo, hi, count)
+    step = (ticks[1] - ticks[0]) * 100 if len(ticks) > 1 else 1.0
+    digits = max(0, min(4, -math.floor(math.log10(step)) if step > 0 else 0))
+    return lambda v: f"{v * 100:.{digits}f}%"
+
+
 @dataclass
 class Frame:
     """Maps data coordinates to pixels and draws axes."""
@@ -57,6 +80,8 @@ class Frame:
     yhi: float
     width: int = W
     height: int = H
+    left: int = LEFT
+    bottom: int = BOTTOM
 
     @classmethod
     def fit(cls, xs: np.ndarray, ys: np.ndarray, pad: float = 0.04, **kw: int) -> Frame:
@@ -71,31 +96,37 @@ class Frame:
         return cls(xlo - dx, xhi + dx, ylo - dy, yhi + dy, **kw)
 
     def x(self, v: float) -> float:
-        return LEFT + (v - self.xlo) / (self.xhi - self.xlo) * (self.width - LEFT - RIGHT)
+        return self.left + (v - self.xlo) / (self.xhi - self.xlo) * (
+            self.width - self.left - RIGHT)
 
     def y(self, v: float) -> float:
-        return self.height - BOTTOM - (v - self.ylo) / (self.yhi - self.ylo) * (
-            self.height - TOP - BOTTOM)
+        return self.height - self.bottom - (v - self.ylo) / (self.yhi - self.ylo) * (
+            self.height - TOP - self.bottom)
 
-    def axes(self, xlabel: str, ylabel: str, xticks: bool = True) -> str:
-        x0, x1 = LEFT, self.width - RIGHT
-        y0, y1 = self.height - BOTTOM, TOP
+    def axes(self, xlabel: str, ylabel: str, xticks: bool = True, *, yticks: bool = True,
+             xfmt: Callable[[float], str] = fmt_tick, yfmt: Callable[[float], str] = fmt_tick,
+             xcount: int = 5) -> str:
+        """Background, grid, tick labels (`xfmt`/`yfmt` format them) and axis titles."""
+        x0, x1 = self.left, self.width - RIGHT
+        y0, y1 = self.height - self.bottom, TOP
         parts = [f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="{y0 - y1}" class="bg"/>']
-        for t in nice_ticks(self.ylo, self.yhi):
-            py = _num(self.y(t))
+        for t in nice_ticks(self.ylo, self.yhi) if yticks else ():
+            py = num(self.y(t))
             parts.append(f'<line x1="{x0}" x2="{x1}" y1="{py}" y2="{py}" class="grid"/>'
                          f'<text x="{x0 - 5}" y="{py}" class="tick" text-anchor="end" '
-                         f'dominant-baseline="middle">{fmt_tick(t)}</text>')
+                         f'dominant-baseline="middle">{yfmt(t)}</text>')
         if xticks:
-            for t in nice_ticks(self.xlo, self.xhi):
-                px = _num(self.x(t))
+            for t in nice_ticks(self.xlo, self.xhi, xcount):
+                px = num(self.x(t))
                 parts.append(f'<line x1="{px}" x2="{px}" y1="{y1}" y2="{y0}" class="grid"/>'
                              f'<text x="{px}" y="{y0 + 14}" class="tick" '
-                             f'text-anchor="middle">{fmt_tick(t)}</text>')
-        parts.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" class="label" '
-                     f'text-anchor="middle">{escape(xlabel)}</text>')
-        parts.append(f'<text transform="translate(13 {(y0 + y1) / 2}) rotate(-90)" '
-                     f'class="label" text-anchor="middle">{escape(ylabel)}</text>')
+                             f'text-anchor="middle">{xfmt(t)}</text>')
+        if xlabel:
+            parts.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" class="label" '
+                         f'text-anchor="middle">{escape(xlabel)}</text>')
+        if ylabel:
+            parts.append(f'<text transform="translate(13 {(y0 + y1) / 2}) rotate(-90)" '
+                         f'class="label" text-anchor="middle">{escape(ylabel)}</text>')
         return "".join(parts)
 
 
@@ -119,7 +150,7 @@ def label_text(x: float, y: float, text: str, max_px: float, anchor: str = "end"
     """A tick label that never overflows its room: shortened, with the full text on hover."""
     short = shorten(str(text), max_px)
     tip = f"<title>{escape(str(text))}</title>" if short != str(text) else ""
-    return (f'<text x="{_num(x)}" y="{_num(y)}" class="{cls}" text-anchor="{anchor}"{extra}>'
+    return (f'<text x="{num(x)}" y="{num(y)}" class="{cls}" text-anchor="{anchor}"{extra}>'
             f"{tip}{escape(short)}</text>")
 
 
@@ -149,17 +180,20 @@ def figure(plot_id: str, title: str, body: str, *, width: int = W, height: int =
                       for i, text in enumerate(lines))
     inner = f'<g transform="translate(0 {extra})">{body}</g>' if extra else body
     return (f'<figure class="plot" id="plot-{escape(plot_id)}">'
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + extra}" '
+            f'<svg class="{MARKER}" xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {width} {height + extra}" '
             f'width="{width}" height="{height + extra}" role="img" aria-label="{escape(title)}">'
             f"<title>{escape(title)}</title>{heading}{inner}</svg>{cap}</figure>")
 
 
-def legend(items: Sequence[tuple[str, str]], x: float, y: float) -> str:
+def legend(items: Sequence[tuple[str, str]], x: float, y: float, *, label_px: float = 170,
+           step: int = 14) -> str:
+    """Colour swatches with their names, one under the other."""
     out = []
     for i, (label, color) in enumerate(items):
-        yy = y + i * 14
+        yy = y + i * step
         out.append(f'<rect x="{x}" y="{yy - 8}" width="10" height="10" fill="{color}"/>'
-                   + label_text(x + 14, yy + 1, label, 170, anchor="start"))
+                   + label_text(x + 14, yy + 1, label, label_px, anchor="start"))
     return "".join(out)
 
 
@@ -183,10 +217,10 @@ def line_chart(plot_id: str, title: str, series: Sequence[dict], *, xlabel: str,
     body = [frame.axes(xlabel, ylabel)]
     if diagonal:
         lo, hi = max(frame.xlo, frame.ylo), min(frame.xhi, frame.yhi)
-        body.append(f'<line x1="{_num(frame.x(lo))}" y1="{_num(frame.y(lo))}" '
-                    f'x2="{_num(frame.x(hi))}" y2="{_num(frame.y(hi))}" class="ref"/>')
+        body.append(f'<line x1="{num(frame.x(lo))}" y1="{num(frame.y(lo))}" '
+                    f'x2="{num(frame.x(hi))}" y2="{num(frame.y(hi))}" class="ref"/>')
     if vline is not None and math.isfinite(vline):
-        body.append(f'<line x1="{_num(frame.x(vline))}" x2="{_num(frame.x(vline))}" y1="{TOP}" '
+        body.append(f'<line x1="{num(frame.x(vline))}" x2="{num(frame.x(vline))}" y1="{TOP}" '
                     f'y2="{H - BOTTOM}" class="ref"/>')
     for i, s in enumerate(series):
         color = s.get("color", PALETTE[i % len(PALETTE)])
@@ -195,16 +229,16 @@ def line_chart(plot_id: str, title: str, series: Sequence[dict], *, xlabel: str,
         if "band" in s:
             bx, lo_ = _downsample(np.asarray(s["x"], float), np.asarray(s["band"][0], float))
             _, hi_ = _downsample(np.asarray(s["x"], float), np.asarray(s["band"][1], float))
-            edge = [f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(bx, hi_, strict=True)]
-            edge += [f"{_num(frame.x(a))},{_num(frame.y(b))}"
+            edge = [f"{num(frame.x(a))},{num(frame.y(b))}" for a, b in zip(bx, hi_, strict=True)]
+            edge += [f"{num(frame.x(a))},{num(frame.y(b))}"
                      for a, b in zip(bx[::-1], lo_[::-1], strict=True)]
             body.append(f'<polygon points="{" ".join(edge)}" fill="{color}" opacity="0.15"/>')
-        pts = " ".join(f"{_num(frame.x(a))},{_num(frame.y(b))}" for a, b in zip(x[ok], y[ok],
+        pts = " ".join(f"{num(frame.x(a))},{num(frame.y(b))}" for a, b in zip(x[ok], y[ok],
                                                                                  strict=True))
         body.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2" '
                     'class="mark"/>')
         if s.get("markers"):
-            body += [f'<circle cx="{_num(frame.x(a))}" cy="{_num(frame.y(b))}" r="3" '
+            body += [f'<circle cx="{num(frame.x(a))}" cy="{num(frame.y(b))}" r="3" '
                      f'fill="{color}" class="mark"/>' for a, b in zip(x[ok], y[ok], strict=True)]
     if len(series) > 1 or series and series[0].get("label"):
         body.append(legend([(s.get("label", ""), s.get("color", PALETTE[i % len(PALETTE)]))
@@ -226,15 +260,15 @@ def scatter(plot_id: str, title: str, x: np.ndarray, y: np.ndarray, *, xlabel: s
                       min(frame.xlo, frame.ylo), max(frame.xhi, frame.yhi))
     body = [frame.axes(xlabel, ylabel)]
     if diagonal:
-        body.append(f'<line x1="{_num(frame.x(frame.xlo))}" y1="{_num(frame.y(frame.ylo))}" '
-                    f'x2="{_num(frame.x(frame.xhi))}" y2="{_num(frame.y(frame.yhi))}" '
+        body.append(f'<line x1="{num(frame.x(frame.xlo))}" y1="{num(frame.y(frame.ylo))}" '
+                    f'x2="{num(frame.x(frame.xhi))}" y2="{num(frame.y(frame.yhi))}" '
                     'class="ref"/>')
     if hline is not None:
-        body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(frame.y(hline))}" '
-                    f'y2="{_num(frame.y(hline))}" class="ref"/>')
+        body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{num(frame.y(hline))}" '
+                    f'y2="{num(frame.y(hline))}" class="ref"/>')
     for j in ok:
         color = colors[int(j)] if colors is not None else PALETTE[0]
-        body.append(f'<circle cx="{_num(frame.x(x[j]))}" cy="{_num(frame.y(y[j]))}" r="2.2" '
+        body.append(f'<circle cx="{num(frame.x(x[j]))}" cy="{num(frame.y(y[j]))}" r="2.2" '
                     f'fill="{color}" fill-opacity="0.5" class="mark"/>')
     return figure(plot_id, title, "".join(body), caption=caption)
 
@@ -243,17 +277,32 @@ def histogram(plot_id: str, title: str, values: np.ndarray, *, xlabel: str, bins
               caption: str = "", vline: float | None = None) -> str:
     values = _finite(values)
     counts, edges = np.histogram(values, bins=bins) if len(values) else (np.zeros(1), np.arange(2))
-    frame = Frame(float(edges[0]), float(edges[-1]), 0.0, float(max(counts.max(), 1)) * 1.05)
-    body = [frame.axes(xlabel, "rows")]
-    for c, a, b in zip(counts, edges[:-1], edges[1:], strict=True):
+    return histogram_counts(plot_id, title, edges, counts, xlabel=xlabel, caption=caption,
+                            vline=vline)
+
+
+def histogram_counts(plot_id: str, title: str, edges: Sequence[float] | np.ndarray,
+                     counts: Sequence[float] | np.ndarray,
+                     *, xlabel: str, caption: str = "", vline: float | None = None,
+                     dates: bool = False, width: int = W, ylabel: str = "rows") -> str:
+    """Bars of counts over bins (`edges` has one more entry than `counts`); `dates`: the edges
+    are days since 1970 and the axis shows dates."""
+    cnt = np.asarray(counts, float)
+    edge = np.asarray(edges, float)
+    frame = Frame(float(edge[0]), float(edge[-1]), 0.0, float(max(cnt.max(initial=0), 1)) * 1.05,
+                  width=width)
+    name = fmt_date if dates else fmt_tick
+    body = [frame.axes(xlabel, ylabel, xfmt=name, xcount=3 if dates else 5)]
+    for c, a, b in zip(cnt, edge[:-1], edge[1:], strict=True):
         top = frame.y(c)
-        body.append(f'<rect x="{_num(frame.x(a))}" y="{_num(top)}" '
-                    f'width="{_num(max(frame.x(b) - frame.x(a) - 1, 0.5))}" '
-                    f'height="{_num(frame.y(0) - top)}" fill="{PALETTE[0]}" class="mark"/>')
+        body.append(f'<rect x="{num(frame.x(a))}" y="{num(top)}" '
+                    f'width="{num(max(frame.x(b) - frame.x(a) - 1, 0.5))}" '
+                    f'height="{num(frame.y(0) - top)}" class="mark bar">'
+                    f"<title>{name(a)} – {name(b)}: {c:,.0f} {escape(ylabel)}</title></rect>")
     if vline is not None:
-        body.append(f'<line x1="{_num(frame.x(vline))}" x2="{_num(frame.x(vline))}" y1="{TOP}" '
-                    f'y2="{H - BOTTOM}" class="ref"/>')
-    return figure(plot_id, title, "".join(body), caption=caption)
+        body.append(f'<line x1="{num(frame.x(vline))}" x2="{num(frame.x(vline))}" y1="{TOP}" '
+                    f'y2="{frame.height - BOTTOM}" class="ref"/>')
+    return figure(plot_id, title, "".join(body), width=width, caption=caption)
 
 
 def bar_domain(values: np.ndarray, errors: np.ndarray, zero: bool | None) -> tuple[float, float]:
@@ -276,44 +325,58 @@ def bar_domain(values: np.ndarray, errors: np.ndarray, zero: bool | None) -> tup
 
 def hbar(plot_id: str, title: str, labels: Sequence[str], values: Sequence[float], *,
          xlabel: str, errors: Sequence[float] | None = None, caption: str = "",
-         highlight: Sequence[bool] | None = None, zero: bool | None = True) -> str:
+         highlight: Sequence[bool] | None = None, zero: bool | None = True, width: int = W,
+         fmt: Callable[[float], str] | None = None, show_values: bool = False,
+         ref: float | None = None, ref_label: str = "overall",
+         tips: Sequence[str] | None = None) -> str:
     """Horizontal bars, first label on top; `errors` draws ± whiskers. `zero`: True to start
-    the axis at zero (counts), False to fit the values, None to decide (see bar_domain)."""
+    the axis at zero (counts), False to fit the values, None to decide (see bar_domain).
+    `fmt` formats values and ticks (e.g. `fmt_share`); `show_values` writes each value at the
+    end of its bar; `ref` draws a dashed reference line (named in the caption); `tips` are the
+    hover texts of the bars."""
     n = len(labels)
     height = TOP + BOTTOM + 22 * max(n, 1)
     vals = np.asarray(values, float)
     errs = np.zeros(n) if errors is None else np.nan_to_num(np.asarray(errors, float))
-    lo, hi = bar_domain(vals, errs, zero)
+    has_ref = ref is not None and math.isfinite(ref)
+    lo, hi = bar_domain(np.append(vals, ref or 0.0) if has_ref else vals,
+                        np.append(errs, 0.0) if has_ref else errs, zero)
+    show = fmt or (lambda v: f"{v:.4g}")
     longest = max((len(str(label)) for label in labels), default=4)
-    left = int(min(max(longest * TICK_CHAR_PX + 12, 70), 200))
-    frame = Frame(lo, hi, 0, n, height=height)
-    span = W - left - RIGHT
-    px = (lambda v: left + (v - frame.xlo) / (frame.xhi - frame.xlo) * span)  # noqa: E731
+    left = int(min(max(longest * TICK_CHAR_PX + 12, 70), 200, width * 0.4))
+    room = max((len(show(v)) for v in vals if math.isfinite(v)), default=0) * TICK_CHAR_PX + 8
+    frame = Frame(lo, hi, 0, n, width=width - int(room if show_values else 0), height=height,
+                  left=left)
     base = frame.xlo if frame.xlo > 0 else 0.0
-    body = [f'<rect x="{left}" y="{TOP}" width="{span}" height="{height - TOP - BOTTOM}" '
-            'class="bg"/>']
-    for t in nice_ticks(frame.xlo, frame.xhi):
-        body.append(f'<line x1="{_num(px(t))}" x2="{_num(px(t))}" y1="{TOP}" '
-                    f'y2="{height - BOTTOM}" class="grid"/><text x="{_num(px(t))}" '
-                    f'y="{height - BOTTOM + 14}" class="tick" text-anchor="middle">'
-                    f'{fmt_tick(t)}</text>')
+    xcount = 4 if width < W else 5
+    ticks_fmt = share_ticks(frame.xlo, frame.xhi, xcount) if fmt is fmt_share else (
+        fmt or fmt_tick)
+    body = [frame.axes(xlabel, "", yticks=False, xfmt=ticks_fmt, xcount=xcount)]
     for i, (label, v) in enumerate(zip(labels, vals, strict=True)):
         y = TOP + 22 * i + 4
-        color = PALETTE[1] if highlight is not None and highlight[i] else PALETTE[0]
-        a, b = sorted((px(base), px(v if math.isfinite(v) else base)))
+        color = "mark bar hl" if highlight is not None and highlight[i] else "mark bar"
+        a, b = sorted((frame.x(base), frame.x(v if math.isfinite(v) else base)))
+        tip = tips[i] if tips is not None else f"{label}: {show(v)}"
         body.append(label_text(left - 6, y + 10, str(label), left - 10)
-                    + f'<rect x="{_num(a)}" y="{y}" '
-                    f'width="{_num(max(b - a, 1))}" height="14" fill="{color}" class="mark">'
-                    f'<title>{escape(str(label))}: {v:.4g}</title></rect>')
+                    + f'<rect x="{num(a)}" y="{y}" '
+                    f'width="{num(max(b - a, 1))}" height="14" class="{color}">'
+                    f"<title>{escape(tip)}</title></rect>")
+        if show_values and math.isfinite(v):
+            body.append(f'<text x="{num(b + 4)}" y="{y + 11}" class="tick">{show(v)}</text>')
         if errors is not None and errs[i] > 0:
-            body.append(f'<line x1="{_num(px(v - errs[i]))}" x2="{_num(px(v + errs[i]))}" '
-                        f'y1="{y + 7}" y2="{y + 7}" stroke="#111" stroke-width="1.5"/>')
-    body.append(f'<text x="{left + span / 2}" y="{height - 8}" class="label" '
-                f'text-anchor="middle">{escape(xlabel)}</text>')
-    if base > 0:
-        note = f"axis starts at {fmt_tick(base)}, not 0, so that the differences show"
+            body.append(f'<line x1="{num(frame.x(v - errs[i]))}" '
+                        f'x2="{num(frame.x(v + errs[i]))}" y1="{y + 7}" y2="{y + 7}" '
+                        'stroke="#111" stroke-width="1.5"/>')
+    if ref is not None and has_ref:
+        rx = num(frame.x(ref))
+        body.append(f'<line x1="{rx}" x2="{rx}" y1="{TOP}" y2="{height - BOTTOM}" class="ref">'
+                    f"<title>{escape(ref_label)}: {show(ref)}</title></line>")
+        note = f"dashed line: {ref_label} {show(ref)}"
         caption = f"{caption} ({note})" if caption else note.capitalize()
-    return figure(plot_id, title, "".join(body), height=height, caption=caption)
+    if base > 0:
+        note = f"axis starts at {ticks_fmt(base)}, not 0, so that the differences show"
+        caption = f"{caption} ({note})" if caption else note.capitalize()
+    return figure(plot_id, title, "".join(body), width=width, height=height, caption=caption)
 
 
 def color_scale(value: float, lo: float, hi: float, diverging: bool = False) -> str:
@@ -324,9 +387,13 @@ def color_scale(value: float, lo: float, hi: float, diverging: bool = False) -> 
     if diverging:  # lo..0 red, 0..hi blue
         u = 2 * t - 1
         if u < 0:
-            return f"rgb({int(255 - 35 * -u)},{int(255 - 180 * -u)},{int(255 - 180 * -u)})"
-        return f"rgb({int(255 - 218 * u)},{int(255 - 156 * u)},{int(255 - 20 * u)})"
-    return f"rgb({int(255 - 218 * t)},{int(255 - 156 * t)},{int(255 - 20 * t)})"
+            return _hex(255 - 35 * -u, 255 - 180 * -u, 255 - 180 * -u)
+        return _hex(255 - 218 * u, 255 - 156 * u, 255 - 20 * u)
+    return _hex(255 - 218 * t, 255 - 156 * t, 255 - 20 * t)
+
+
+def _hex(r: float, g: float, b: float) -> str:
+    return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
 
 
 def color_bar(x: float, y: float, height: float, lo: float, hi: float, *, diverging: bool,
@@ -336,36 +403,47 @@ def color_bar(x: float, y: float, height: float, lo: float, hi: float, *, diverg
     parts = []
     for i in range(steps):
         v = hi - (hi - lo) * (i + 0.5) / steps
-        parts.append(f'<rect x="{_num(x)}" y="{_num(y + height * i / steps)}" width="12" '
-                     f'height="{_num(height / steps + 0.5)}" '
+        parts.append(f'<rect x="{num(x)}" y="{num(y + height * i / steps)}" width="12" '
+                     f'height="{num(height / steps + 0.5)}" '
                      f'fill="{color_scale(v, lo, hi, diverging)}"/>')
-    parts.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="12" height="{_num(height)}" '
+    parts.append(f'<rect x="{num(x)}" y="{num(y)}" width="12" height="{num(height)}" '
                  'fill="none" stroke="#9ca3af"/>')
     for t in nice_ticks(lo, hi, 4):
         ty = y + (hi - t) / (hi - lo) * height if hi > lo else y
-        parts.append(f'<text x="{_num(x + 16)}" y="{_num(ty)}" class="tick" '
+        parts.append(f'<text x="{num(x + 16)}" y="{num(ty)}" class="tick" '
                      f'dominant-baseline="middle">{fmt_tick(t)}</text>')
-    parts.append(f'<text transform="translate({_num(x + 52)} {_num(y + height / 2)}) '
+    parts.append(f'<text transform="translate({num(x + 52)} {num(y + height / 2)}) '
                  f'rotate(90)" class="label" text-anchor="middle">{escape(label)}</text>')
     return "".join(parts)
 
 
 def heatmap(plot_id: str, title: str, matrix: np.ndarray, labels: Sequence[str], *,
-            fmt: str = "{:.0f}", xlabel: str = "predicted", ylabel: str = "actual",
-            caption: str = "", col_labels: Sequence[str] | None = None,
-            scale_label: str = "rows", diverging: bool = False) -> str:
+            fmt: str | Callable[[float], str] = "{:.0f}", xlabel: str = "predicted",
+            ylabel: str = "actual", caption: str = "", col_labels: Sequence[str] | None = None,
+            scale_label: str = "rows", diverging: bool = False,
+            limits: tuple[float, float] | None = None, lower: bool = False) -> str:
     """A grid with a colour scale and the value in each cell: a confusion matrix (rows =
-    actual, columns = predicted) or, with `diverging`, a correlation matrix (-1..1)."""
+    actual, columns = predicted) or, with `diverging`, a correlation matrix (-1..1).
+    `limits`: the ends of the colour scale (default: from the values). `lower`: draw only the
+    cells on and below the diagonal (a symmetric matrix says everything there)."""
+    show = fmt.format if isinstance(fmt, str) else fmt
+    matrix = np.asarray(matrix, float)
     cols = list(col_labels) if col_labels is not None else list(labels)
     k, m = len(labels), len(cols)
     cell = max(22, min(70, 320 // max(k, m, 1)))
     longest = max((len(str(label)) for label in labels), default=4)
     left = int(min(max(longest * TICK_CHAR_PX + 14, 60), 150))
     top = 40
-    bottom = 56 if max((len(str(c)) for c in cols), default=0) * TICK_CHAR_PX > cell else 40
-    width, height = left + cell * m + 90, top + cell * k + bottom + 10
+    col_px = max((len(str(c)) for c in cols), default=0) * TICK_CHAR_PX
+    turned = min(col_px, 100) if col_px > cell else 0  # names turned 40 degrees, up to 100 px
+    bottom = int(24 + turned * 0.65) if turned else 40
+    left = max(left, int(turned * 0.77 - cell / 2 + 4))  # the first name leans left
+    bar = max(cell * k, 130)  # the colour scale needs room for its ticks and name
+    width, height = left + cell * m + 90, top + max(cell * k + bottom, bar) + 10
     finite = matrix[np.isfinite(matrix)] if matrix.size else np.zeros(1)
-    if diverging:
+    if limits is not None:
+        lo, hi = limits
+    elif diverging:
         lim = float(np.max(np.abs(finite))) if finite.size else 1.0
         lo, hi = -(lim or 1.0), (lim or 1.0)
     else:
@@ -376,28 +454,27 @@ def heatmap(plot_id: str, title: str, matrix: np.ndarray, labels: Sequence[str],
                                extra=' dominant-baseline="middle"'))
     for j in range(m):
         x = left + cell * j + cell / 2
-        if bottom > 40:  # long column names: turned 40 degrees
-            body.append(label_text(x, top + cell * k + 12, str(cols[j]), 70, anchor="end",
-                                   extra=f' transform="rotate(-40 {_num(x)} '
-                                   f'{_num(top + cell * k + 12)})"'))
+        if turned:
+            body.append(label_text(x, top + cell * k + 12, str(cols[j]), turned, anchor="end",
+                                   extra=f' transform="rotate(-40 {num(x)} '
+                                   f'{num(top + cell * k + 12)})"'))
         else:
             body.append(label_text(x, top + cell * k + 14, str(cols[j]), cell, anchor="middle"))
     for i in range(k):
-        for j in range(m):
+        for j in range(i + 1 if lower else m):
             v = float(matrix[i, j])
             fill = color_scale(v, lo, hi, diverging)
             dark = math.isfinite(v) and abs(v) > 0.6 * max(abs(lo), abs(hi))
             body.append(f'<rect x="{left + cell * j}" y="{top + cell * i}" width="{cell - 1}" '
                         f'height="{cell - 1}" fill="{fill}" class="mark">'
                         f'<title>{escape(str(labels[i]))} / {escape(str(cols[j]))}: '
-                        f'{fmt.format(v) if math.isfinite(v) else "n/a"}</title></rect>')
+                        f'{show(v) if math.isfinite(v) else "n/a"}</title></rect>')
             cx, cy = left + cell * j + cell / 2, top + cell * i + cell / 2
-            size = 11 if cell >= 34 else 8
-            body.append(f'<text x="{cx}" y="{cy}" fill="{"#fff" if dark else "#111"}" '
-                        f'font-size="{size}" class="cell" text-anchor="middle" '
-                        f'dominant-baseline="middle">'
-                        f'{fmt.format(v) if math.isfinite(v) else ""}</text>')
-    body.append(color_bar(left + cell * m + 14, top, cell * k, lo, hi, diverging=diverging,
+            size = "cell" if cell >= 34 else "cell-s"  # a CSS font outranks font-size=
+            if math.isfinite(v):  # centred and coloured by the class: pages carry thousands
+                body.append(f'<text x="{num(cx)}" y="{num(cy)}" '
+                            f'class="{size}{" on" if dark else ""}">{show(v)}</text>')
+    body.append(color_bar(left + cell * m + 14, top, bar, lo, hi, diverging=diverging,
                           label=scale_label))
     body.append(f'<text x="{left + cell * m / 2}" y="{height - 6}" class="label" '
                 f'text-anchor="middle">{escape(xlabel)}</text>'
@@ -421,10 +498,10 @@ def beeswarm(plot_id: str, title: str, names: Sequence[str], contributions: np.n
     px = (lambda v: left + (v - frame.xlo) / (frame.xhi - frame.xlo) * span)  # noqa: E731
     rng = np.random.default_rng(seed)
     body = [f'<rect x="{left}" y="{TOP}" width="{span}" height="{height - TOP - BOTTOM}" '
-            f'class="bg"/><line x1="{_num(px(0))}" x2="{_num(px(0))}" y1="{TOP}" '
+            f'class="bg"/><line x1="{num(px(0))}" x2="{num(px(0))}" y1="{TOP}" '
             f'y2="{height - BOTTOM}" class="ref"/>']
     for t in nice_ticks(frame.xlo, frame.xhi):
-        body.append(f'<text x="{_num(px(t))}" y="{height - BOTTOM + 14}" class="tick" '
+        body.append(f'<text x="{num(px(t))}" y="{height - BOTTOM + 14}" class="tick" '
                     f'text-anchor="middle">{fmt_tick(t)}</text>')
     for i, name in enumerate(names):
         y0 = TOP + 26 * i + 13
@@ -441,7 +518,7 @@ def beeswarm(plot_id: str, title: str, names: Sequence[str], contributions: np.n
                 color = f"rgb({int(40 + 200 * t)},{int(90 - 40 * t)},{int(230 - 190 * t)})"
             else:
                 color = "#9ca3af"
-            body.append(f'<circle cx="{_num(px(c))}" cy="{_num(y0 + jitter[j])}" r="2" '
+            body.append(f'<circle cx="{num(px(c))}" cy="{num(y0 + jitter[j])}" r="2" '
                         f'fill="{color}" fill-opacity="0.7" class="mark"/>')
     body.append(f'<text x="{left + span / 2}" y="{height - 8}" class="label" '
                 f'text-anchor="middle">SHAP value (contribution to the raw output)</text>')
@@ -462,21 +539,26 @@ def strip(plot_id: str, title: str, groups: Sequence[str], values: Sequence[np.n
         body.append(label_text(frame.x(i), H - BOTTOM + 14, str(g), room - 4, anchor="middle"))
         for c in np.asarray(v, float):
             if math.isfinite(c):
-                body.append(f'<circle cx="{_num(frame.x(i + rng.uniform(-0.25, 0.25)))}" '
-                            f'cy="{_num(frame.y(c))}" r="2" fill="{PALETTE[0]}" '
+                body.append(f'<circle cx="{num(frame.x(i + rng.uniform(-0.25, 0.25)))}" '
+                            f'cy="{num(frame.y(c))}" r="2" fill="{PALETTE[0]}" '
                             'fill-opacity="0.5" class="mark"/>')
     return figure(plot_id, title, "".join(body), caption=caption)
 
 
 CSS = """
-figure.plot{display:inline-block;margin:8px;vertical-align:top;background:#fff;
+figure.plot{display:inline-block;width:min-content;margin:8px;vertical-align:top;background:#fff;
  border:1px solid #e5e7eb;border-radius:6px;padding:4px}
 figure.plot figcaption{font-size:12px;color:#4b5563;max-width:460px;padding:2px 6px}
 svg .bg{fill:#fafafa;stroke:#d1d5db}
+svg .bar{fill:#2563eb}
+svg .bar.hl{fill:#dc2626}
 svg .grid{stroke:#e5e7eb}
 svg .ref{stroke:#6b7280;stroke-dasharray:4 3}
 svg .tick{font:10px sans-serif;fill:#374151}
 svg .cell{font:11px sans-serif}
+svg .cell-s{font:8px sans-serif}
+svg .cell,svg .cell-s{text-anchor:middle;dominant-baseline:middle;fill:#111}
+svg .cell.on,svg .cell-s.on{fill:#fff}
 svg .label{font:11px sans-serif;fill:#111}
 svg .title{font:bold 13px sans-serif;fill:#111}
 """

@@ -1,13 +1,13 @@
 """The EDA report: one self-contained HTML file rendered from an `Analysis`.
 
-Tables and text are rendered here, in Python, so the report is readable (and testable) without
-JavaScript; plots are small JSON specs drawn by the inline SVG renderer (assets/report.js) when
-their section is opened. Nothing is loaded from the network."""
+Tables, text and charts are rendered here, in Python, so the report is readable (and testable)
+without JavaScript. The charts come from fullcycle.charts, like every other page's; each waits in
+a <template> until its section is first opened (`charts.lazy`). Nothing is loaded from the
+network."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from fullcycle.charts import lazy, svg
 from fullcycle.config import ProblemConfig
 from fullcycle.data.sources import read_source
 from fullcycle.data.sql import mask_url
@@ -52,21 +53,17 @@ def _asset(name: str) -> str:
 
 
 class _Plots:
-    """Collects plot specs; each placeholder div names its spec by id."""
+    """Hands out chart ids and keeps each chart for drawing when its section opens."""
 
     def __init__(self) -> None:
-        self.specs: dict[str, Any] = {}
+        self.count = 0
 
-    def div(self, spec: dict[str, Any] | None) -> str:
-        if spec is None:
-            return ""
-        key = f"p{len(self.specs)}"
-        self.specs[key] = spec
-        return f'<div class="plot" data-plot="{key}"></div>'
+    def key(self) -> str:
+        self.count += 1
+        return f"p{self.count}"
 
-    def json(self) -> str:
-        # '</' must not appear inside a <script> element
-        return json.dumps(self.specs, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    def div(self, chart: str) -> str:
+        return lazy.slot(chart)
 
 
 def render(a: Analysis) -> str:
@@ -81,7 +78,7 @@ def render(a: Analysis) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
-<style>{_asset("report.css")}</style></head>
+<style>{_asset("report.css")}{svg.CSS}{lazy.CSS}</style></head>
 <body>
 {_toc(a, ids)}
 <main>
@@ -90,8 +87,7 @@ def render(a: Analysis) -> str:
 <code>{a.fingerprint}</code> · generated {now:%Y-%m-%d %H:%M} UTC by fullcycle</div>
 {body}
 </main>
-<script type="application/json" id="plot-data">{p.json()}</script>
-<script>{_asset("report.js")}</script>
+<script>{lazy.SCRIPT}{_asset("report.js")}</script>
 </body></html>
 """
 
@@ -171,7 +167,7 @@ def _overview(a: Analysis, p: _Plots) -> str:
                + escape("; ".join(a.cleaning)) + ".</p>") if a.cleaning else ""
     inner = (f'<div class="cards">{cards}</div>{cleaned}<div class="grid2"><div>'
              f"<h3>Column roles</h3><table>{role_rows}</table></div>{_problem(a, p)}</div>"
-             f"{p.div(plots.missing_plot(a.stats))}")
+             f"{p.div(plots.missing_plot(p.key(), a.stats))}")
     return _section("overview", "Overview", inner)
 
 
@@ -193,7 +189,7 @@ def _problem(a: Analysis, p: _Plots) -> str:
                  ("std", _fmt(ts["std"])), ("skewness", _fmt(ts["skew"]))]
     rows.append(("rows without target", _fmt(ts["missing"])))
     return (f"<div><h3>Problem</h3>{_table(rows)}</div>"
-            f"<div>{p.div(plots.target_plot(ts, pr.target))}</div>")
+            f"<div>{p.div(plots.target_plot(p.key(), ts, pr.target))}</div>")
 
 
 def _col_link(name: str | None, ids: dict[str, str]) -> str:
@@ -245,7 +241,8 @@ def _column(name: str, s: dict[str, Any], a: Analysis, p: _Plots, sid: str, n_wa
               + (f'<span class="badge warn">{n_warn} warning{"s" * (n_warn > 1)}</span>'
                  if n_warn else ""))
     rel = a.relations.get(name) or {}
-    rel_plot = plots.relation(rel, a.target.name) if a.target is not None else None
+    rel_plot = (plots.relation(p.key(), rel, a.target.name, name, s["kind"] == "datetime")
+                if a.target is not None else "")
     strength = []
     if mi:
         strength.append(("mutual information", f"{mi['mi']:.4f} bits ({_pct(mi['share'])})"))
@@ -257,7 +254,8 @@ def _column(name: str, s: dict[str, Any], a: Analysis, p: _Plots, sid: str, n_wa
     return (f'<details class="col-section" id="{sid}" data-name="{escape(name.lower())}">'
             f'<summary><b>{escape(name)}</b><span class="role">{escape(s["role"])}</span>'
             f'<span class="badges">{badges}</span></summary>{note}<div class="col-body">'
-            f"{_table(_stat_rows(s) + strength)}{p.div(plots.distribution(s))}{p.div(rel_plot)}"
+            f"{_table(_stat_rows(s) + strength)}{p.div(plots.distribution(p.key(), s, name))}"
+            f"{p.div(rel_plot)}"
             f"</div></details>")
 
 
@@ -294,7 +292,7 @@ def _correlations(a: Analysis, p: _Plots) -> str:
              ("correlation_ratio", "Correlation ratio η (numeric rows × categorical columns)",
               False)]
     parts = [f"<details{' open' if i == 0 else ''}><summary>{escape(title)}</summary>"
-             f"{p.div(plots.heatmap(m[key], title, signed))}</details>"
+             f"{p.div(plots.heatmap(p.key(), m[key], title, signed))}</details>"
              for i, (key, title, signed) in enumerate(s for s in specs if s[0] in m)]
     note = (f'<p class="muted">On {a.samples["relation"]:,} rows; at most 40 columns of each '
             "kind, the most informative about the target first. Categorical columns use their "
@@ -313,7 +311,8 @@ def _mutual_information(a: Analysis, p: _Plots, ids: dict[str, str]) -> str:
     inner = ('<p class="muted">Bits of information each feature carries about the target '
              "(numeric features in 20 quantile bins, bias-corrected); the share is of the "
              "target's entropy.</p>"
-             f'<div class="grid2">{p.div(plots.ranking_plot(a.ranking))}<table><tr><th>#</th>'
+             f'<div class="grid2">{p.div(plots.ranking_plot(p.key(), a.ranking))}'
+             "<table><tr><th>#</th>"
              f"<th>feature</th><th>bits</th><th>share</th></tr>{rows}</table></div>")
     return _section("mutual-information", "Mutual information with the target", inner)
 
@@ -343,7 +342,7 @@ def _time(a: Analysis, p: _Plots) -> str:
     inner = (f"<p>Means per period of <code>{escape(t['column'])}</code> (20 equal periods); the "
              f"Spearman correlation of a mean with time says whether it trends. Target: "
              f"{_fmt(target.get('rho'))}.</p>"
-             f"{p.div(plots.trend_plot(t, a.target.name if a.target else None))}"
+             f"{p.div(plots.trend_plot(p.key(), t, a.target.name if a.target else None))}"
              f"<table><tr><th>feature</th><th>Spearman with time</th></tr>{rows}</table>")
     return _section("time", "Time", inner)
 
