@@ -92,6 +92,22 @@ def test_report_files(trained, tmp_path: Path) -> None:
     assert html.count("<svg") >= len(data["features"])
 
 
+def test_yes_no_columns_keep_their_names(trained, tmp_path: Path) -> None:
+    """A boolean column is tested as 0/1 but shown as the data writes it: Yes/No, not 0..1."""
+    model, _, test = trained
+    live = test.assign(Partner=np.where(np.arange(len(test)) % 4 == 0, "No", "Yes"))
+    result = run_monitoring(model, from_frame(live, model), MonitorConfig())
+    partner = next(f for f in result["features"] if f["feature"] == "Partner")
+    hist = partner["histogram"]
+    assert partner["role"] == "boolean" and sorted(hist["labels"]) == ["No", "Yes"]
+    assert hist["current"][hist["labels"].index("Yes")] == pytest.approx(0.75, abs=0.01)
+    assert sum(hist["reference"]) == pytest.approx(1.0, abs=1e-5)
+    html = Path(write_reports(result, model, tmp_path)["html"]).read_text()
+    row = html[html.index('data-feature="Partner"'):]
+    row = row[:row.index("</tr>")]
+    assert ">boolean<" in row and ">Yes<" in row and ">No<" in row and "categories: " in row
+
+
 def test_the_card_holds_one_reference_and_older_models_say_retrain(trained,
                                                                      tmp_path: Path) -> None:
     """The reference profile lives in the model card and survives save/load; a model folder

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.charts.svg import fmt_tick
+from fullcycle.data.schema import ColumnSpec, Schema, to_boolean
 from fullcycle.model import Model
 from fullcycle.monitor.columns import CategoricalColumn, NumericColumn, Window, read_window
 from fullcycle.monitor.drift import (
@@ -66,11 +68,38 @@ def categorical_histogram(sketch: dict[str, Any], column: CategoricalColumn) -> 
             "current": cur[order].round(6).tolist()}
 
 
-def _histograms(result: dict[str, Any], window: Window, reference: dict[str, Any]) -> None:
+def boolean_histogram(sketch: dict[str, Any], values: np.ndarray,
+                      spec: ColumnSpec) -> dict[str, Any] | None:
+    """A yes/no column (tested as 0/1) drawn as its two categories, named as the training data
+    wrote them ("Yes"/"No", "true"/"false", ...)."""
+    if "values" not in sketch:
+        return None
+    names: dict[float, str] = {}
+    for text in spec.categories or []:
+        flag = to_boolean(pd.Series([text])).iloc[0]
+        if flag == flag:  # not NaN
+            names.setdefault(float(flag), str(text))
+    codes = sorted(set(map(float, sketch["values"])) | set(np.unique(values).tolist()))
+    ref = dict(zip(map(float, sketch["values"]), sketch["counts"], strict=True))
+    ref_total, cur_total = max(sum(ref.values()), 1), max(len(values), 1)
+    return {"labels": [names.get(c, {0.0: "false", 1.0: "true"}.get(c, fmt_tick(c)))
+                       for c in codes],
+            "reference": [round(ref.get(c, 0) / ref_total, 6) for c in codes],
+            "current": [round(float(np.count_nonzero(values == c)) / cur_total, 6)
+                        for c in codes]}
+
+
+def _histograms(result: dict[str, Any], window: Window, reference: dict[str, Any],
+                schema: Schema) -> None:
+    roles = {spec.name: spec for spec in schema.columns}
     for feature in result["features"]:
         sketch = reference["features"][feature["feature"]]
         col = window.columns[feature["feature"]]
-        if isinstance(col, NumericColumn):
+        spec = roles.get(feature["feature"])
+        if spec is not None and spec.role == "boolean" and isinstance(col, NumericColumn):
+            feature["role"] = "boolean"  # tested as 0/1, shown with its category names
+            feature["histogram"] = boolean_histogram(sketch, col.values, spec)
+        elif isinstance(col, NumericColumn):
             feature["histogram"] = numeric_histogram(sketch, col.values)
         else:
             feature["histogram"] = categorical_histogram(sketch, col)
@@ -85,7 +114,7 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
         inputs = inputs.sample(n=cfg.sample_rows, random_state=0)
     window = read_window(inputs, model.schema)
     drift = detect_drift(window, reference, cfg)
-    _histograms(drift, window, reference)
+    _histograms(drift, window, reference, model.schema)
     output = live.output()
     pred = prediction_drift(reference.get("prediction"), output, cfg)
     if pred is not None and output is not None and reference.get("prediction"):

@@ -59,7 +59,7 @@ def drift_html(result: dict[str, Any]) -> str:
             "ok" if f["judged"] else '<span class="muted">too few rows</span>')
         rows.append(
             f'<tr class="{"bad" if f["drifted"] else ""}" data-feature="{escape(f["feature"])}">'
-            f'<td class=l>{escape(f["feature"])}</td><td class=l>{f["kind"]}</td>'
+            f'<td class=l>{escape(f["feature"])}</td><td class=l>{f.get("role", f["kind"])}</td>'
             f'<td>{_fmt(f["psi"])}</td><td>{_fmt(second)}</td>'
             f'<td>{_fmt(f.get("wasserstein_norm")) if numeric else ""}</td>'
             f"<td>{_fmt(pvalue, 4)}</td>"
