@@ -135,7 +135,7 @@ def test_dashboard_and_docs_offline(browser: Any, project: SimpleNamespace) -> N
 
 def test_chart_gallery_has_no_clipped_text(browser: Any, tmp_path: Path) -> None:
     """Long names, narrow score ranges, signed matrices: the cases that used to clip."""
-    from fullcycle.charts import small, svg
+    from fullcycle.charts import small, summary, svg
 
     long = "a_categorical_feature_with_a_very_long_name = Month-to-month contract"
     parts = [
@@ -151,6 +151,24 @@ def test_chart_gallery_has_no_clipped_text(browser: Any, tmp_path: Path) -> None
         small.line_chart(["2026-01-01", "2026-01-02"], {"live roc_auc": [0.848, 0.848]},
                          reference=0.848),
         small.bar_chart(["10:00", "11:00"], [3, 5]),
+        # the EDA report's kinds, at the width of a column section
+        summary.boxes("box", f"{long} by Churn class", [
+            {"label": "No", "n": 5, "min": 0, "lo": 1, "q1": 2, "median": 3, "q3": 4, "hi": 6,
+             "max": 9, "mean": 3.2},
+            {"label": long, "n": 2, "min": 1, "lo": 2, "q1": 3, "median": 5, "q3": 6, "hi": 8,
+             "max": 8, "mean": 4.9}], xlabel="tenure", width=340),
+        summary.category_line("bins", f"mean Churn per bin of {long}",
+                              [f"{i * 1000.5:.1f}–{(i + 1) * 1000.5:.1f}" for i in range(10)],
+                              [0.1 * i for i in range(10)], ylabel="mean Churn", ref=0.4,
+                              width=340),
+        summary.stacked_hbar("stack", "classes", ["p", long], [long, "green", "blue"],
+                             [[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]], width=340),
+        summary.trend("trend", "means per period", [19000.0, 19030.0, 19060.0], [5, 7, 9],
+                      [{"name": f"mean {long}", "values": [1, 2, None]},
+                       {"name": "mean x", "values": [10, 5, 7]}], width=340),
+        svg.heatmap("cramer", "Cramér's V", np.full((12, 12), 0.3),
+                    [f"{long}_{i}" for i in range(12)], fmt="{:.2f}", limits=(0, 1),
+                    xlabel="", ylabel="", lower=True),
     ]
     page_file = tmp_path / "gallery.html"
     page_file.write_text(f"<html><head><style>{svg.CSS}</style></head><body>{''.join(parts)}"

@@ -113,14 +113,12 @@ class Frame:
         for t in nice_ticks(self.ylo, self.yhi) if yticks else ():
             py = num(self.y(t))
             parts.append(f'<line x1="{x0}" x2="{x1}" y1="{py}" y2="{py}" class="grid"/>'
-                         f'<text x="{x0 - 5}" y="{py}" class="tick" text-anchor="end" '
-                         f'dominant-baseline="middle">{yfmt(t)}</text>')
+                         f'<text x="{x0 - 5}" y="{py}" class="tick ty">{yfmt(t)}</text>')
         if xticks:
             for t in nice_ticks(self.xlo, self.xhi, xcount):
                 px = num(self.x(t))
                 parts.append(f'<line x1="{px}" x2="{px}" y1="{y1}" y2="{y0}" class="grid"/>'
-                             f'<text x="{px}" y="{y0 + 14}" class="tick" '
-                             f'text-anchor="middle">{xfmt(t)}</text>')
+                             f'<text x="{px}" y="{y0 + 14}" class="tick tx">{xfmt(t)}</text>')
         if xlabel:
             parts.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" class="label" '
                          f'text-anchor="middle">{escape(xlabel)}</text>')
@@ -248,7 +246,10 @@ def line_chart(plot_id: str, title: str, series: Sequence[dict], *, xlabel: str,
 
 def scatter(plot_id: str, title: str, x: np.ndarray, y: np.ndarray, *, xlabel: str, ylabel: str,
             diagonal: bool = False, hline: float | None = None, caption: str = "",
-            colors: Sequence[str] | None = None, limit: int = 1500, seed: int = 0) -> str:
+            colors: Sequence[str] | None = None, limit: int = 1500, seed: int = 0,
+            legend_items: Sequence[tuple[str, str]] | None = None) -> str:
+    """Dots (a seeded sample of `limit` when there are more); `colors`: one per point, named
+    by `legend_items` (label, colour)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     if len(ok) > limit:  # a sample keeps the file small; the shape of the cloud survives
@@ -270,6 +271,8 @@ def scatter(plot_id: str, title: str, x: np.ndarray, y: np.ndarray, *, xlabel: s
         color = colors[int(j)] if colors is not None else PALETTE[0]
         body.append(f'<circle cx="{num(frame.x(x[j]))}" cy="{num(frame.y(y[j]))}" r="2.2" '
                     f'fill="{color}" fill-opacity="0.5" class="mark"/>')
+    if legend_items:
+        body.append(legend(legend_items, LEFT + 8, TOP + 12))
     return figure(plot_id, title, "".join(body), caption=caption)
 
 
@@ -555,6 +558,8 @@ svg .bar.hl{fill:#dc2626}
 svg .grid{stroke:#e5e7eb}
 svg .ref{stroke:#6b7280;stroke-dasharray:4 3}
 svg .tick{font:10px sans-serif;fill:#374151}
+svg .tx{text-anchor:middle}
+svg .ty{text-anchor:end;dominant-baseline:middle}
 svg .cell{font:11px sans-serif}
 svg .cell-s{font:8px sans-serif}
 svg .cell,svg .cell-s{text-anchor:middle;dominant-baseline:middle;fill:#111}

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.charts import svg
+from fullcycle.charts.svg import PALETTE
 from fullcycle.data.schema import Schema
 
 
@@ -128,46 +130,30 @@ def projection(A: np.ndarray, seed: int, limit: int = 3000) -> tuple[np.ndarray,
     return idx, X @ vt[:2].T
 
 
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
-
-
-def scatter_svg(xy: np.ndarray, groups: np.ndarray, labels: dict[int, str],
-                size: int = 420) -> str:
-    """A self-contained SVG scatter plot of 2-D points coloured by group (-1: grey)."""
+def scatter_svg(xy: np.ndarray, groups: np.ndarray, labels: dict[int, str]) -> str:
+    """Rows on their first two principal components, coloured by group (-1: grey), drawn by
+    fullcycle.charts like every other chart."""
     if len(xy) == 0:
         return ""
-    lo, hi = xy.min(0), xy.max(0)
-    span = np.where(hi - lo > 0, hi - lo, 1.0)
-    pts = (xy - lo) / span * (size - 40) + 20
-    dots = []
-    for (x, y), g in zip(pts, groups, strict=False):
-        colour = "#bbbbbb" if g < 0 else COLOURS[int(g) % len(COLOURS)]
-        dots.append(f'<circle cx="{x:.1f}" cy="{size - y:.1f}" r="2.5" fill="{colour}" '
-                    'fill-opacity="0.7"/>')
-    legend = "".join(
-        f'<tspan x="{size + 10}" dy="16" fill="{"#bbbbbb" if g < 0 else COLOURS[g % 10]}">'
-        f"&#9679; {text}</tspan>" for g, text in sorted(labels.items()))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 200}" height="{size}" '
-            f'role="img"><rect width="{size}" height="{size}" fill="white" stroke="#ccc"/>'
-            + "".join(dots) + f'<text x="{size + 10}" y="4" font-size="12">{legend}</text>'
-            "</svg>")
+
+    def colour(g: int) -> str:
+        return "#9ca3af" if g < 0 else PALETTE[int(g) % len(PALETTE)]
+
+    return svg.scatter("clusters", "rows on their first two principal components", xy[:, 0],
+                       xy[:, 1], xlabel="first principal component",
+                       ylabel="second principal component",
+                       colors=[colour(int(g)) for g in groups],
+                       legend_items=[(text, colour(g)) for g, text in sorted(labels.items())])
 
 
-def histogram_svg(values: np.ndarray, threshold: float | None, bins: int = 40,
-                  width: int = 480, height: int = 160) -> str:
-    """A small SVG histogram of scores in [0, 1], with the decision threshold as a red line."""
-    counts, edges = np.histogram(np.clip(values, 0, 1), bins=bins, range=(0, 1))
-    top = max(int(counts.max()), 1)
-    bw = width / bins
-    bars = "".join(
-        f'<rect x="{i * bw:.1f}" y="{height - c / top * (height - 10):.1f}" width="{bw - 1:.1f}" '
-        f'height="{c / top * (height - 10):.1f}" fill="#4c78a8"/>' for i, c in enumerate(counts))
-    line = "" if threshold is None or threshold > 1 else (
-        f'<line x1="{threshold * width:.1f}" x2="{threshold * width:.1f}" y1="0" '
-        f'y2="{height}" stroke="#d62728" stroke-width="2"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-            f"{bars}{line}</svg>")
+def histogram_svg(values: np.ndarray, threshold: float | None, bins: int = 40) -> str:
+    """Scores in [0, 1] with the decision threshold as a dashed line (fullcycle.charts)."""
+    shown = threshold if threshold is not None and threshold <= 1 else None
+    return svg.histogram_counts(
+        "anomaly-scores", "anomaly scores", np.linspace(0, 1, bins + 1),
+        np.histogram(np.clip(values, 0, 1), bins=bins, range=(0, 1))[0],
+        xlabel="anomaly score (share of training rows less unusual)", vline=shown,
+        caption=f"Dashed line: the threshold {shown:.4f}" if shown is not None else "")
 
 
 def table_html(rows: list[dict[str, Any]]) -> str:
