@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ class Part:
     name: str
     suffix: str
     open: Callable[[], IO[bytes]]
+    # The same bytes as a stream Arrow reads in its own threads without calling Python (a plain,
+    # gzip or bz2 file); None: not for Arrow (a zip member, xz), pandas reads it (`_table_frames`).
+    native: Callable[[], Any] | None = None
 
 
 Reader = Callable[[Part, DataConfig], pd.DataFrame]
@@ -75,6 +78,26 @@ def _opener(path: Path, compressed: str | None) -> Callable[[], IO[bytes]]:
     return lambda: open(path, "rb")
 
 
+ARROW_CODECS = {".gz": "gzip", ".bz2": "bz2"}
+
+
+def _native_opener(path: Path, compressed: str | None) -> Callable[[], Any] | None:
+    """Arrow's own file (and decompressor): its read-ahead threads never need the GIL. Handed a
+    Python file object instead, they call into Python for every read and to release it; one
+    of them taking the GIL while the interpreter exits is killed inside a C++ destructor and
+    the process aborts ("terminate called without an active exception", exit 134)."""
+    if compressed and compressed not in ARROW_CODECS:
+        return None
+
+    def open_native() -> Any:
+        import pyarrow as pa
+
+        raw = pa.OSFile(str(path), "rb")
+        return pa.CompressedInputStream(raw, ARROW_CODECS[compressed]) if compressed else raw
+
+    return open_native
+
+
 def _zip_parts(path: Path) -> list[Part]:
     try:
         archive = zipfile.ZipFile(path)
@@ -99,8 +122,8 @@ def file_parts(path: Path) -> list[Part]:
         return _zip_parts(path)
     if suffix in COMPRESSED:
         inner = _suffix(path.name[: -len(suffix)])
-        return [Part(str(path), inner, _opener(path, suffix))]
-    return [Part(str(path), suffix, _opener(path, None))]
+        return [Part(str(path), inner, _opener(path, suffix), _native_opener(path, suffix))]
+    return [Part(str(path), suffix, _opener(path, None), _native_opener(path, None))]
 
 
 def locate(location: str) -> list[Part]:
@@ -316,21 +339,18 @@ def _arrow_frames(part: Part, dialect: CsvDialect,
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    encoding = "utf8" if dialect.encoding.startswith("utf-8") else dialect.encoding
-    read = pcsv.ReadOptions(encoding=encoding,
+    assert part.native is not None  # _table_frames sends other parts to pandas
+    read = pcsv.ReadOptions(encoding="utf8",
                             block_size=1 << 26 if chunk_rows is None else ARROW_BLOCK)
     parse = pcsv.ParseOptions(delimiter=dialect.sep, newlines_in_values=True)
     convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in dialect.names},
                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
-    with part.open() as handle:
+    with part.native() as handle:
         if chunk_rows is None:
             yield pcsv.read_csv(handle, read, parse, convert).to_pandas()
             return
         pending: list[pa.RecordBatch] = []
-        # Closed explicitly (also when the caller stops early): a reader left to the garbage
-        # collector at interpreter exit still had read-ahead tasks on Arrow's thread pool, and
-        # tearing that down aborted the process ("terminate called without an active
-        # exception", exit 134) in about 1 of 16 `validate` runs on a busy machine.
+        # Closed explicitly, also when the caller stops early: no read-ahead left running.
         with pcsv.open_csv(handle, read, parse, convert) as reader:
             for batch in reader:
                 pending.append(batch)
@@ -350,6 +370,11 @@ def _table_frames(part: Part, dialect: CsvDialect,
     reads the rest, which either works (short rows are padded) or names the line at fault."""
     import pyarrow as pa
 
+    if part.native is None or not dialect.encoding.startswith("utf-8"):
+        # Arrow would read a Python file object, or transcode with Python's codecs, in its own
+        # threads (see `_native_opener`): pandas parses those in this thread instead.
+        yield from _csv_frames(part, dialect, chunk_rows)
+        return
     done = 0
     try:
         for frame in _arrow_frames(part, dialect, chunk_rows):
@@ -418,10 +443,28 @@ def _bytes(part: Part) -> io.BytesIO:
         raise DataError(f"{part.name}: cannot be read or decompressed ({exc})") from None
 
 
+def _arrow_file(part: Part) -> Any:
+    """The part as a random-access file in Arrow's own memory or on disk, so Arrow's reader
+    threads never call Python (see `_native_opener`): the file itself, else its bytes copied
+    into an Arrow buffer (a zip member, a compressed file)."""
+    import pyarrow as pa
+
+    if part.native is not None:
+        handle = part.native()
+        if handle.seekable():
+            return handle
+        handle.close()
+    data = _bytes(part).getbuffer()
+    buffer = pa.allocate_buffer(len(data))
+    np.frombuffer(buffer, dtype=np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
+    return pa.BufferReader(buffer)
+
+
 @file_reader(".parquet", ".pq")
 def read_parquet(part: Part, config: DataConfig) -> pd.DataFrame:
     try:
-        return pd.read_parquet(_bytes(part))
+        with _arrow_file(part) as handle:
+            return pd.read_parquet(handle)
     except DataError:
         raise
     except Exception as exc:  # pyarrow raises many types for a bad file
@@ -433,7 +476,7 @@ def chunk_parquet(part: Part, config: DataConfig, chunk_rows: int) -> Iterator[p
     import pyarrow.parquet as pq
 
     try:
-        with part.open() as handle:
+        with _arrow_file(part) as handle:
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
     except Exception as exc:  # pyarrow raises many types for a bad file
