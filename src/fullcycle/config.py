@@ -212,6 +212,10 @@ class MonitorConfig(Section):
     min_rows: int = Field(30, ge=1, description="fewer present values: drift not judged")
     quality_share: float = Field(
         0.01, ge=0, le=1, description="share of rows out of range / unseen / invalid = alert")
+    warning_share: float = Field(
+        0.05, ge=0, le=1, description="share of logged predictions that carried data-quality "
+        "warnings (imputed blanks, unseen categories, out of range) above which monitoring of "
+        "the prediction log alerts")
     performance_window: str = Field("1D", description="time window for live metrics (pandas "
                                     "frequency, e.g. 1h, 1D, 7D)")
     min_labels: int = Field(30, ge=1, description="labelled rows a window needs to be judged")

@@ -62,6 +62,7 @@ def print_summary(result: dict[str, Any]) -> None:
     for alert in result.get("alerts", []):
         console.print(f"[bold red]alert[/] {escape('[' + alert['kind'] + ']')} "
                       f"{escape(alert['message'])}", highlight=False)
+    _print_logged_warnings(result.get("warnings"))
     perf = result.get("performance")
     if perf and perf.get("labelled"):
         metric = perf["metric"]
@@ -71,6 +72,22 @@ def print_summary(result: dict[str, Any]) -> None:
     paths = [p for p in (result.get("html"), result.get("path")) if p]
     if paths:
         console.print("report: " + "  ".join(str(p) for p in paths))
+
+
+def _print_logged_warnings(logged: dict[str, Any] | None) -> None:
+    """The prediction log's data-quality warnings over the window, per column and kind."""
+    from rich.markup import escape
+
+    if logged is None:
+        return
+    counts = logged["counts"]
+    if not counts:
+        console.print(f"logged warnings: none in {logged['rows']} predictions")
+        return
+    named = ", ".join(f"{c['column']} {c['kind']} {c['count']}" for c in counts[:10])
+    more = f" (+{len(counts) - 10} more in the report)" if len(counts) > 10 else ""
+    console.print(f"logged warnings: {logged['warned_rows']} of {logged['rows']} predictions "
+                  f"({logged['warned_share']:.1%}): {escape(named)}{more}", highlight=False)
 
 
 @app.command()
@@ -98,7 +115,7 @@ def monitor(
                    [result.get("html"), result.get("path")], "monitoring")
     emit("monitor", {key: result.get(key) for key in (
         "rows", "source", "dataset_drift", "drift_share", "drifted_features", "alerts",
-        "performance", "features", "exit_code", "html", "path")})
+        "performance", "features", "quality", "warnings", "exit_code", "html", "path")})
     print_summary(result)
     _apply_policy(project, result, input)
     if result["exit_code"]:

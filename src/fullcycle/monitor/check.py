@@ -26,6 +26,7 @@ from fullcycle.monitor.drift import (
     reference_cdf,
 )
 from fullcycle.monitor.live import LiveData, summary_of_traffic
+from fullcycle.monitor.logged import count_warnings
 from fullcycle.monitor.performance import check_performance
 from fullcycle.monitor.quality import check_quality
 from fullcycle.monitor.reference import reference_of
@@ -123,7 +124,10 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
     quality = check_quality(window, model.schema, reference, cfg)
     performance = check_performance(live, model, cfg)
     traffic = summary_of_traffic(live)
+    logged = count_warnings(live.warnings, live.rows, cfg)  # None for a file
     alerts = _alerts(drift, pred, quality, performance, cfg)
+    if logged is not None:
+        alerts += logged["alerts"]
     kinds = sorted({a["kind"] for a in alerts})
     return {
         "model_version": model.version_label, "source": live.source,
@@ -131,7 +135,7 @@ def run_monitoring(model: Model, live: LiveData, cfg: Any) -> dict[str, Any]:
         "reference_format": reference.get("format", 0), "sampled_rows": window.rows,
         **drift, "rows": live.rows,  # after **drift: the window's rows, not the sample's
         "prediction_drift": pred, "quality": quality, "performance": performance,
-        "traffic": traffic, "alerts": alerts, "alert_kinds": kinds,
+        "traffic": traffic, "warnings": logged, "alerts": alerts, "alert_kinds": kinds,
         "exit_code": sum(EXIT_BITS[k] for k in kinds),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -28,6 +28,7 @@ class LiveData:
     time: pd.Series | None = None  # UTC datetimes (log only)
     latency_ms: pd.Series | None = None
     model_version: pd.Series | None = None
+    warnings: pd.Series | None = None  # per row: the logged data-quality warnings (log only)
 
     @property
     def rows(self) -> int:
@@ -82,7 +83,9 @@ def from_log_frame(log: pd.DataFrame, model: Model, source: str = "prediction lo
     scores = _scores_from_log(log, model)
     return LiveData(source=source, inputs=inputs, scores=scores,
                     labels=log["label"] if "label" in log.columns else None, time=log["time"],
-                    latency_ms=log.get("latency_ms"), model_version=log.get("model_version"))
+                    latency_ms=log.get("latency_ms"), model_version=log.get("model_version"),
+                    warnings=log["warnings"] if "warnings" in log.columns else
+                    pd.Series(None, index=log.index, dtype=object))
 
 
 def _scores_from_log(log: pd.DataFrame, model: Model) -> np.ndarray | None:

@@ -97,7 +97,7 @@ def _prediction_html(pred: dict[str, Any] | None) -> str:
 def quality_html(result: dict[str, Any]) -> str:
     quality = result["quality"]
     head = ("<tr><th class=l>feature</th><th class=l>role</th><th>missing (train → live)</th>"
-            "<th>invalid</th><th>out of range</th><th>unseen categories</th>"
+            "<th>invalid</th><th>imputed</th><th>out of range</th><th>unseen categories</th>"
             "<th class=l>issues</th></tr>")
     rows = []
     for c in quality["columns"]:
@@ -108,12 +108,31 @@ def quality_html(result: dict[str, Any]) -> str:
         rows.append(
             f'<tr class="{"bad" if c["issues"] else ""}"><td class=l>{escape(c["feature"])}</td>'
             f'<td class=l>{c["role"]}</td><td>{c["reference_missing_rate"]:.1%} → '
-            f'{c["missing_rate"]:.1%}</td><td>{c["invalid"]}</td>'
+            f'{c["missing_rate"]:.1%}</td><td>{c["invalid"]}</td><td>{c.get("imputed", "")}</td>'
             f'<td>{c.get("out_of_range", "")}</td>'
             f'<td>{unseen_cell}</td><td class=l>{escape(", ".join(c["issues"]))}</td></tr>')
     absent = (f'<div class="alert">absent columns: {escape(", ".join(quality["absent"]))}</div>'
               if quality["absent"] else "")
     return absent + f'<table id="quality-table">{head}{"".join(rows)}</table>'
+
+
+def warnings_html(result: dict[str, Any]) -> str:
+    """The data-quality warnings the server logged with the window's predictions."""
+    logged = result.get("warnings")
+    if logged is None:
+        return ("<p class=muted>Monitored a file: logged warnings come from the prediction "
+                "log.</p>")
+    state = "alert" if logged["alerts"] else "ok"
+    head = (f'<div class="{state}">{logged["warned_rows"]} of {logged["rows"]} logged '
+            f'predictions ({logged["warned_share"]:.1%}) carried data-quality warnings '
+            f'(alert above {logged["threshold"]:.1%}, monitor.warning_share)</div>')
+    if not logged["counts"]:
+        return head
+    rows = "".join(f'<tr><td class=l>{escape(c["column"])}</td><td class=l>{escape(c["kind"])}'
+                   f'</td><td>{c["count"]}</td><td>{c["share"]:.1%}</td></tr>'
+                   for c in logged["counts"])
+    return (head + '<table id="warnings-table"><tr><th class=l>column</th><th class=l>warning'
+            f"</th><th>rows</th><th>share</th></tr>{rows}</table>")
 
 
 def performance_html(result: dict[str, Any]) -> str:
@@ -161,6 +180,7 @@ def traffic_html(result: dict[str, Any]) -> str:
 def sections(result: dict[str, Any]) -> str:
     return ("<h2>Alerts</h2>" + alerts_html(result) + "<h2>Drift per feature</h2>"
             + drift_html(result) + "<h2>Data quality</h2>" + quality_html(result)
+            + "<h2>Logged data-quality warnings</h2>" + warnings_html(result)
             + "<h2>Performance</h2>" + performance_html(result)
             + "<h2>Prediction volume and latency</h2>" + traffic_html(result))
 

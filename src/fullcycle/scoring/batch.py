@@ -141,12 +141,14 @@ def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 # --- validation ----------------------------------------------------------------------------------
 def canonical_columns(frame: pd.DataFrame, served: Served, offset: int, unseen: Counter,
                       imputed: Counter | None = None, rejects: list | None = None,
-                      ) -> list[np.ndarray]:
+                      row_warnings: list | None = None) -> list[np.ndarray]:
     """One canonical array per feature (contract order), or DataError naming the bad rows.
 
     The checks are the data contract's (`check_column`): the same rules as `fullcycle validate`,
     the server and `Project.predict`. With `rejects` (a list), refused rows are not an error:
-    each is appended as (row position, column, reason) and the caller drops them."""
+    each is appended as (row position, column, reason) and the caller drops them. With
+    `row_warnings` (a list), each row's warnings are appended as the server's /predict reports
+    them ({"loc": ["body", row position, column], "type"}), for the prediction log."""
     validator = served.validator
     absent = [n for n in validator.names if n not in frame.columns]
     if absent:
@@ -171,6 +173,8 @@ def canonical_columns(frame: pd.DataFrame, served: Served, offset: int, unseen: 
             unseen[name] += int(result.unseen.sum())
         if result.imputed and imputed is not None and result.missing.any():
             imputed[name] += int(result.missing.sum())
+        if row_warnings is not None:
+            row_warnings += _row_warnings(result, col.spec)
         out.append(result.values)
     if problems:
         raise DataError(f"{total} invalid value(s) (first shown): " + "; ".join(problems[:10])
@@ -179,18 +183,33 @@ def canonical_columns(frame: pd.DataFrame, served: Served, offset: int, unseen: 
     return out
 
 
+def _row_warnings(result: Any, spec: Any) -> list[dict[str, Any]]:
+    """The warnings /predict gives each row of this column: missing_imputed, unseen_category,
+    out_of_range (refused rows get none: they are not scored)."""
+    found = [(result.missing & ~result.bad, "missing_imputed") if result.imputed else None,
+             (result.unseen & ~result.bad, "unseen_category")]
+    if spec.role == "numeric" and spec.minimum is not None and spec.maximum is not None:
+        with np.errstate(invalid="ignore"):
+            values = result.values.astype("float64", copy=False)
+            found.append(((values < spec.minimum) | (values > spec.maximum), "out_of_range"))
+    return [{"loc": ["body", int(i), spec.name], "type": kind}
+            for mask, kind in filter(None, found) for i in np.flatnonzero(mask)]
+
+
 # --- scoring -------------------------------------------------------------------------------------
 def score_chunk(served: Served, frame: pd.DataFrame, offset: int, unseen: Counter,
                 id_column: str | None, *, imputed: Counter | None = None,
-                rejects: list | None = None) -> tuple[pd.DataFrame, np.ndarray | None, Any]:
+                rejects: list | None = None, row_warnings: list | None = None,
+                ) -> tuple[pd.DataFrame, np.ndarray | None, Any]:
     """Validated predictions of one chunk as an output frame (+ raw scores, None for kinds
     that predict rows themselves, and labels). With `rejects`, refused rows are appended there
-    (position in the chunk, column, value, reason) and left out of the output."""
+    (position in the chunk, column, value, reason) and left out of the output; with
+    `row_warnings`, each row's data-quality warnings (see `canonical_columns`)."""
     if id_column and id_column not in frame.columns:
         raise DataError(f"id column {id_column!r} is not in the input."
                         f" Columns: {', '.join(map(str, frame.columns[:20]))}")
     start = len(rejects) if rejects is not None else 0
-    columns = canonical_columns(frame, served, offset, unseen, imputed, rejects)
+    columns = canonical_columns(frame, served, offset, unseen, imputed, rejects, row_warnings)
     if rejects is not None and len(rejects) > start:
         keep = np.ones(len(frame), dtype=bool)
         keep[[r[0] for r in rejects[start:]]] = False
@@ -395,8 +414,11 @@ def score_upload(served: Served, handle: IO[bytes], filename: str | None, output
                                   id_column=id_column))
         unseen: Counter = Counter()
         scored, offset = [], 0
+        warned: list[list[dict[str, Any]]] = []  # per chunk: its rows' warnings
         for chunk in chunks:
-            scored.append(score_chunk(served, chunk, offset, unseen, id_column))
+            warned.append([])
+            scored.append(score_chunk(served, chunk, offset, unseen, id_column,
+                                      row_warnings=warned[-1]))
             offset += len(chunk)
     except DataError as exc:
         raise RequestInvalid([problem(["body", "file"], str(exc), "value_error")]) from None
@@ -404,7 +426,7 @@ def score_upload(served: Served, handle: IO[bytes], filename: str | None, output
         raise RequestInvalid([problem(["body", "file"], "the file has no rows", "value_error")])
     request_id = uuid.uuid4().hex
     if predlog is not None:
-        _log_upload(predlog, served, chunks, scored, request_id)
+        _log_upload(predlog, served, chunks, scored, warned, request_id)
 
     def stream() -> Iterator[bytes]:
         sink = _Sink()
@@ -419,13 +441,13 @@ def score_upload(served: Served, handle: IO[bytes], filename: str | None, output
 
 
 def _log_upload(predlog: Any, served: Served, chunks: list[pd.DataFrame], scored: list,
-                request_id: str) -> None:
+                warned: list[list[dict[str, Any]]], request_id: str) -> None:
     classes = served.model.card.classes
     row = 0
-    for chunk, (_, scores, labels) in zip(chunks, scored, strict=True):
+    for chunk, (_, scores, labels), warnings in zip(chunks, scored, warned, strict=True):
         records = chunk.astype(object).where(chunk.notna(), None).to_dict("records")
         ids = [f"{request_id}-{row + i}" for i in range(len(chunk))]
         predlog.record(ids, records, labels, scores if classes else None,
                        classes, version=served.version, latency_ms=0.0,
-                       request_id=request_id, source="file")
+                       request_id=request_id, source="file", warnings=warnings)
         row += len(chunk)

@@ -19,7 +19,14 @@ from fullcycle.config import MonitorConfig
 from fullcycle.errors import DataError
 from fullcycle.monitor.check import run_monitoring
 from fullcycle.monitor.live import from_log
-from fullcycle.monitor.report import STYLE, alerts_html, clean_json, drift_html, performance_html
+from fullcycle.monitor.report import (
+    STYLE,
+    alerts_html,
+    clean_json,
+    drift_html,
+    performance_html,
+    warnings_html,
+)
 from fullcycle.serve.security import require_api_key
 
 CACHE_SECONDS = 5.0
@@ -96,6 +103,7 @@ def live_card(result: dict[str, Any]) -> str:
              (f"live {metric or 'metric'}", _num(live_metric, 4)),
              ("drifted features", f"{len(result['drifted_features'])} / "
               f"{len(result['features'])}"),
+             ("rows with warnings", (result.get("warnings") or {}).get("warned_rows", 0)),
              ("alerts", len(result["alerts"]))]
     return '<div class="card" id="live-card">' + "".join(
         f"<div>{escape(str(k))}<b>{escape(str(v))}</b></div>" for k, v in items) + "</div>"
@@ -114,6 +122,7 @@ def render_dashboard(served: Any, result: dict[str, Any] | None) -> str:
     else:
         body += ["<h2>Live</h2>", live_card(result), "<h2>Recent alerts</h2>",
                  alerts_html(result), "<h2>Drift per feature</h2>", drift_html(result),
+                 "<h2>Logged data-quality warnings</h2>", warnings_html(result),
                  "<h2>Performance</h2>", performance_html(result)]
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
             f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
