@@ -108,3 +108,25 @@ def test_a_monitored_file_has_no_logged_warnings(served_ws: Path, tmp_path: Path
     result = cli("monitor", "--workspace", str(served_ws), "--input", str(recent), "--json",
                  timeout=600)
     assert json.loads(result.stdout)["warnings"] is None, result.stderr
+
+
+def test_counts_per_column_and_kind_and_the_threshold() -> None:
+    """The counting itself, on a log window as `read_log_window` returns it."""
+    from fullcycle.config import MonitorConfig
+    from fullcycle.monitor.logged import count_warnings, logged_warnings
+
+    imputed = {"column": "tenure", "type": "missing_imputed"}
+    unseen = {"column": "gender", "type": "unseen_category"}
+    window = pd.DataFrame({"warnings": [[imputed, unseen], None, [imputed], None]})
+    window.attrs["prediction_log"] = True
+    found = count_warnings(logged_warnings(window), 4, MonitorConfig(warning_share=0.5))
+    assert found is not None
+    assert (found["warned_rows"], found["warned_share"], found["alerts"]) == (2, 0.5, [])
+    assert found["counts"] == [
+        {"column": "tenure", "kind": "missing_imputed", "count": 2, "share": 0.5},
+        {"column": "gender", "kind": "unseen_category", "count": 1, "share": 0.25}]
+    assert found["by_kind"] == {"missing_imputed": 2, "unseen_category": 1}
+    above = count_warnings(logged_warnings(window), 4, MonitorConfig(warning_share=0.49))
+    assert above is not None and [a["check"] for a in above["alerts"]] == ["logged_warnings"]
+    window.attrs.clear()  # rows from a file: nothing was logged
+    assert count_warnings(logged_warnings(window), 4, MonitorConfig()) is None

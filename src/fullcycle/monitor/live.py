@@ -16,6 +16,7 @@ import pandas as pd
 from fullcycle.data.sources import read_source
 from fullcycle.errors import DataError
 from fullcycle.model import Model
+from fullcycle.monitor.logged import logged_warnings
 from fullcycle.monitor.predlog import read_log
 
 
@@ -84,8 +85,7 @@ def from_log_frame(log: pd.DataFrame, model: Model, source: str = "prediction lo
     return LiveData(source=source, inputs=inputs, scores=scores,
                     labels=log["label"] if "label" in log.columns else None, time=log["time"],
                     latency_ms=log.get("latency_ms"), model_version=log.get("model_version"),
-                    warnings=log["warnings"] if "warnings" in log.columns else
-                    pd.Series(None, index=log.index, dtype=object))
+                    warnings=logged_warnings(log))
 
 
 def _scores_from_log(log: pd.DataFrame, model: Model) -> np.ndarray | None:

@@ -15,6 +15,18 @@ from typing import Any
 SHOWN = 5  # (column, kind) pairs named in the alert message
 
 
+def logged_warnings(recent: Any) -> Any:
+    """The `warnings` column of a prediction-log window (`read_log_window`), one entry per row
+    (all None for a log written before the column existed); None for rows from a file."""
+    import pandas as pd
+
+    if not recent.attrs.get("prediction_log"):
+        return None
+    if "warnings" in recent.columns:
+        return recent["warnings"]
+    return pd.Series(None, index=recent.index, dtype=object)
+
+
 def count_warnings(warnings: Iterable[Any] | None, rows: int, cfg: Any) -> dict[str, Any] | None:
     """Counts of the logged warnings of a window (`warnings`: one entry per logged row, a list
     of {"column", "type"} or None) and the alert they raise (`cfg`: MonitorConfig); None when

@@ -13,6 +13,7 @@ import pandas as pd
 from fullcycle.errors import ConfigError, DataError
 from fullcycle.monitor.columns import read_window
 from fullcycle.monitor.drift import detect_drift
+from fullcycle.monitor.logged import count_warnings, logged_warnings
 from fullcycle.monitor.quality import check_quality
 from fullcycle.monitor.reference import build_reference, numeric_sketch
 from fullcycle.problem import Problem
@@ -149,7 +150,9 @@ def feature_monitoring(model: Any, recent: pd.DataFrame, config: Config
                        f"{len(drift['drifted_features'])} of {len(drift['features'])} features "
                        f"drifted: {', '.join(drift['drifted_features'][:10])}"})
     alerts += quality["alerts"]
-    return {**drift, "quality": quality, "rows": int(len(recent))}, alerts
+    logged = count_warnings(logged_warnings(recent), len(recent), config.monitor)
+    alerts += logged["alerts"] if logged else []
+    return {**drift, "quality": quality, "warnings": logged, "rows": int(len(recent))}, alerts
 
 
 def recent_rows(recent: pd.DataFrame, model: Any) -> pd.DataFrame:
