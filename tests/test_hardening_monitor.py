@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def served_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "file": ("new.csv", io.BytesIO(frame.to_csv(index=False).encode()), "text/csv")})
         assert upload.status_code == 200, upload.text
         _wait_for_rows(ws, RECORDS + FILE_ROWS)
-        dashboard = httpx.get(server.url + "/dashboard.json", timeout=TIMEOUT).json()
+        answer = httpx.get(server.url + "/dashboard.json", timeout=TIMEOUT)
+        assert not re.search(r'"[^"]*/(tmp|home|work|root|var)/', answer.text)  # no path shown
+        dashboard = answer.json()
         logged = dashboard["monitoring"]["warnings"]
         assert {"column": "tenure", "kind": "missing_imputed"}.items() <= \
             logged["counts"][0].items()
