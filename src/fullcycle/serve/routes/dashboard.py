@@ -60,9 +60,9 @@ def _compute(request: Request, cache: _Cache) -> dict[str, Any] | None:
         predlog.flush(timeout=5)
         try:
             live = from_log(predlog.url, served.model)
-            value: dict[str, Any] | None = run_monitoring(served.model, live,
-                                                          _monitor_config(request))
-            value["source"] = "prediction log"  # its URL (a file path, a host) stays private
+            found = run_monitoring(served.model, live, _monitor_config(request))
+            found["source"] = "prediction log"  # its URL (a file path, a host) stays private
+            value: dict[str, Any] | None = found
         except DataError:
             value = None  # no traffic yet
         cache.key, cache.at, cache.value = key, time.monotonic(), value
