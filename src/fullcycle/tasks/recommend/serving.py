@@ -42,8 +42,8 @@ class RecommendFeedback(BaseModel):
     item: Id = Field(..., description="the item the user consumed (clicked, watched, bought)")
 
 
-def _items(rec: Any, idx: np.ndarray, scores: np.ndarray) -> list[dict[str, Any]]:
-    ids = rec.item_ids(idx)
+def _scored(ids: Any, scores: Any) -> list[dict[str, Any]]:
+    """[{item, score}] with numpy scalars as plain JSON values."""
     return [{"item": i.item() if hasattr(i, "item") else i, "score": float(s)}
             for i, s in zip(ids, scores, strict=True)]
 
@@ -56,14 +56,12 @@ def recommend(model: Any, body: RecommendRequest) -> dict[str, Any]:
     else:
         answer = rec.recommend_rows(np.array([row]), body.k, body.exclude_seen)[0]
     return {"user": body.user, "cold_start": bool(answer.cold_start),
-            "items": _items(rec, answer.items, answer.scores)}
+            "items": _scored(rec.item_ids(answer.items), answer.scores)}
 
 
 def similar(model: Any, body: SimilarRequest) -> dict[str, Any]:
     ids, sims, source = model.predictor.similar_items(body.item, body.k)
-    return {"item": body.item, "source": source,
-            "items": [{"item": i.item() if hasattr(i, "item") else i, "score": float(s)}
-                      for i, s in zip(ids, sims, strict=True)]}
+    return {"item": body.item, "source": source, "items": _scored(ids, sims)}
 
 
 def routes() -> list[Route]:

@@ -17,7 +17,7 @@ from fullcycle.monitor.logged import count_warnings, logged_warnings
 from fullcycle.monitor.quality import check_quality
 from fullcycle.monitor.reference import build_reference, numeric_sketch
 from fullcycle.problem import Problem
-from fullcycle.tasks.unsupervised.prep import feature_schema
+from fullcycle.tasks.unsupervised.prep import feature_columns, feature_schema
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -123,10 +123,7 @@ def reference(frame: pd.DataFrame, schema: Schema, outputs: np.ndarray) -> dict[
 def input_example(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     """A typical synthetic row: medians of numbers, the most frequent category."""
     out: dict[str, Any] = {}
-    for spec in schema.features:
-        if spec.name not in frame.columns:
-            continue
-        col = frame[spec.name]
+    for spec, col in feature_columns(frame, schema):
         num = pd.to_numeric(col, errors="coerce")
         if spec.role == "numeric" and num.notna().any():
             out[spec.name] = float(num.median())

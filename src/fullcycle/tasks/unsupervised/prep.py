@@ -6,13 +6,14 @@ data, and distances must stay those of the scaled features)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from fullcycle.data.schema import Schema
+from fullcycle.data.schema import ColumnSpec, Schema
 from fullcycle.errors import DataError
 from fullcycle.features import build_preprocessor
 
@@ -24,6 +25,14 @@ def feature_schema(schema: Schema, drop: list[str]) -> Schema:
     """The schema without the columns that must not be features (a label kept for evaluation)."""
     return Schema(columns=[c for c in schema.columns if c.name not in drop], target=None,
                   warnings=list(schema.warnings))
+
+
+def feature_columns(frame: pd.DataFrame, schema: Schema
+                    ) -> Iterator[tuple[ColumnSpec, pd.Series]]:
+    """The schema's feature columns that `frame` has, with their values."""
+    for spec in schema.features:
+        if spec.name in frame.columns:
+            yield spec, frame[spec.name]
 
 
 def build(schema: Schema, config: Config) -> Any:

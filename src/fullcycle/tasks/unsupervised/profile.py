@@ -15,6 +15,7 @@ import pandas as pd
 from fullcycle.charts import svg
 from fullcycle.charts.svg import PALETTE
 from fullcycle.data.schema import Schema
+from fullcycle.tasks.unsupervised.prep import feature_columns
 
 
 def _num(col: pd.Series) -> pd.Series:
@@ -39,10 +40,7 @@ class ColumnStats:
     @classmethod
     def fit(cls, frame: pd.DataFrame, schema: Schema) -> ColumnStats:
         stats = cls()
-        for spec in schema.features:
-            if spec.name not in frame.columns:
-                continue
-            col = frame[spec.name]
+        for spec, col in feature_columns(frame, schema):
             if spec.role == "numeric":
                 x = _num(col).dropna()
                 if len(x):
@@ -85,10 +83,7 @@ def describe_group(frame: pd.DataFrame, inside: np.ndarray, schema: Schema,
     rest = ~inside
     if not rest.any() or not inside.any():
         return ["all rows"]
-    for spec in schema.features:
-        if spec.name not in frame.columns:
-            continue
-        col = frame[spec.name]
+    for spec, col in feature_columns(frame, schema):
         if spec.role == "numeric":
             x = _num(col)
             sd = float(x.std() or 0)
