@@ -120,7 +120,7 @@ def missing_plot(pid: str, stats: dict[str, dict[str, Any]], limit: int = 40) ->
 
 def _corr(v: float) -> str:
     """-0.42 as -.42: two digits that fit a small cell."""
-    return f"{v:.2f}".replace("0.", ".", 1)
+    return f"{round(v, 2) + 0.0:.2f}".replace("0.", ".", 1)  # + 0.0: no "-.00"
 
 
 def heatmap(pid: str, matrix: dict[str, Any], title: str, signed: bool) -> str:
