@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fullcycle.charts.svg import fmt_date
 from fullcycle.data.schema import normalise_missing, to_numeric
 from fullcycle.explore.columns import TypedColumn, binned_codes, capped_codes
 from fullcycle.problem import Problem
@@ -136,7 +137,8 @@ def _binned_means(col: TypedColumn, stats: dict[str, Any], target: TargetInfo) -
     ok = ~np.isnan(y)
     counts = np.bincount(codes[ok], minlength=k)
     sums = np.bincount(codes[ok], weights=y[ok], minlength=k)
-    labels = [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    name = fmt_date if col.kind == "datetime" else _fmt  # datetimes are days since 1970
+    labels = [f"{name(a)}–{name(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     labels.append("(missing)")
     keep = counts > 0
     means = np.divide(sums, counts, out=np.full(k, np.nan), where=counts > 0)
