@@ -110,21 +110,24 @@ class Frame:
         x0, x1 = self.left, self.width - RIGHT
         y0, y1 = self.height - self.bottom, TOP
         parts = [f'<rect x="{x0}" y="{y1}" width="{x1 - x0}" height="{y0 - y1}" class="bg"/>']
+        grid = []  # one path for all grid lines: reports carry hundreds of charts
         for t in nice_ticks(self.ylo, self.yhi) if yticks else ():
             py = num(self.y(t))
-            parts.append(f'<line x1="{x0}" x2="{x1}" y1="{py}" y2="{py}" class="grid"/>'
-                         f'<text x="{x0 - 5}" y="{py}" class="tick ty">{yfmt(t)}</text>')
+            grid.append(f"M{x0} {py}H{x1}")
+            parts.append(f'<text x="{x0 - 5}" y="{py}" class="tick ty">{yfmt(t)}</text>')
         if xticks:
             for t in nice_ticks(self.xlo, self.xhi, xcount):
                 px = num(self.x(t))
-                parts.append(f'<line x1="{px}" x2="{px}" y1="{y1}" y2="{y0}" class="grid"/>'
-                             f'<text x="{px}" y="{y0 + 14}" class="tick tx">{xfmt(t)}</text>')
+                grid.append(f"M{px} {y1}V{y0}")
+                parts.append(f'<text x="{px}" y="{y0 + 14}" class="tick tx">{xfmt(t)}</text>')
+        if grid:
+            parts.insert(1, f'<path d="{"".join(grid)}" class="grid"/>')
         if xlabel:
-            parts.append(f'<text x="{(x0 + x1) / 2}" y="{self.height - 8}" class="label" '
-                         f'text-anchor="middle">{escape(xlabel)}</text>')
+            parts.append(f'<text x="{num((x0 + x1) / 2)}" y="{self.height - 8}" '
+                         f'class="label tx">{escape(xlabel)}</text>')
         if ylabel:
-            parts.append(f'<text transform="translate(13 {(y0 + y1) / 2}) rotate(-90)" '
-                         f'class="label" text-anchor="middle">{escape(ylabel)}</text>')
+            parts.append(f'<text transform="translate(13 {num((y0 + y1) / 2)}) rotate(-90)" '
+                         f'class="label tx">{escape(ylabel)}</text>')
         return "".join(parts)
 
 
@@ -173,8 +176,8 @@ def figure(plot_id: str, title: str, body: str, *, width: int = W, height: int =
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
     lines = _title_lines(title, width)
     extra = 16 * (len(lines) - 1)  # a wrapped title pushes the chart down
-    heading = "".join(f'<text x="{width / 2}" y="{18 + 16 * i}" class="title" '
-                      f'text-anchor="middle">{escape(text)}</text>'
+    heading = "".join(f'<text x="{num(width / 2)}" y="{18 + 16 * i}" class="title tx">'
+                      f'{escape(text)}</text>'
                       for i, text in enumerate(lines))
     inner = f'<g transform="translate(0 {extra})">{body}</g>' if extra else body
     return (f'<figure class="plot" id="plot-{escape(plot_id)}">'
@@ -555,7 +558,7 @@ figure.plot figcaption{font-size:12px;color:#4b5563;max-width:460px;padding:2px 
 svg .bg{fill:#fafafa;stroke:#d1d5db}
 svg .bar{fill:#2563eb}
 svg .bar.hl{fill:#dc2626}
-svg .grid{stroke:#e5e7eb}
+svg .grid{stroke:#e5e7eb;fill:none}
 svg .ref{stroke:#6b7280;stroke-dasharray:4 3}
 svg .tick{font:10px sans-serif;fill:#374151}
 svg .tx{text-anchor:middle}
