@@ -3,6 +3,7 @@ against the contract, results equal to Model.predict, no partial output on failu
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,16 @@ def test_read_ahead_keeps_order_passes_errors_and_stops_its_reader() -> None:
     stream = read_ahead(chunks())
     next(stream)
     stream.close()  # the consumer stops early (a scoring error): the reader thread ends
+    assert not [t for t in threading.enumerate() if t.name == "fullcycle-batch-reader"]
+
+    def slow_chunks():
+        yield pd.DataFrame({"i": [0]})
+        time.sleep(6)  # parsing a big chunk on a busy machine, longer than any join timeout
+        yield pd.DataFrame({"i": [1]})
+
+    stream = read_ahead(slow_chunks())
+    next(stream)
+    stream.close()  # stopped while the reader is mid-chunk: it is waited for, not abandoned
     assert not [t for t in threading.enumerate() if t.name == "fullcycle-batch-reader"]
 
 

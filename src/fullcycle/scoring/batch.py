@@ -100,7 +100,8 @@ def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     Scoring a chunk is single-threaded Python and numpy except for the model itself, so one core
     idles while the other validates; the CSV parser releases the GIL for much of its work and
     fills that core. At most two chunks are in memory. Errors reach the caller at the chunk
-    where they happened; a caller that stops early stops the reader."""
+    where they happened; a caller that stops early stops the reader and waits for it (at most
+    the chunk it is parsing): no thread is left in native code when the process exits."""
     import queue
     import threading
 
@@ -135,7 +136,7 @@ def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             yield item
     finally:
         stop.set()
-        reader.join(timeout=5)
+        reader.join()
 
 
 # --- validation ----------------------------------------------------------------------------------
