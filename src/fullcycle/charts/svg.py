@@ -403,17 +403,17 @@ def _hex(r: float, g: float, b: float) -> str:
 
 
 def color_bar(x: float, y: float, height: float, lo: float, hi: float, *, diverging: bool,
-              label: str) -> str:
-    """A vertical colour scale with ticks, beside a heatmap."""
-    steps = 24
-    parts = []
-    for i in range(steps):
-        v = hi - (hi - lo) * (i + 0.5) / steps
-        parts.append(f'<rect x="{num(x)}" y="{num(y + height * i / steps)}" width="12" '
-                     f'height="{num(height / steps + 0.5)}" '
-                     f'fill="{color_scale(v, lo, hi, diverging)}"/>')
-    parts.append(f'<rect x="{num(x)}" y="{num(y)}" width="12" height="{num(height)}" '
-                 'fill="none" stroke="#9ca3af"/>')
+              label: str, gid: str = "scale") -> str:
+    """A vertical colour scale with ticks, beside a heatmap: a gradient through the same colours
+    as `color_scale` (linear in each half, so its ends and middle are the stops). `gid` names
+    the gradient; it must be unique in the page."""
+    stops = (1.0, 0.5, 0.0) if diverging else (1.0, 0.0)
+    gradient = "".join(f'<stop offset="{1 - f:g}" stop-color="'
+                       f'{color_scale(lo + (hi - lo) * f, lo, hi, diverging)}"/>' for f in stops)
+    gid = escape(gid)
+    parts = [f'<linearGradient id="{gid}" x1="0" x2="0" y1="0" y2="1">{gradient}'
+             f'</linearGradient><rect x="{num(x)}" y="{num(y)}" width="12" '
+             f'height="{num(height)}" fill="url(#{gid})" stroke="#9ca3af"/>']
     for t in nice_ticks(lo, hi, 4):
         ty = y + (hi - t) / (hi - lo) * height if hi > lo else y
         parts.append(f'<text x="{num(x + 16)}" y="{num(ty)}" class="tick" '
@@ -481,6 +481,7 @@ def heatmap(plot_id: str, title: str, matrix: np.ndarray, labels: Sequence[str],
                 body.append(f'<text x="{num(cx)}" y="{num(cy)}" '
                             f'class="{size}{" on" if dark else ""}">{show(v)}</text>')
     body.append(color_bar(left + cell * m + 14, top, bar, lo, hi, diverging=diverging,
+                          gid=f"scale-{plot_id}",
                           label=scale_label))
     body.append(f'<text x="{left + cell * m / 2}" y="{height - 6}" class="label" '
                 f'text-anchor="middle">{escape(xlabel)}</text>'
