@@ -92,8 +92,11 @@ def _native_opener(path: Path, compressed: str | None) -> Callable[[], Any] | No
     def open_native() -> Any:
         import pyarrow as pa
 
-        raw = pa.OSFile(str(path), "rb")
-        return pa.CompressedInputStream(raw, ARROW_CODECS[compressed]) if compressed else raw
+        if not compressed:
+            return pa.OSFile(str(path), "rb")
+        # buffered: the decompressor otherwise reads the file in small pieces
+        return pa.input_stream(str(path), compression=ARROW_CODECS[compressed],
+                               buffer_size=1 << 20)
 
     return open_native
 
