@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from automl_support import saturating as _saturating
 
 from fullcycle.config import Config
@@ -72,3 +73,19 @@ def test_among_tied_candidates_boosting_then_forests_lead() -> None:
     # a different number of folds (another CV) is never called a tie
     assert not tied_with(linear, _cand("lightgbm", "lightgbm", [0.84, 0.80, 0.86]), 1.0)
 
+
+
+def test_a_linear_model_does_not_extrapolate_beyond_its_training_range() -> None:
+    from fullcycle.scoring.compiled import CompiledPath
+    from fullcycle.scoring.validation import RecordValidator
+
+    train = _saturating(400, 0, noise=1.5)
+    out = _train(train, ["linear"])
+    top = float(train["x1"].max())
+    rows = pd.DataFrame({"x1": [top, 10.0, 100.0], "x2": [0.0] * 3, "x3": [0.0] * 3})
+    pred = out.model.predict_scores(rows)
+    assert pred[1] == pytest.approx(pred[0]) and pred[2] == pytest.approx(pred[0])
+    inside = out.model.predict_scores(rows.assign(x1=[0.0, 0.5, 1.0]))
+    assert inside[0] < inside[1] < inside[2]  # within the range the slope is kept
+    compiled = CompiledPath(out.model, RecordValidator(out.model.schema))  # served the same
+    assert compiled.scores(rows.to_numpy().tolist()) == pytest.approx(pred)

@@ -117,6 +117,9 @@ class FamilyModel(BaseEstimator):
         y = np.asarray(y)
         self.estimator_: Any = None
         self.best_iteration_: int | None = None
+        # models on scaled inputs extrapolate along their slopes: inputs are clipped to the
+        # training range at prediction (trees do this by construction)
+        self.bounds_ = _input_range(X) if get_family(self.family).kind == "linear" else None
         if self.task != "regression":
             # estimators see consecutive codes 0..m-1 of the classes present (XGBoost needs it)
             self.seen_ = np.unique(y)
@@ -249,15 +252,47 @@ class FamilyModel(BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         if self.task != "regression":
             return np.asarray(self.predict_proba(X).argmax(axis=1))
-        return np.asarray(self.estimator_.predict(X))
+        return np.asarray(self.estimator_.predict(_clip(X, getattr(self, "bounds_", None))))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         out = np.zeros((_n_rows(X), len(self.classes_)))
         if self.estimator_ is None:
             out[:, self.seen_[0]] = 1.0
         else:
+            X = _clip(X, getattr(self, "bounds_", None))
             out[:, self.seen_] = self.estimator_.predict_proba(X)
         return out
+
+
+Bounds = tuple[np.ndarray, np.ndarray]
+
+
+def _input_range(X: Any) -> Bounds | None:
+    """Per-column minimum and maximum of a dense numeric training matrix or frame; None for
+    anything else (sparse text features). A column without values gets no bound."""
+    if isinstance(X, pd.DataFrame) and len(X.columns) and \
+            all(t.kind in "fiub" for t in X.dtypes):
+        X = X.to_numpy(dtype="float64")
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "fiub" or not len(X):
+        return None
+    X = X.astype("float64", copy=False)
+    finite = np.where(np.isfinite(X), X, np.nan)
+    empty = np.asarray(np.isnan(finite).all(axis=0))
+    filled = np.where(empty.reshape(1, -1), 0.0, finite)
+    low = np.where(empty, -np.inf, np.nanmin(filled, axis=0))
+    high = np.where(empty, np.inf, np.nanmax(filled, axis=0))
+    return low, high
+
+
+def _clip(X: Any, bounds: Bounds | None) -> Any:
+    if bounds is None or X.shape[1:] != bounds[0].shape:
+        return X
+    if isinstance(X, pd.DataFrame):
+        return X.clip(lower=pd.Series(bounds[0], index=X.columns),
+                      upper=pd.Series(bounds[1], index=X.columns), axis=1)
+    if not isinstance(X, np.ndarray):
+        return X
+    return np.clip(X, bounds[0], bounds[1])
 
 
 def _predict_single_threaded(estimator: Any) -> None:
@@ -510,4 +545,11 @@ def _compile_family_model(est: Any, cols: Columns, classify: bool) -> tuple[Scor
     if (est.task == "regression") == classify:
         raise Unsupported("FamilyModel task differs from the problem")
     fn, _ = compile_estimator(est.estimator_, cols, classify)
-    return fn, est.family
+    bounds = getattr(est, "bounds_", None)
+    if bounds is None:
+        return fn, est.family
+
+    def clipped(matrix: np.ndarray) -> np.ndarray:  # FamilyModel._clip, as at prediction
+        return fn(_clip(matrix, bounds))
+
+    return clipped, est.family
