@@ -96,7 +96,8 @@ def make_pipeline(variant: str, model_name: str, schema, task: str):
     opts = FeatureConfig(generate=variant.endswith("+generate"))
     kind = "linear" if linear else ("tree" if variant.startswith("fullcycle_tree") else "native")
     pre = build_preprocessor(schema, scale=linear, family_kind=kind, options=opts, seed=0)
-    return Pipeline([("pre", pre), ("model", wrap_estimator(model, task=task, options=opts))])
+    model = wrap_estimator(model, numeric_target=task == "regression", options=opts)
+    return Pipeline([("pre", pre), ("model", model)])
 
 
 def score(task: str, y: np.ndarray, pred: np.ndarray) -> float:

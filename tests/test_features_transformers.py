@@ -229,11 +229,11 @@ def test_scale_flag_keeps_old_call_and_config_section() -> None:
             outliers="isolation_forest", outlier_action="clip"))
     with pytest.raises(ConfigError, match="one_hot_maxx"):
         Config.from_dict({"features": {"one_hot_maxx": 3}})
-    wrapped = wrap_estimator(LinearRegression(), task="regression",
+    wrapped = wrap_estimator(LinearRegression(), numeric_target=True,
                              options=FeaturesConfig(outliers="zscore", outlier_action="drop"))
     assert isinstance(wrapped, OutlierDropper)
     assert isinstance(wrapped.estimator, AutoTargetRegressor)
-    assert wrap_estimator(LogisticRegression(), task="binary").__class__ is LogisticRegression
+    assert wrap_estimator(LogisticRegression()).__class__ is LogisticRegression
 
 
 def test_generator_search_keeps_only_what_helps_out_of_fold() -> None:

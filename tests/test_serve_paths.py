@@ -296,7 +296,7 @@ def test_log_target_and_outlier_wrappers_compile() -> None:
     options = FeaturesConfig(target_transform="log", outliers="zscore", outlier_action="drop")
     model_step = wrap_estimator(FamilyModel(family="lightgbm", task="regression",
                                             params={"n_estimators": 40}, early_stopping=False),
-                                task="regression", options=options)
+                                numeric_target=True, options=options)
     pipeline = Pipeline([("preprocess", build_preprocessor(data.schema, scale=False,
                                                            family_kind="native",
                                                            options=options)),

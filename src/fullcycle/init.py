@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fullcycle.data.dataset import Dataset
-from fullcycle.problem import DEFAULT_METRIC, define_problem
+from fullcycle.problem import define_problem
 
 TEMPLATE = """\
 # fullcycle config, written by `fullcycle init` from {source}
@@ -43,11 +43,11 @@ def write_config(data: str, target: str, output: Path) -> str:
         f"    {c.name}: {c.role}" + (f"    # {c.note}" if c.note else "")
         for c in dataset.schema.columns if c.name != target) or "    {}"
     rule = {"roc_auc": ">= 0.75", "log_loss": "<= 1.0"}.get(problem.metric, "")
-    if problem.metric == DEFAULT_METRIC["regression"]:
+    if problem.metric == "rmse":
         spread = float(dataset.frame[target].astype(float).std())
         rule = f"<= {spread:.4g}"  # better than predicting the mean
-    positive = (f"  positive_class: \"{problem.labels[-1]}\"\n"
-                if problem.task == "binary" else "")
+    positive = (f"  positive_class: \"{problem.positive_class}\"\n"
+                if problem.positive_class is not None else "")
     project = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in Path(data).stem)
     output.write_text(TEMPLATE.format(source=data, target=target, roles=roles, task=problem.task,
                                       metric=problem.metric, rule=rule, positive=positive,

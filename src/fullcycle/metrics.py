@@ -35,41 +35,26 @@ class Metric:
 METRICS: dict[str, Metric] = {}
 
 
-def _register(name: str, greater: bool, needs: str, tasks: tuple[str, ...]):
-    def wrap(func: Callable[..., float]) -> Callable[..., float]:
-        METRICS[name] = Metric(name, func, greater, needs, tasks)
-        return func
+def _plain(func: Callable[..., float]) -> Callable[..., float]:
+    """A scikit-learn score of (y_true, y_pred) alone."""
 
-    return wrap
+    def score(y, p, labels):
+        return func(y, p)
 
-
-CLS = ("binary", "multiclass")
-REG = ("regression",)
+    return score
 
 
-@_register("accuracy", True, "label", CLS)
-def _accuracy(y, p, labels):
-    return skm.accuracy_score(y, p)
+def _positive_or_macro(func: Callable[..., float]) -> Callable[..., float]:
+    """Precision, recall or F1: of the positive (last) class when there are two classes, the
+    unweighted mean over classes otherwise."""
 
+    def score(y, p, labels):
+        if labels is not None and len(labels) == 2:
+            positive = labels[-1]
+            return func(np.asarray(y) == positive, np.asarray(p) == positive, zero_division=0)
+        return func(y, p, average="macro", zero_division=0)
 
-@_register("balanced_accuracy", True, "label", CLS)
-def _balanced_accuracy(y, p, labels):
-    return skm.balanced_accuracy_score(y, p)
-
-
-@_register("precision", True, "label", CLS)
-def _precision(y, p, labels):
-    return skm.precision_score(y, p, average=_avg(labels), pos_label=_pos(labels), zero_division=0)
-
-
-@_register("recall", True, "label", CLS)
-def _recall(y, p, labels):
-    return skm.recall_score(y, p, average=_avg(labels), pos_label=_pos(labels), zero_division=0)
-
-
-@_register("f1", True, "label", CLS)
-def _f1(y, p, labels):
-    return skm.f1_score(y, p, average=_avg(labels), pos_label=_pos(labels), zero_division=0)
+    return score
 
 
 def _averaged(kind: str, average: str) -> Callable[..., float]:
@@ -81,17 +66,10 @@ def _averaged(kind: str, average: str) -> Callable[..., float]:
     return score
 
 
-for _kind in ("precision", "recall", "f1"):
-    for _average in ("macro", "weighted"):
-        _register(f"{_kind}_{_average}", True, "label", CLS)(_averaged(_kind, _average))
+def _positive(proba: np.ndarray) -> np.ndarray:
+    return proba if proba.ndim == 1 else proba[:, -1]
 
 
-@_register("mcc", True, "label", CLS)
-def _mcc(y, p, labels):
-    return skm.matthews_corrcoef(y, p)
-
-
-@_register("roc_auc", True, "proba", CLS)
 def _roc_auc(y, proba, labels):
     if proba.ndim == 1 or proba.shape[1] == 2:
         return skm.roc_auc_score(y == labels[-1], _positive(proba))
@@ -107,7 +85,6 @@ def _roc_auc(y, proba, labels):
     return skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels)
 
 
-@_register("pr_auc", True, "proba", CLS)
 def _pr_auc(y, proba, labels):
     if proba.ndim == 1 or proba.shape[1] == 2:
         return skm.average_precision_score(y == labels[-1], _positive(proba))
@@ -115,12 +92,10 @@ def _pr_auc(y, proba, labels):
     return skm.average_precision_score(onehot, proba, average="macro")
 
 
-@_register("log_loss", False, "proba", CLS)
 def _log_loss(y, proba, labels):
     return skm.log_loss(y, proba, labels=labels)
 
 
-@_register("brier", False, "proba", CLS)
 def _brier(y, proba, labels):
     if proba.ndim == 1 or proba.shape[1] == 2:
         return skm.brier_score_loss(y == labels[-1], _positive(proba))
@@ -128,48 +103,39 @@ def _brier(y, proba, labels):
     return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
 
 
-@_register("mae", False, "value", REG)
-def _mae(y, p, labels):
-    return skm.mean_absolute_error(y, p)
-
-
-@_register("mse", False, "value", REG)
-def _mse(y, p, labels):
-    return skm.mean_squared_error(y, p)
-
-
-@_register("rmse", False, "value", REG)
-def _rmse(y, p, labels):
-    return skm.root_mean_squared_error(y, p)
-
-
-@_register("r2", True, "value", REG)
-def _r2(y, p, labels):
-    return skm.r2_score(y, p)
-
-
-@_register("mape", False, "value", REG)
 def _mape(y, p, labels):
     if np.any(np.asarray(y) == 0):
         return float("nan")  # undefined when a true value is zero
     return skm.mean_absolute_percentage_error(y, p)
 
 
-@_register("median_ae", False, "value", REG)
-def _median_ae(y, p, labels):
-    return skm.median_absolute_error(y, p)
+# Which tasks a metric applies to: the registry's data (the supervised tables' tasks).
+CLS = ("binary", "multiclass")
+REG = ("regression",)
 
-
-def _avg(labels: np.ndarray | None) -> str:
-    return "binary" if labels is not None and len(labels) == 2 else "macro"
-
-
-def _pos(labels: np.ndarray | None):
-    return labels[-1] if labels is not None and len(labels) == 2 else 1
-
-
-def _positive(proba: np.ndarray) -> np.ndarray:
-    return proba if proba.ndim == 1 else proba[:, -1]
+# The supervised metrics, in the order reports list them: (name, greater is better, needs,
+# tasks, score(y_true, pred, labels)).
+for _name, _greater, _needs, _tasks, _func in [
+    ("accuracy", True, "label", CLS, _plain(skm.accuracy_score)),
+    ("balanced_accuracy", True, "label", CLS, _plain(skm.balanced_accuracy_score)),
+    ("precision", True, "label", CLS, _positive_or_macro(skm.precision_score)),
+    ("recall", True, "label", CLS, _positive_or_macro(skm.recall_score)),
+    ("f1", True, "label", CLS, _positive_or_macro(skm.f1_score)),
+    *[(f"{kind}_{average}", True, "label", CLS, _averaged(kind, average))
+      for kind in ("precision", "recall", "f1") for average in ("macro", "weighted")],
+    ("mcc", True, "label", CLS, _plain(skm.matthews_corrcoef)),
+    ("roc_auc", True, "proba", CLS, _roc_auc),
+    ("pr_auc", True, "proba", CLS, _pr_auc),
+    ("log_loss", False, "proba", CLS, _log_loss),
+    ("brier", False, "proba", CLS, _brier),
+    ("mae", False, "value", REG, _plain(skm.mean_absolute_error)),
+    ("mse", False, "value", REG, _plain(skm.mean_squared_error)),
+    ("rmse", False, "value", REG, _plain(skm.root_mean_squared_error)),
+    ("r2", True, "value", REG, _plain(skm.r2_score)),
+    ("mape", False, "value", REG, _mape),
+    ("median_ae", False, "value", REG, _plain(skm.median_absolute_error)),
+]:
+    METRICS[_name] = Metric(_name, _func, _greater, _needs, _tasks)
 
 
 def get_metric(name: str, task: str | None = None) -> Metric:

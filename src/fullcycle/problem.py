@@ -1,7 +1,9 @@
-"""Problem definition: which task, which target, which metric, and what counts as success.
+"""Problem definition of a supervised table: which task, which target, which metric, and what
+counts as success.
 
-A task decides its metrics, its splitter and the shape of its predictions; other stages ask the
-`Problem` rather than testing `if regression`."""
+The supervised task names are defined here once, as data (`TASKS`: what each task's target is);
+the rest of the package asks a `Problem` for a trait (its classes, its positive class) and never
+compares a task's name. `guess_task` is what the tabular kind's `detect` runs."""
 
 from __future__ import annotations
 
@@ -17,7 +19,24 @@ from fullcycle.data.schema import normalise_missing, to_numeric
 from fullcycle.errors import ProblemError
 from fullcycle.metrics import Metric, get_metric
 
-DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+
+@dataclass(frozen=True)
+class TaskTraits:
+    """What a supervised task's target is; stages ask these, not the task's name."""
+
+    classes: bool  # a set of classes (else a number)
+    two_classes: bool  # exactly two, the last one the positive class
+    default_metric: str
+
+
+# The supervised tasks as data: the one place their names are spelled outside tasks/tabular/.
+BINARY, MULTICLASS, REGRESSION = "binary", "multiclass", "regression"
+TASKS = {BINARY: TaskTraits(classes=True, two_classes=True, default_metric="roc_auc"),
+         MULTICLASS: TaskTraits(classes=True, two_classes=False, default_metric="log_loss"),
+         REGRESSION: TaskTraits(classes=False, two_classes=False, default_metric="rmse")}
+DEFAULT_METRIC = {name: traits.default_metric for name, traits in TASKS.items()}
+# Another kind's task (a cluster or anomaly model's Problem view): no classes.
+_OTHER = TaskTraits(classes=False, two_classes=False, default_metric="")
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 MAX_CLASSES = 1000  # above this a "class" column is almost surely an id or a quantity
 MAX_CODED_CLASSES = 50  # integer targets with at most this many values may be class codes
@@ -32,8 +51,18 @@ class Problem:
     success: dict[str, str] = field(default_factory=dict)
 
     @property
+    def traits(self) -> TaskTraits:
+        return TASKS.get(self.task, _OTHER)
+
+    @property
     def is_classification(self) -> bool:
-        return self.task in ("binary", "multiclass")
+        return self.traits.classes
+
+    @property
+    def positive_class(self) -> str | None:
+        """The class a two-class task predicts the probability of (the last label); None for
+        more classes or a number."""
+        return self.labels[-1] if self.traits.two_classes and self.labels else None
 
     @property
     def scorer(self) -> Metric:
@@ -41,7 +70,7 @@ class Problem:
 
     def encode_target(self, y: pd.Series) -> np.ndarray:
         """Target values -> what estimators see: class indices, or floats for regression."""
-        if not self.is_classification:
+        if not self.traits.classes:
             values = to_numeric(y).to_numpy()
             if np.isnan(values).any():
                 raise ProblemError(f"target {self.target!r} has non-numeric values for a "
@@ -146,29 +175,29 @@ def guess_task(y: pd.Series) -> TaskGuess:
     is_number = numeric.notna().mean() > 0.99
     if len(classes) == 2:
         shown = ", ".join(repr(v) for v in sorted(classes.index))
-        return TaskGuess("binary", f"the target has 2 distinct values ({shown})")
+        return TaskGuess(BINARY, f"the target has 2 distinct values ({shown})")
     if not is_number:
-        return TaskGuess("multiclass", f"the target has {len(classes)} distinct non-numeric "
+        return TaskGuess(MULTICLASS, f"the target has {len(classes)} distinct non-numeric "
                          "values")
     whole = numeric.dropna()
     integral = bool((whole == np.round(whole)).all())
     if not integral:
-        return TaskGuess("regression", f"the target has {nunique} distinct numbers, not all "
+        return TaskGuess(REGRESSION, f"the target has {nunique} distinct numbers, not all "
                          "whole")
     lo, hi = float(whole.min()), float(whole.max())
     span = f"{nunique} distinct whole numbers from {lo:g} to {hi:g}"
     if nunique <= 10 and lo >= 0:
-        return TaskGuess("multiclass", f"{span}: few enough to be classes", _as_regression)
+        return TaskGuess(MULTICLASS, f"{span}: few enough to be classes", _as_regression)
     if _looks_like_codes(whole, nunique):
         counts = whole.value_counts()
-        return TaskGuess("multiclass", f"{span}, consecutive and evenly used ({counts.min()} "
+        return TaskGuess(MULTICLASS, f"{span}, consecutive and evenly used ({counts.min()} "
                          f"to {counts.max()} rows each): they look like class codes",
                          _as_regression)
     hint = ""
     if nunique <= MAX_CODED_CLASSES * 2:
         hint = (f"the target holds only {nunique} whole numbers; if they are class codes, not "
                 "quantities, pass --task multiclass (problem.task: multiclass)")
-    return TaskGuess("regression", f"{span}", hint)
+    return TaskGuess(REGRESSION, f"{span}", hint)
 
 
 _as_regression = ("if the values are quantities, not classes, pass --task regression "
@@ -196,8 +225,9 @@ def define_problem(y: pd.Series, target: str, config: ProblemConfig | None = Non
     """Build the Problem from the target column and the config's overrides."""
     config = config or ProblemConfig()
     task = detect_task(y) if config.task == "auto" else config.task
+    traits = TASKS[task]  # KeyError: not a supervised task (explore skips its target analysis)
     labels: list[str] = []
-    if task in ("binary", "multiclass"):
+    if traits.classes:
         counts = class_counts(y)
         if len(counts) < 2:
             only = counts.index[0] if len(counts) else "nothing"
@@ -207,14 +237,13 @@ def define_problem(y: pd.Series, target: str, config: ProblemConfig | None = Non
             raise ProblemError(f"target {target!r} has {len(counts)} classes (more than "
                                f"{MAX_CLASSES}); set problem.task: regression if it is a "
                                "quantity, or group rare classes together")
-        if task == "binary" and len(counts) != 2:
+        if traits.two_classes and len(counts) != 2:
             raise ProblemError(f"problem.task is binary but target {target!r} has "
                                f"{len(counts)} classes; use multiclass")
         labels = _order_labels(list(counts.index), config.positive_class, target)
-    elif task == "regression":
-        if to_numeric(y).dropna().nunique() < 2:
-            raise ProblemError(f"target {target!r} is constant; nothing to predict")
-    metric = config.metric or DEFAULT_METRIC[task]
+    elif to_numeric(y).dropna().nunique() < 2:
+        raise ProblemError(f"target {target!r} is constant; nothing to predict")
+    metric = config.metric or traits.default_metric
     get_metric(metric, task)  # fail early on an unknown or unfit metric
     for name in config.success:
         get_metric(name, task)
@@ -255,7 +284,7 @@ def target_notes(y: pd.Series, problem: Problem, config: ProblemConfig | None = 
         lines = [guess_task(y).describe() + "."]
     else:
         lines = [f"task {problem.task} (set by problem.task)."]
-    if not problem.is_classification:
+    if not problem.traits.classes:
         return lines
     for label, variants in spelling_variants(y, problem.labels).items():
         lines.append(f"target values {', '.join(repr(v) for v in variants)} read as class "

@@ -35,7 +35,6 @@ from fullcycle.registry.tracking import build_record
 from fullcycle.scoring.batch import score_frame
 from fullcycle.scoring.served import Served
 from fullcycle.taskkind import PredictOptions, resolve_task
-from fullcycle.tasks.tabular.evaluate.explain import explain_records
 from fullcycle.workspace import Workspace
 
 
@@ -313,7 +312,8 @@ class Project:
     def explain(self, records: pd.DataFrame | list[dict[str, Any]] | dict[str, Any],
                 model_ref: str = "champion") -> list[dict[str, Any]]:
         """Per-prediction explanations: each input's contribution (exact SHAP for tree models)."""
-        return explain_records(self.load_model(model_ref), records)
+        model = self.load_model(model_ref)
+        return model.kind.explain(model, records)
 
     def monitor(self, data: str | Path | pd.DataFrame | None = None, model_ref: str = "champion",
                 since: str | None = None) -> dict[str, Any]:

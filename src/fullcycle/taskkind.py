@@ -12,7 +12,7 @@ Foundation layer: this module imports nothing from the stages; stage types appea
 annotations.
 
     from fullcycle.taskkind import get_kind, kind_for_task, register_kind, kind_names
-    kind = kind_for_task(config.problem.task)      # "binary" -> the tabular kind
+    kind = kind_for_task(config.problem.task)      # binary -> the tabular kind
     result = kind.train(dataset, config, reports=ws.reports, progress=callback)
 """
 
@@ -47,7 +47,7 @@ class Detection:
     """A kind's guess that a table is its kind, with the evidence shown to the user."""
 
     kind: str
-    task: str  # e.g. "binary" for the tabular kind; the kind's own name otherwise
+    task: str  # e.g. binary for the tabular kind; the kind's own name otherwise
     confidence: float  # 0..1; the most confident kind wins `task: auto`
     evidence: str  # one sentence: why this guess ("target has 2 values: Yes, No")
 
@@ -195,6 +195,13 @@ class TaskKind(ABC):
     def frame_from_scores(self, model: Model, scores: Any) -> pd.DataFrame:
         raise NotImplementedError(f"{self.name} models are not scored through score arrays")
 
+    def explain(self, model: Model, records: Any, *, matrix: Any = None
+                ) -> list[dict[str, Any]]:
+        """Per record: the prediction and each input's contribution to it (`POST /explain`,
+        mounted for `scored` kinds, and `Project.explain`). `matrix`: the rows already
+        transformed by the server's fast path, or None."""
+        raise ConfigError(f"explanations are not available for {self.name} models")
+
     def routes(self) -> list[Route]:
         """Routes beyond the generic ones (`/predict` for row-wise kinds, `/feedback`, ...)."""
         return []
@@ -208,6 +215,12 @@ class TaskKind(ABC):
                  ) -> tuple[dict[str, float], list[ReportSection]]:
         """Metrics and report sections for labelled `data` (default: the saved holdout)."""
         raise ConfigError(f"evaluation is not available for {self.name} models")
+
+    def compare(self, a: Model, b: Model, frame: pd.DataFrame, *, names: tuple[str, str],
+                resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+        """Two models of this kind on the same labelled rows: every metric for both and which
+        is better (`fullcycle compare`)."""
+        raise ConfigError(f"comparing models is not available for {self.name} models")
 
     def eda_sections(self, frame: pd.DataFrame, config: Config) -> list[ReportSection]:
         """What the EDA report adds for this kind (seasonality, interaction counts, ...)."""
@@ -304,7 +317,7 @@ def get_kind(name: str) -> TaskKind:
 
 
 def kind_for_task(task: str) -> TaskKind:
-    """The kind that answers to a `problem.task` value ("binary" -> tabular)."""
+    """The kind that answers to a `problem.task` value (binary -> tabular)."""
     for kind in kinds():
         if task in kind.tasks or task == kind.name:
             return kind

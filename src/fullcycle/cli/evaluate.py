@@ -74,13 +74,13 @@ def compare(
     95% interval on the difference of the primary metric)."""
     from fullcycle.evaluate.render import to_json
     from fullcycle.evaluate.run import evaluation_rows
-    from fullcycle.tasks.tabular.evaluate.compare import compare_models
 
     project = _project(workspace)
     frame, label = evaluation_rows(project.workspace.reports, data)
     with console.status("comparing"):
-        result = compare_models(project.load_model(a), project.load_model(b), frame,
-                                names=(a, b), resamples=resamples, seed=project.config.seed)
+        first, second = project.load_model(a), project.load_model(b)
+        result = first.kind.compare(first, second, frame, names=(a, b), resamples=resamples,
+                                    seed=project.config.seed)
     result["data"] = label
     path = project.workspace.reports / "compare.json"
     path.write_text(to_json(result))

@@ -39,7 +39,8 @@ class LeakageSuspect:
                 f"after the outcome, drop it (data.roles.{self.column}: ignore)")
 
 
-def _is_classification(y: pd.Series) -> bool:
+def _looks_like_classes(y: pd.Series) -> bool:
+    """Mostly text, or at most 20 distinct numbers: score the leak as a classifier would."""
     numeric = to_numeric(y)
     if numeric.notna().mean() < 0.99:
         return True
@@ -101,7 +102,7 @@ def leakage_suspects(frame: pd.DataFrame, schema: Schema, *,
     raw_y = normalise_missing(frame[target])
     keep = raw_y.notna().to_numpy()
     frame, raw_y = frame.loc[keep], raw_y[keep]
-    classify = _is_classification(raw_y)
+    classify = _looks_like_classes(raw_y)
     y = (pd.factorize(to_category_text(raw_y))[0].astype("float64") if classify
          else to_numeric(raw_y).to_numpy(dtype="float64"))
     if classify and len(np.unique(y)) < 2 or not classify and np.isnan(y).any():

@@ -150,12 +150,12 @@ def _problem(frame: pd.DataFrame, target: str | None, config: ProblemConfig | No
 def _type_and_describe(frame: pd.DataFrame, schema: Schema, problem: Any,
                        steps: _Steps) -> tuple[dict[str, TypedColumn], dict[str, dict[str, Any]]]:
     """Type and describe every column, two columns at a time (the heavy parts release the GIL)."""
-    regression = problem is not None and problem.task == "regression"
+    numeric_target = problem is not None and not problem.labels
 
     def one(spec: Any) -> tuple[TypedColumn, dict[str, Any]]:
         role = spec.role
         if role == "target":
-            role = "numeric" if regression else "categorical"
+            role = "numeric" if numeric_target else "categorical"
         col = type_column(frame[spec.name], role)
         col.role = spec.role if spec.role == "target" else col.role
         stats = column_stats(col)

@@ -37,18 +37,25 @@ class TargetInfo:
         return self.problem.task
 
     @property
-    def is_classification(self) -> bool:
-        return self.problem.is_classification
+    def classes(self) -> bool:
+        """A target of classes (codes and labels), not of numbers."""
+        return self.codes is not None
+
+    @property
+    def positive(self) -> str | None:
+        """The positive class of a two-class target (rates and single-feature AUCs of it)."""
+        return self.problem.positive_class
 
     def numeric(self) -> np.ndarray:
-        """Target as numbers: regression values, the positive-class indicator (binary), or the
-        class index (multiclass); NaN where missing. Computed once (every column asks)."""
+        """Target as numbers: a numeric target's values, the positive-class indicator (two
+        classes), or the class index (more); NaN where missing. Computed once (every column
+        asks)."""
         if self.values is not None:
             return self.values
         if self._numeric is None:
             assert self.codes is not None
             out = self.codes.astype("float64")
-            if self.task == "binary":
+            if self.positive is not None:
                 out = (self.codes == len(self.labels) - 1).astype("float64")
             out[self.missing] = np.nan
             self._numeric = out
@@ -56,7 +63,7 @@ class TargetInfo:
 
 
 def make_target(raw: pd.Series, problem: Problem) -> TargetInfo:
-    if problem.is_classification:
+    if problem.labels:  # classes: index into the problem's labels
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         text = normalise_missing(pd.Series(uniques))
         if text.dtype.kind == "f" and (text.dropna() == np.round(text.dropna())).all():
@@ -84,7 +91,7 @@ def relation(col: TypedColumn, stats: dict[str, Any], target: TargetInfo,
         return _categorical_relation(col, target)
     if "profile" not in stats or "bin_edges" not in stats["profile"]:
         return {}
-    if target.is_classification:
+    if target.classes:
         return _numeric_by_class(col, target, sample)
     out = _binned_means(col, stats, target)
     assert col.values is not None and target.values is not None
@@ -115,7 +122,7 @@ def _numeric_by_class(col: TypedColumn, target: TargetInfo, sample: np.ndarray) 
                       "lo": float(inside.min()), "hi": float(inside.max()),
                       "min": float(part[0]), "max": float(part[-1])})
     out: dict[str, Any] = {"type": "box", "boxes": boxes}
-    if target.task == "binary" and len(x) and 0 < counts[-1] < len(x):
+    if target.positive is not None and len(x) and 0 < counts[-1] < len(x):
         out["auc"] = _auc(x, y == len(target.labels) - 1)
     return out
 
@@ -152,7 +159,7 @@ def _categorical_relation(col: TypedColumn, target: TargetInfo) -> dict[str, Any
     ok = ~target.missing
     counts = np.bincount(codes[ok], minlength=k)
     keep = counts > 0
-    if target.is_classification and target.task != "binary":
+    if target.classes and target.positive is None:
         assert target.codes is not None
         m = len(target.labels)
         joint = np.bincount(codes[ok] * m + target.codes[ok], minlength=k * m).reshape(k, m)
@@ -163,16 +170,16 @@ def _categorical_relation(col: TypedColumn, target: TargetInfo) -> dict[str, Any
     y = target.numeric()
     sums = np.bincount(codes[ok], weights=y[ok], minlength=k)
     means = np.divide(sums, counts, out=np.full(k, np.nan), where=counts > 0)
-    return {"type": "rate" if target.task == "binary" else "catmeans",
+    return {"type": "rate" if target.positive is not None else "catmeans",
             "labels": [n for n, kp in zip(names, keep, strict=True) if kp],
             "means": means[keep].tolist(), "counts": counts[keep].tolist(),
             "overall": float(np.nanmean(y[ok])) if ok.any() else None,
-            "positive": target.labels[-1] if target.task == "binary" else None}
+            "positive": target.positive}
 
 
 def target_summary(target: TargetInfo) -> dict[str, Any]:
     """Class balance, or the target's distribution."""
-    if target.is_classification:
+    if target.classes:
         assert target.codes is not None
         counts = np.bincount(target.codes[target.codes >= 0], minlength=len(target.labels))
         return {"type": "classes", "labels": target.labels, "counts": counts.tolist(),

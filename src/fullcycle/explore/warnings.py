@@ -167,7 +167,7 @@ def _target_checks(facts: Facts) -> list[Finding]:
         out.append(Finding("medium", "target_missing", target.name,
                            f"{missing} rows have no target value; they are dropped for training",
                            missing / facts.rows))
-    if target.is_classification and target.codes is not None:
+    if target.codes is not None:  # a target of classes
         counts = np.bincount(target.codes[target.codes >= 0], minlength=len(target.labels))
         share = counts.min() / max(counts.sum(), 1)
         rarest = target.labels[int(counts.argmin())]

@@ -207,12 +207,13 @@ def build_preprocessor(schema: Schema, *, scale: bool, family_kind: str | None =
     return Pipeline(steps).set_output(transform="pandas")
 
 
-def wrap_estimator(estimator: Any, *, task: str, options: FeaturesConfig | None = None,
-                   seed: int = 0) -> Any:
+def wrap_estimator(estimator: Any, *, numeric_target: bool = False,
+                   options: FeaturesConfig | None = None, seed: int = 0) -> Any:
     """The model step as the features options want it: outlier rows dropped from training
-    (`outlier_action: drop`) and, for regression, a skewed target fitted on log1p scale."""
+    (`outlier_action: drop`) and, for a numeric target (regression), a skewed target fitted on
+    log1p scale."""
     opts = options or FeaturesConfig()
-    if task == "regression" and opts.target_transform != "none":
+    if numeric_target and opts.target_transform != "none":
         estimator = AutoTargetRegressor(regressor=estimator, transform=opts.target_transform,
                                         threshold=opts.skew_threshold)
     if opts.outliers != "none" and opts.outlier_action == "drop":

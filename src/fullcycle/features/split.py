@@ -1,15 +1,15 @@
 """Splitting strategies and the check that a split is representative.
 
-- `make_splitter(problem, strategy, folds, seed, groups=None, time=None)`: a cross-validation
+- `make_splitter(stratify, strategy, folds, seed, groups=None, time=None)`: a cross-validation
   splitter with `split(X, y)` (groups and times are bound, so callers need not pass them).
-- `holdout_split(y, problem=..., strategy=..., test_size=..., seed=..., groups=..., time=...)`:
+- `holdout_split(y, stratify=..., strategy=..., test_size=..., seed=..., groups=..., time=...)`:
   one train/test split by the same strategy (also used for a validation part for early stopping).
 - `adversarial_validation(X_train, X_test)`: can a classifier tell train rows from test rows?
   AUC near 0.5 means the split is representative; per-feature shift says where it is not.
 
 Strategies: ``random``; ``stratified`` (class shares kept); ``group`` (no group on both sides);
 ``time`` (train on the past, test on the future); ``auto`` = time if times are given, group if
-groups are given, stratified for classification, random otherwise."""
+groups are given, stratified when `stratify` (a target of classes), random otherwise."""
 
 from __future__ import annotations
 
@@ -24,13 +24,9 @@ from fullcycle.errors import ConfigError, DataError, did_you_mean
 STRATEGIES = ("auto", "random", "stratified", "group", "time")
 
 
-def _is_classification(problem: Any) -> bool:
-    if isinstance(problem, str):
-        return problem in ("binary", "multiclass")
-    return bool(getattr(problem, "is_classification", False))
-
-
-def resolve_strategy(problem: Any, strategy: str, groups: Any = None, time: Any = None) -> str:
+def resolve_strategy(stratify: bool, strategy: str, groups: Any = None, time: Any = None) -> str:
+    """The strategy to use; `stratify`: the target is a set of classes whose shares folds can
+    keep (the caller asks its problem whether its target is a set of classes)."""
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown split strategy {strategy!r}." + did_you_mean(strategy,
                                                                                  STRATEGIES))
@@ -39,16 +35,16 @@ def resolve_strategy(problem: Any, strategy: str, groups: Any = None, time: Any 
             return "time"
         if groups is not None:
             return "group"
-        return "stratified" if _is_classification(problem) else "random"
+        return "stratified" if stratify else "random"
     if strategy == "group" and groups is None:
         raise ConfigError("split.strategy group needs split.group_column (the column whose "
                           "values must not appear on both sides)")
     if strategy == "time" and time is None:
         raise ConfigError("split.strategy time needs split.time_column (the column that orders "
                           "rows in time)")
-    if strategy == "stratified" and not _is_classification(problem):
-        raise ConfigError("split.strategy stratified is for classification; use random for "
-                          "regression")
+    if strategy == "stratified" and not stratify:
+        raise ConfigError("split.strategy stratified is for classification; use random "
+                          "for regression")
     return strategy
 
 
@@ -93,12 +89,12 @@ class BoundGroupSplit:
         yield from self.splitter.split(X, y, self.groups)
 
 
-def make_splitter(problem: Any, strategy: str = "auto", folds: int = 5, seed: int = 0,
+def make_splitter(stratify: bool, strategy: str = "auto", folds: int = 5, seed: int = 0,
                   groups: Any = None, time: Any = None) -> Any:
     """A cross-validation splitter matching the split strategy."""
     from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
-    kind = resolve_strategy(problem, strategy, groups, time)
+    kind = resolve_strategy(stratify, strategy, groups, time)
     if kind == "time":
         return TimeOrderedSplit(folds, time)
     if kind == "group":
@@ -106,14 +102,14 @@ def make_splitter(problem: Any, strategy: str = "auto", folds: int = 5, seed: in
         if n_groups < folds:
             raise DataError(f"{n_groups} groups cannot make {folds} folds; lower split.cv_folds")
         inner = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed) \
-            if _is_classification(problem) else GroupKFold(n_splits=folds)
+            if stratify else GroupKFold(n_splits=folds)
         return BoundGroupSplit(inner, groups)
     if kind == "stratified":
         return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return KFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
-def holdout_split(y: Any, *, problem: Any, strategy: str = "auto", test_size: float = 0.2,
+def holdout_split(y: Any, *, stratify: bool, strategy: str = "auto", test_size: float = 0.2,
                   seed: int = 0, groups: Any = None,
                   time: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """(train positions, test positions), sorted. Time: the latest `test_size` share is test.
@@ -125,7 +121,7 @@ def holdout_split(y: Any, *, problem: Any, strategy: str = "auto", test_size: fl
     index = np.arange(n)
     if n < 4:
         raise DataError(f"{n} rows is too few to hold out a test part")
-    kind = resolve_strategy(problem, strategy, groups, time)
+    kind = resolve_strategy(stratify, strategy, groups, time)
     if kind == "time":
         order = _time_order(time)
         cut = n - max(1, int(round(n * test_size)))
@@ -134,12 +130,12 @@ def holdout_split(y: Any, *, problem: Any, strategy: str = "auto", test_size: fl
         gss = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         train, test = next(gss.split(index, y, np.asarray(groups)))
         return np.sort(train), np.sort(test)
-    stratify = None
+    strata = None
     if kind == "stratified":
         _, counts = np.unique(y, return_counts=True)
-        stratify = y if counts.min() >= 2 else None
+        strata = y if counts.min() >= 2 else None
     train, test = train_test_split(index, test_size=test_size, random_state=seed,
-                                   stratify=stratify)
+                                   stratify=strata)
     return np.sort(train), np.sort(test)
 
 

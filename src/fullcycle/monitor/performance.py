@@ -26,8 +26,8 @@ def _labelled(live: LiveData, model: Model) -> tuple[np.ndarray, np.ndarray, pd.
         live.scores if live.scores.ndim == 1 else live.scores[:, 0])
     labels = live.labels[known]
     keep = np.ones(len(labels), dtype=bool)
-    if model.problem.is_classification:
-        classes = set(model.problem.labels)
+    if model.card.classes:  # a target of classes: labels that are not one are ignored
+        classes = set(model.card.classes)
         text = labels.map(_label_text)
         keep = text.isin(classes).to_numpy()
         if (~keep).any():
@@ -52,7 +52,7 @@ def _label_text(value: Any) -> str:
 
 def _metrics(model: Model, y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     problem = model.problem
-    if problem.is_classification:
+    if problem.labels:  # classes: scores are probabilities, labels come from the threshold
         pred = model.labels_from_scores(scores)
         index = {c: i for i, c in enumerate(problem.labels)}
         codes = np.array([index[str(p)] for p in pred])

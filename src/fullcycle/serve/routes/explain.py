@@ -14,7 +14,6 @@ from fastapi.concurrency import run_in_threadpool
 from fullcycle.scoring.fastpath import rows_to_columns
 from fullcycle.scoring.validation import RequestInvalid, parse_json, problem
 from fullcycle.serve.security import require_api_key
-from fullcycle.tasks.tabular.evaluate.explain import explain_records
 
 INLINE_ROWS = 16  # bigger requests are explained on the thread pool, not the event loop
 # Explaining costs far more per row than predicting (SHAP or occlusion per input): a cap keeps
@@ -43,11 +42,11 @@ def explain_router() -> APIRouter:
         rows, _ = served.validator.records(payload, request.app.state.config.max_rows)
         records: list[dict[str, Any]] = payload if isinstance(payload, list) else [payload]
         matrix = _matrix(served, rows)
+        model = served.model
         if len(records) > INLINE_ROWS:
-            found = await run_in_threadpool(explain_records, served.model, records, None,
-                                            matrix=matrix)
+            found = await run_in_threadpool(model.kind.explain, model, records, matrix=matrix)
         else:
-            found = explain_records(served.model, records, matrix=matrix)
+            found = model.kind.explain(model, records, matrix=matrix)
         return Response(json.dumps({"model_version": served.version, "explanations": found}),
                         media_type="application/json")
 

@@ -33,6 +33,8 @@ from fullcycle.taskkind import (
     TrainResult,
 )
 from fullcycle.tasks.tabular.cluster import train_from_source
+from fullcycle.tasks.tabular.evaluate.compare import compare_models
+from fullcycle.tasks.tabular.evaluate.explain import explain_records
 from fullcycle.tasks.tabular.evaluation import evaluate_tabular
 from fullcycle.tasks.tabular.search.train import evaluate_on, train_model
 
@@ -125,10 +127,18 @@ class TabularKind(TaskKind):
     def output_columns(self, model: Model) -> list[str]:
         return ["prediction"] + [f"proba_{c}" for c in model.card.classes]
 
+    def explain(self, model: Model, records: Any, *, matrix: Any = None
+                ) -> list[dict[str, Any]]:
+        return explain_records(model, records, matrix=matrix)
+
     # --- evaluation, exploration ---------------------------------------------------------
     def evaluate(self, model: Model, data: pd.DataFrame, config: Config
                  ) -> tuple[dict[str, float], list[ReportSection]]:
         return evaluate_tabular(model, data, config)
+
+    def compare(self, a: Model, b: Model, frame: pd.DataFrame, *, names: tuple[str, str],
+                resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+        return compare_models(a, b, frame, names=names, resamples=resamples, seed=seed)
 
     # --- monitoring and retraining -------------------------------------------------------
     def monitor(self, model: Model, recent: pd.DataFrame, config: Config) -> MonitorResult:
