@@ -222,3 +222,21 @@ def test_no_target_and_no_task_names_the_kinds_that_need_none(tmp_path: Path,
     err = capsys.readouterr().err
     assert "--target" in err and "--task toyrule" in err
     assert not (tmp_path / "ws" / "models").exists()
+
+
+def test_explain_and_compare_are_asked_of_the_kind(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """`fullcycle compare` and `Project.explain` go through the model's kind: the toy kind has
+    neither, so both answer with one line naming the kind (exit 2), never a tabular error."""
+    from fullcycle import Project
+    from fullcycle.errors import ConfigError
+
+    data, ws = tmp_path / "train.csv", tmp_path / "ws"
+    table(80, seed=5).to_csv(data, index=False)
+    assert cli("train", str(data), "--task", "toyrule", "--workspace", str(ws)) == 0
+    capsys.readouterr()
+    assert cli("compare", "champion", "champion", "--data", str(data),
+               "--workspace", str(ws)) == 2
+    assert "comparing models is not available for toyrule models" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="explanations are not available for toyrule"):
+        Project.open(ws).explain(table(2, seed=6).to_dict("records"), "champion")
