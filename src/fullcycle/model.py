@@ -87,7 +87,7 @@ class Model:
                   threshold: float | None = None, input_example: dict[str, Any] | None = None,
                   reference: dict[str, Any] | None = None) -> Model:
         """A supervised-table model from a fitted pipeline and its `Problem` (reference
-        models, tests); `automl.train_model` fills the rest of the card."""
+        models, tests); `tasks.tabular.search.train_model` fills the rest of the card."""
         card = ModelCard(kind="tabular", task=problem.task, target=problem.target,
                          metric=problem.metric, schema=schema, classes=list(problem.labels),
                          success=dict(problem.success), threshold=threshold,

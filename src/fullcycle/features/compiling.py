@@ -1,10 +1,10 @@
 """How fitted pipelines compile to numpy for serving: the machinery, not the steps.
 
 Each transformer or estimator says how it compiles where it is defined, with `@compiles(...)`
-next to its class (features/*.py, automl/*.py); classes of other libraries (scikit-learn
-scalers, LightGBM...) are registered by their import path in the module that uses them. This
-module walks a fitted pipeline (SchemaCoercer -> ColumnTransformer -> matrix steps ->
-estimator, or a whole-model compiler such as the ensemble's) and asks the registry for each
+next to its class (features/*.py, tasks/tabular/search/*.py); classes of other libraries
+(scikit-learn scalers, LightGBM...) are registered by their import path in the module that uses
+them. This module walks a fitted pipeline (SchemaCoercer -> ColumnTransformer -> matrix steps
+-> estimator, or a whole-model compiler such as the ensemble's) and asks the registry for each
 part. Anything it does not know raises `Unsupported`; the scoring layer then falls back to the
 typed or general path, and checks every compiled path against `Model.predict_scores` on probe
 rows before using it, so a compiled path can be wrong only by being off.

@@ -8,9 +8,10 @@ fitted attributes and the matrix flows as float64 from the validator's canonical
 estimator, called below its sklearn wrapper.
 
 This module holds no per-transformer code: every transformer, estimator and whole-model class
-says how it compiles next to its own definition (`@compiles` in features/*.py and automl/*.py;
-the machinery is `fullcycle.features.compiling`). Importing the two packages below registers
-them, including the compilers of other libraries' classes (scikit-learn scalers, LightGBM...).
+says how it compiles next to its own definition (`@compiles` in features/*.py and
+tasks/tabular/search/*.py; the machinery is `fullcycle.features.compiling`). Importing the
+modules below registers them, including the compilers of other libraries' classes
+(scikit-learn scalers, LightGBM...).
 `fastpath.compile_checked` checks a compiled path against `Model.predict_scores` on probe rows
 before serving with it.
 

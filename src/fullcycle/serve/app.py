@@ -165,7 +165,7 @@ def create_app(model: Model | None = None, *, max_rows: int | None = None,
     _feedback_routes(app, kind.feedback_request())
 
     if kind.scored:  # explanations of a score array: supervised tables
-        app.include_router(explain_router())  # POST /explain (evaluate/)
+        app.include_router(explain_router())  # POST /explain (the kind's explain)
 
     app.include_router(dashboard_router())  # GET /dashboard, /dashboard.json (monitor/)
     _typed_openapi(app, cfg)

@@ -1,8 +1,8 @@
 """The tabular kind: supervised tables (binary, multiclass, regression) on one target column.
 
 It wraps the supervised flow of the stages: the problem definition (fullcycle/problem.py,
-where `guess_task` detects the task), the AutoML search (automl/train.py), the metric registry,
-the evaluation report (evaluate/), the monitoring pass (monitor/) and the holdout score that
+where `guess_task` detects the task), the AutoML search (search/train.py), the metric registry,
+the evaluation report (evaluate/ here), the monitoring pass (monitor/) and the holdout score that
 champion/challenger retraining compares."""
 
 from __future__ import annotations
