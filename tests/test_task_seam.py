@@ -233,9 +233,9 @@ def test_explain_and_compare_are_asked_of_the_kind(tmp_path: Path,
 
     data, ws = tmp_path / "train.csv", tmp_path / "ws"
     table(80, seed=5).to_csv(data, index=False)
-    assert cli("train", str(data), "--task", "toyrule", "--workspace", str(ws)) == 0
+    assert run_cli("train", str(data), "--task", "toyrule", "--workspace", str(ws)) == 0
     capsys.readouterr()
-    assert cli("compare", "champion", "champion", "--data", str(data),
+    assert run_cli("compare", "champion", "champion", "--data", str(data),
                "--workspace", str(ws)) == 2
     assert "comparing models is not available for toyrule models" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="explanations are not available for toyrule"):
