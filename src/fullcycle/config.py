@@ -290,6 +290,9 @@ class ComputeConfig(Section):
         None, description="memory limit per worker of a local cluster, e.g. 3GB; default: "
         "the machine's memory shared between the workers")
     blocksize: str = Field("64MB", description="bytes of CSV per partition the workers read")
+    sql_key: str | None = Field(
+        None, description="database source: the integer column whose ranges split data.table "
+        "into the workers' partitions; default: its integer primary key (SQLite: rowid)")
     sample_rows: int = Field(
         200_000, ge=1000, description="rows sampled to fit the preprocessing and to search the "
         "families that train on one machine (linear, k-NN, MLP, CatBoost) on a cluster")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from fullcycle.compute.frames import read_partitions, sample_on_cluster, typed
+from fullcycle.compute.frames import TableSource, read_partitions, sample_on_cluster, typed
 from fullcycle.config import Config
 from fullcycle.data.contract import check_frame
 from fullcycle.data.dataset import Dataset
@@ -114,7 +114,12 @@ class Project:
         compute = self.config.compute
         return sample_on_cluster(compute.cluster or "local", source, rows=rows,
                                  seed=self.config.seed, worker_memory=compute.worker_memory,
-                                 blocksize=compute.blocksize)
+                                 blocksize=compute.blocksize, sql=self._table_source())
+
+    def _table_source(self) -> TableSource:
+        """A database source's table and key for the workers (files ignore it)."""
+        data = self.config.data
+        return TableSource(table=data.table, query=data.query, key=self.config.compute.sql_key)
 
     def validate(self, data: str | Path | pd.DataFrame, model_ref: str = "champion", *,
                  table: str | None = None, query: str | None = None,
@@ -227,7 +232,7 @@ class Project:
                           notes: list[str]) -> tuple[Dataset | None, Any]:
         """`compute.cluster` set: the kind trains with the workers reading the data, or says
         it trains on one machine (then the data is read here as usual)."""
-        head = typed(read_partitions(self.config.data.source or "",
+        head = typed(read_partitions(self.config.data.source or "", sql=self._table_source(),
                                      blocksize=self.config.compute.blocksize).head(2000))
         kind, _, _ = resolve_task(self.config, head)
         reports = self.workspace.reports if alias == "champion" else \

@@ -192,3 +192,78 @@ def iter_sql(location: str, table: str | None, query: str | None,
         raise _explain(cause, where, secrets) from None
     finally:
         engine.dispose()
+
+
+# --- key ranges: a table read in parts (one per Dask partition) ----------------------------------
+def key_ranges(location: str, table: str, key: str | None,
+               rows_per_part: int) -> tuple[str, list[tuple[int, int]]]:
+    """(key column, [lo, hi) ranges of about `rows_per_part` rows each) splitting `table` by
+    an integer key: `key`, else the table's one-column integer primary key, else SQLite's
+    rowid. Each range is then read on its own (`read_key_range`), e.g. by a Dask worker."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine, where, secrets = _engine(location)
+    try:
+        with engine.connect() as conn:
+            rows = _statement(conn, table, None, {}, where)  # checks the table exists
+            source = rows.get_final_froms()[0]
+            column = _key_column(conn, source.c, key, table, where)
+            name = str(column.name) if isinstance(column, sa.Column) else "rowid"
+            counted = conn.execute(sa.select(sa.func.min(column), sa.func.max(column),
+                                             sa.func.count(column), sa.func.count())
+                                   .select_from(source)).one()
+    except SQLAlchemyError as exc:
+        raise _explain(exc, where, secrets) from None
+    finally:
+        engine.dispose()
+    low, high, present, total = counted
+    if present != total:
+        raise ConfigError(f"compute.sql_key {name!r} is empty in {total - present:,} row(s) of "
+                          f"{table}; those rows would never be read. Name an integer column "
+                          "without blanks (the primary key is best)")
+    if total == 0:
+        return name, [(0, 1)]
+    parts = max(1, -(-int(total) // rows_per_part))
+    step = max(1, -(-(int(high) - int(low) + 1) // parts))
+    return name, [(lo, min(lo + step, int(high) + 1))
+                  for lo in range(int(low), int(high) + 1, step)]
+
+
+def _key_column(conn: Any, columns: Any, key: str | None, table: str, where: str) -> Any:
+    import sqlalchemy as sa
+
+    if key:
+        if key not in columns:
+            raise ConfigError(f"compute.sql_key {key!r} is not a column of {table} at {where}."
+                              + did_you_mean(key, list(columns.keys())))
+        return columns[key]
+    schema, _, name = table.rpartition(".")
+    primary = sa.inspect(conn).get_pk_constraint(name, schema=schema or None)
+    keys = primary.get("constrained_columns") or []
+    if len(keys) == 1 and columns[keys[0]].type.python_type is int:
+        return columns[keys[0]]
+    if conn.dialect.name == "sqlite":
+        return sa.literal_column("rowid")
+    raise ConfigError(f"{table} at {where} has no one-column integer primary key to split it "
+                      "into parts for the workers; set compute.sql_key to an integer column "
+                      "without blanks")
+
+
+def read_key_range(location: str, table: str, key: str, low: int, high: int) -> pd.DataFrame:
+    """The rows of `table` with `low <= key < high`, in key order."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine, where, secrets = _engine(location)
+    try:
+        with engine.connect() as conn:
+            rows = _statement(conn, table, None, {}, where)
+            column = sa.literal_column("rowid") if key == "rowid" else \
+                rows.get_final_froms()[0].c[key]
+            picked = rows.where(column >= low, column < high).order_by(column)
+            return pd.read_sql(picked, conn, coerce_float=True)
+    except SQLAlchemyError as exc:
+        raise _explain(exc, where, secrets) from None
+    finally:
+        engine.dispose()
