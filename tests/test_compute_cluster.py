@@ -254,12 +254,56 @@ def test_bad_cluster_address_is_a_config_error() -> None:
             parse_address(bad)
 
 
-def test_database_source_on_a_cluster_says_what_to_do() -> None:
-    from fullcycle.compute.frames import read_partitions
-    from fullcycle.errors import DataError
+def test_database_sources_on_a_cluster_say_what_to_do(tmp_path: Path) -> None:
+    import sqlite3
 
-    with pytest.raises(DataError, match="export the table to Parquet, or drop --cluster"):
-        read_partitions("postgresql://u:p@127.0.0.1/db")
+    from fullcycle.compute.frames import TableSource, read_partitions
+    from fullcycle.errors import ConfigError, DataError
+
+    with pytest.raises(DataError, match="a query cannot be split. Create a view or table"):
+        read_partitions("postgresql://u:p@127.0.0.1/db", sql=TableSource(query="select 1"))
+    with pytest.raises(DataError, match="save the data to Parquet, or drop --cluster"):
+        read_partitions("https://example.org/table.html")
+    db = tmp_path / "k.db"
+    with sqlite3.connect(db) as con:
+        con.execute("create table t (id integer, name text)")
+        con.executemany("insert into t values (?, ?)", [(1, "a"), (None, "b")])
+    with pytest.raises(ConfigError, match="'id' is empty in 1 row"):
+        read_partitions(f"sqlite:///{db}", sql=TableSource(table="t", key="id"))
+
+
+def test_train_from_a_database_table_on_the_cluster(dask_cluster: dict, tmp_path: Path) -> None:
+    """A SQLite table read by the workers in rowid ranges (many partitions): the rows match
+    what one process reads, and `train --cluster` trains on all of them, with the data version
+    `fullcycle inspect` gives the table."""
+    import sqlite3
+
+    from fullcycle.compute.frames import TableSource, read_partitions, typed
+    from fullcycle.data.fingerprint import fingerprint
+    from fullcycle.data.sources import read_source
+
+    frame = pd.concat([_table(1500, s) for s in range(4)], ignore_index=True)
+    frame.loc[[7, 4000], "a"] = np.nan
+    db = tmp_path / "rows.db"
+    with sqlite3.connect(db) as con:
+        frame.to_sql("rows", con, index=False)
+    url = f"sqlite:///{db}"
+    parts = read_partitions(url, sql=TableSource(table="rows", rows_per_part=700))
+    assert parts.npartitions >= 8
+    from distributed import Client
+
+    with Client(dask_cluster["address"], set_as_default=False) as client:
+        got = typed(client.compute(parts, sync=True)).reset_index(drop=True)
+    here = read_source(url, table="rows")
+    pd.testing.assert_frame_equal(got, here)
+    ws = tmp_path / "ws"
+    done = cli("train", url, "--table", "rows", "--target", "y", "--max-trials", "1",
+               "--cluster", dask_cluster["address"], "-w", str(ws), timeout=900)
+    assert done.returncode == 0, done.stderr
+    card = json.loads((ws / "models" / "fullcycle-latest" / "model.json").read_text())["card"]
+    run = card["task_info"]["cluster"]
+    assert run["rows_train"] + run["rows_test"] == len(frame)
+    assert card["provenance"]["data_fingerprint"] == fingerprint(here)
 
 
 def test_single_process_path_never_imports_dask() -> None:
@@ -273,3 +317,15 @@ def test_single_process_path_never_imports_dask() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
+
+
+def test_a_short_full_data_fit_keeps_the_searched_total_shrinkage() -> None:
+    from fullcycle.tasks.tabular.cluster import MAX_LEARNING_RATE, full_fit_params
+
+    searched = {"learning_rate": 0.05, "n_estimators": 300, "num_leaves": 31}
+    long = full_fit_params(searched, 300)
+    assert long["learning_rate"] == 0.05 and long["n_estimators"] == 300
+    short = full_fit_params(searched, 100)  # a third of the rounds: three times the rate
+    assert short["learning_rate"] == pytest.approx(0.15) and short["num_leaves"] == 31
+    assert full_fit_params(searched, 12)["learning_rate"] == MAX_LEARNING_RATE
+    assert full_fit_params({}, 50)["n_estimators"] == 50  # defaults when the search had none

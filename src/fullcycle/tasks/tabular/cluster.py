@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.compute.cluster import ClusterError, ClusterSession, connect
-from fullcycle.compute.frames import read_partitions, typed
+from fullcycle.compute.frames import TableSource, read_partitions, typed
 from fullcycle.data.dataset import Dataset
 from fullcycle.data.fingerprint import Fingerprinter
 from fullcycle.errors import DataError
@@ -44,7 +44,8 @@ TEST_ROWS_CAP = 200_000  # rows of the test slice brought to the client for scor
 SAMPLE_SHARE_OF_BUDGET = 0.4
 MIN_SEARCH_SECONDS = 10.0
 ROUNDS = 400  # distributed boosting rounds at most (no early stopping across partitions)
-MIN_ROUNDS = 30  # fewer affordable rounds: keep the sample's model rather than a weak one
+MIN_ROUNDS = 10  # fewer affordable rounds: keep the sample's model rather than a weak one
+MAX_LEARNING_RATE = 0.3  # the most a short full-data fit raises the search's learning rate to
 PROBE_ROUNDS = 20  # rounds timed on the sample to price the full fit
 COST_SAFETY = 2.0  # reading and transforming partitions, tree building across workers
 BUDGET_SHARE = 0.85  # as train_model: the rest is registration and reports
@@ -69,7 +70,8 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
     source, target = config.data.source, config.data.target
     if not source or not target:
         raise DataError("train --cluster needs a data source and a target column")
-    frame = read_partitions(source, blocksize=config.compute.blocksize)
+    frame = read_partitions(source, blocksize=config.compute.blocksize, sql=TableSource(
+        table=config.data.table, query=config.data.query, key=config.compute.sql_key))
     if target not in frame.columns:
         raise DataError(f"{source}: no column {target!r}; columns: {list(frame.columns)[:20]}")
     # pass 1: the data version of the whole source, and its row count
@@ -131,7 +133,8 @@ def _affordable_rounds(result: TrainResult, sample: pd.DataFrame, config: Config
     y = problem.encode_target(sample[problem.target])
     cls = lgb.LGBMRegressor if problem.task == "regression" else lgb.LGBMClassifier
     begun = time.perf_counter()
-    params = {"verbose": -1, **_lgbm_params(result), "n_estimators": PROBE_ROUNDS, "n_jobs": 1}
+    params = {"verbose": -1, **_lgbm_params(result), "n_estimators": PROBE_ROUNDS,
+              "n_jobs": 1}
     cls(**params).fit(X, y)
     per_round = (time.perf_counter() - begun) / PROBE_ROUNDS * scale / max(workers, 1)
     rounds = int(seconds / max(per_round, 1e-6) / COST_SAFETY)
@@ -184,7 +187,19 @@ def _lgbm_params(result: TrainResult) -> dict[str, Any]:
     if not tried:
         return {}
     best = max(tried, key=lambda c: sign * float(c["mean"]))
-    return {k: v for k, v in (best.get("params") or {}).items() if k != "n_estimators"}
+    return dict(best.get("params") or {})
+
+
+def full_fit_params(searched: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """The search's LightGBM settings for a full-data fit of `rounds` rounds. Fewer rounds than
+    the search used get a learning rate raised to keep its total shrinkage (rate x rounds), up
+    to MAX_LEARNING_RATE: a short fit on every row still reaches the search's fit."""
+    params = {"learning_rate": 0.05, "num_leaves": 63, **searched}
+    rate = float(params["learning_rate"])
+    total = rate * int(params.get("n_estimators") or ROUNDS)
+    params["learning_rate"] = min(MAX_LEARNING_RATE, max(rate, total / max(rounds, 1)))
+    params["n_estimators"] = rounds
+    return params
 
 
 def _native_prep(result: TrainResult, sample: pd.DataFrame, config: Config) -> Any:
@@ -224,8 +239,8 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     y = train_part[problem.target].map_partitions(encode, meta=(problem.target, "f8" if
                                                   problem.task == "regression" else "i8"))
     cls = DaskLGBMRegressor if problem.task == "regression" else DaskLGBMClassifier
-    params = {"learning_rate": 0.05, "num_leaves": 63, **_lgbm_params(result),
-              "n_estimators": rounds, "random_state": config.seed, "verbose": -1,
+    params = {**full_fit_params(_lgbm_params(result), rounds), "random_state": config.seed,
+              "verbose": -1,
               "deterministic": True, "force_col_wise": True}
     logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)  # "using passed-in machines"
     try:
