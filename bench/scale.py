@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600)
     parser.add_argument("--worker-memory", default="3GB")
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--trains-only", action="store_true",
+                        help="only the two trainings and the held-out quality")
     args = parser.parse_args()
 
     big = generate(DATA / f"scale-{args.rows}.csv", args.rows, seed=1)
@@ -223,11 +225,11 @@ def main() -> None:
         quality["cluster, all rows"] = auc_of(ws, holdout, work / "h1.csv")
         quality["one process, baseline rows"] = auc_of(ws1, holdout, work / "h2.csv")
         report(rows, quality, args)
-        for step in cluster_steps[1:]:
+        for step in cluster_steps[1:] if not args.trains_only else []:
             on_cluster(step)
     finally:
         cluster.close()
-    for step in single_steps[1:]:
+    for step in single_steps[1:] if not args.trains_only else []:
         here(step)
 
 
