@@ -47,6 +47,7 @@ ROUNDS = 400  # distributed boosting rounds at most (no early stopping across pa
 MIN_ROUNDS = 10  # fewer affordable rounds: keep the sample's model rather than a weak one
 MAX_LEARNING_RATE = 0.3  # the most a short full-data fit raises the search's learning rate to
 PROBE_ROUNDS = 20  # rounds timed on the sample to price the full fit
+RESERVED_ROUNDS = 100  # full-data rounds whose time the search on the sample leaves free
 COST_SAFETY = 2.0  # reading and transforming partitions, tree building across workers
 BUDGET_SHARE = 0.85  # as train_model: the rest is registration and reports
 
@@ -92,7 +93,11 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
     say(f"{n_train:,} training rows and {n_test:,} test rows in {frame.npartitions} "
         f"partitions on {session.describe()}")
     left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
-    search_budget = max(MIN_SEARCH_SECONDS, left * SAMPLE_SHARE_OF_BUDGET)
+    # the full-data fit is what a cluster is for: its time is set aside before the search
+    reserve = 0.0 if config.train.max_trials is not None else \
+        pass_seconds + RESERVED_ROUNDS * COST_SAFETY * _round_price(
+            sample, target, n_train / max(len(sample), 1), len(session.workers))
+    search_budget = max(MIN_SEARCH_SECONDS, min(left * SAMPLE_SHARE_OF_BUDGET, left - reserve))
     dataset, result = _search_sample(train, sample, config, reports, progress, search_budget)
     say(f"search on a {len(sample):,}-row sample: best {result.model.card.training.best_candidate}")
     left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
@@ -114,6 +119,21 @@ def _draw(part: Any, expected_rows: float, cap: int, seed: int) -> Any:
     """A seeded sample of about `cap` rows (all of them when there are fewer)."""
     frac = min(1.0, cap / max(expected_rows, 1.0))
     return part.sample(frac=frac, random_state=seed) if frac < 1 else part
+
+
+def _round_price(sample: pd.DataFrame, target: str, scale: float, workers: int) -> float:
+    """Seconds per full-data boosting round, before any search: PROBE_ROUNDS of a plain
+    LightGBM on the sample's raw columns (text as categories), scaled to the rows per worker."""
+    import lightgbm as lgb
+
+    X = sample.drop(columns=[target])
+    X = X.astype({c: "category" for c, t in X.dtypes.items()
+                  if not pd.api.types.is_numeric_dtype(t)})
+    y = pd.factorize(sample[target])[0] if not pd.api.types.is_numeric_dtype(sample[target]) \
+        else sample[target].to_numpy()
+    begun = time.perf_counter()
+    lgb.LGBMRegressor(n_estimators=PROBE_ROUNDS, num_leaves=63, n_jobs=1, verbose=-1).fit(X, y)
+    return (time.perf_counter() - begun) / PROBE_ROUNDS * scale / max(workers, 1)
 
 
 def _affordable_rounds(result: TrainResult, sample: pd.DataFrame, config: Config, seconds: float,
