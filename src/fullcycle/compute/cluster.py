@@ -19,7 +19,7 @@ from typing import Any
 from fullcycle.errors import ConfigError, FullcycleError
 
 LOCAL = re.compile(r"^local(?::(\d+))?$")
-CONNECT_TIMEOUT = "20s"
+CONNECT_TIMEOUT = "60s"  # a busy scheduler (or client machine) can take over 20 s to answer
 # Packages whose versions must agree between the client and every worker: a model pickled by
 # one scikit-learn and unpickled by another is the classic silent failure of a cluster.
 MUST_MATCH = ("python", "dask", "distributed", "pandas", "numpy", "scikit-learn", "lightgbm",
