@@ -329,3 +329,27 @@ def test_a_short_full_data_fit_keeps_the_searched_total_shrinkage() -> None:
     assert short["learning_rate"] == pytest.approx(0.15) and short["num_leaves"] == 31
     assert full_fit_params(searched, 12)["learning_rate"] == MAX_LEARNING_RATE
     assert full_fit_params({}, 50)["n_estimators"] == 50  # defaults when the search had none
+
+
+def test_a_worker_dying_during_the_full_data_fit_is_a_clear_error() -> None:
+    """lightgbm.dask pins its tasks to the workers holding the rows: one that dies (killed at
+    its memory limit, say) would leave the fit waiting forever. The watch names it instead."""
+    import threading
+
+    from fullcycle.compute import connect
+    from fullcycle.compute.cluster import ClusterError
+    from fullcycle.tasks.tabular.cluster import fit_watched
+
+    never = threading.Event()
+    with connect("local:2") as session:
+        holders = sorted(session.client.scheduler_info(n_workers=-1)["workers"])
+        assert len(holders) == 2
+        pid = session.client.run(os.getpid, workers=[holders[0]])[holders[0]]
+
+        def fit() -> None:  # a fit waiting on its workers, as lightgbm.dask's gather does
+            os.kill(pid, signal.SIGKILL)
+            never.wait(600)
+
+        with pytest.raises(ClusterError, match=f"worker {holders[0]} left the cluster"):
+            fit_watched(session, holders, fit)
+        assert fit_watched(session, [], lambda: 42) == 42

@@ -49,6 +49,7 @@ MAX_LEARNING_RATE = 0.3  # the most a short full-data fit raises the search's le
 PROBE_ROUNDS = 20  # rounds timed on the sample to price the full fit
 RESERVED_ROUNDS = 100  # full-data rounds whose time the search on the sample leaves free
 COST_SAFETY = 2.0  # reading and transforming partitions, tree building across workers
+WATCH_SECONDS = 5.0  # how often the full-data fit checks that its workers are alive
 BUDGET_SHARE = 0.85  # as train_model: the rest is registration and reports
 
 
@@ -108,7 +109,11 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
             "(raise --time-budget to train on all rows)")
         challenger = None
     else:
-        challenger = _full_lightgbm(session, result, train_part, sample, config, rounds)
+        try:
+            challenger = _full_lightgbm(session, result, train_part, sample, config, rounds)
+        except ClusterError as exc:  # the sample's model is sound: keep it, say why
+            say(f"LightGBM on every row failed: {exc}. Kept the sample's model")
+            challenger = None
     result = _choose(result, challenger, test, n_train, n_test, session, say)
     result.model.card.provenance.data_fingerprint = version
     result.model.card.training.search["seconds_total"] = round(time.perf_counter() - started, 2)
@@ -265,12 +270,18 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)  # "using passed-in machines"
     try:
         X, y = session.client.persist([X, y])
-        machines = _machines(session, X, y)
+        machines, holders = _machines(session, X, y)
         if machines:
             params["machines"] = machines
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "n_jobs will be ignored"
-            estimator = cls(client=session.client, **params).fit(X, y)
+
+        def fit() -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "n_jobs will be ignored"
+                return cls(client=session.client, **params).fit(X, y)
+
+        estimator = fit_watched(session, holders, fit)
+    except ClusterError:
+        raise
     except Exception as exc:  # a lost worker or memory limit: say which
         raise ClusterError(f"distributed LightGBM failed on the cluster ({type(exc).__name__}:"
                            f" {exc}); check the workers' memory limits and logs") from None
@@ -279,16 +290,51 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
 
 
 def _narrow(frame: pd.DataFrame) -> pd.DataFrame:
-    wide = [c for c, t in frame.dtypes.items() if t == "float64"]
+    """Numbers as float32: one int64 column would make LightGBM copy every row as float64."""
+    wide = [c for c, t in frame.dtypes.items() if pd.api.types.is_numeric_dtype(t)
+            and not pd.api.types.is_bool_dtype(t) and t != "float32"
+            and not isinstance(t, pd.CategoricalDtype)]
     return frame.astype(dict.fromkeys(wide, "float32")) if wide else frame
 
 
-def _machines(session: ClusterSession, X: Any, y: Any) -> str | None:
+def fit_watched(session: ClusterSession, holders: list[str], fit: Callable[[], Any]) -> Any:
+    """`fit()` in a thread, watched: lightgbm.dask pins its tasks to the workers holding the
+    rows, so when one of them dies (e.g. killed at its memory limit) it would wait forever.
+    A holder leaving the cluster is a ClusterError naming it."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fit()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="full-data-fit", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(WATCH_SECONDS)
+        if not thread.is_alive():
+            break
+        alive = set(session.client.scheduler_info(n_workers=-1)["workers"])
+        gone = [w for w in holders if w not in alive]
+        if gone:
+            raise ClusterError(f"worker {', '.join(gone)} left the cluster during the full-data "
+                               "LightGBM fit (killed at its memory limit? see its log); give "
+                               "the workers more memory (compute.worker_memory) or more workers")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _machines(session: ClusterSession, X: Any, y: Any) -> tuple[str | None, list[str]]:
     """LightGBM's `machines`: a free port on every worker holding training rows. lightgbm.dask
     would otherwise hold each port open with a socket kept as a Dask result, which a worker
     over its spill threshold tries to pickle to disk and fails (seen at 10M rows). None (let
     lightgbm choose) when rows and labels do not sit on the same workers: LightGBM waits for
-    every listed machine, so the list must be exactly the workers that will train."""
+    every listed machine, so the list must be exactly the workers that will train. With the
+    workers that hold the rows."""
     from urllib.parse import urlparse
 
     from distributed import wait
@@ -297,9 +343,10 @@ def _machines(session: ClusterSession, X: Any, y: Any) -> str | None:
     holders = [sorted({w for ws in session.client.who_has(c).values() for w in ws})
                for c in (X, y)]
     if holders[0] != holders[1]:
-        return None
+        return None, sorted({*holders[0], *holders[1]})
     ports = session.client.run(_free_port, workers=holders[0])
-    return ",".join(f"{urlparse(w).hostname}:{port}" for w, port in sorted(ports.items()))
+    return (",".join(f"{urlparse(w).hostname}:{port}" for w, port in sorted(ports.items())),
+            holders[0])
 
 
 def _free_port() -> int:
