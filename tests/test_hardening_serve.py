@@ -190,3 +190,13 @@ def test_hostile_corpus_answers_4xx(server: Server, path: str) -> None:
             continue
         assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text[:300])
         json.loads(answer.text)  # strict JSON, whatever came in
+
+
+def test_public_text_shortens_paths_inside_file_urls() -> None:
+    from fullcycle.serve.security import public_text
+
+    assert public_text("log sqlite:////srv/ws/predlog.db failed") == \
+        "log sqlite:///…/predlog.db failed"
+    assert public_text("read file:///home/u/data.csv") == "read file://…/data.csv"
+    for kept in ("sqlite:///relative.db", "http://host/a/b", "postgresql://u@host/db"):
+        assert public_text(kept) == kept

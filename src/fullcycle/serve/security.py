@@ -110,9 +110,19 @@ OPEN_PATHS = ("/health", "/ready")
 _ABSOLUTE = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?(?:/[^\s/'\"`;,)]+){2,}/?")
 
 
+# sqlite:////abs/path.db and file:///abs/path: the lookbehind above keeps URLs whole, so these
+# absolute paths inside URLs are shortened first.
+_FILE_URL = re.compile(r"\b(sqlite:///|file://)(/[^\s'\"`;,)]+)")
+
+
+def _last_part(path: str) -> str:
+    return "…/" + path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def public_text(text: str) -> str:
     """`text` with every absolute path shortened to its last part (…/name)."""
-    return _ABSOLUTE.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+    text = _FILE_URL.sub(lambda m: m.group(1) + _last_part(m.group(2)), text)
+    return _ABSOLUTE.sub(lambda m: _last_part(m.group(0)), text)
 
 
 class KeyGuard:
