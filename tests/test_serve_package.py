@@ -39,17 +39,21 @@ def test_package_installs_into_fresh_venv_and_serves(tmp_path_factory, tmp_path:
         (out / "Dockerfile").read_text()
     assert "127.0.0.1" not in (out / "start.sh").read_text()
 
+    # the fresh venv must see only what the package installed (not a source tree on the path)
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     venv = tmp_path / "venv"
     subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)],
                    check=True, timeout=300)
     py = venv / "bin" / "python"
     install = subprocess.run([str(py), "-m", "pip", "install", "--quiet",
                               "--disable-pip-version-check", "-r", str(out / "requirements.txt"),
-                              str(wheels[0])], capture_output=True, text=True, timeout=900)
+                              str(wheels[0])], capture_output=True, text=True, timeout=900,
+                             env=clean)
     assert install.returncode == 0, install.stdout + install.stderr
     where = subprocess.run([str(py), "-c", "import fullcycle, importlib.util as u; "
                             "print(fullcycle.__file__, u.find_spec('mlflow') is None)"],
-                           capture_output=True, text=True, check=True).stdout.split()
+                           capture_output=True, text=True, check=True,
+                           env=clean).stdout.split()
     assert where[0].startswith(str(venv)), where  # fullcycle comes from the package, not the repo
     assert where[1] == "True", "the serving closure should not need MLflow"
 
