@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle.compute.cluster import connect
+from fullcycle.data.sql import key_ranges, mask_url, read_key_range
 from fullcycle.errors import DataError
 
 BLOCKSIZE = "64MB"  # CSV bytes per partition: a few hundred thousand rows, tens of MB in memory
@@ -61,29 +62,22 @@ def _database_partitions(url: str, sql: TableSource) -> Any:
     import dask
     import dask.dataframe as dd
 
-    from fullcycle.data.sql import key_ranges, mask_url
-
     if sql.query or not sql.table:
         raise DataError(f"{mask_url(url)}: on a cluster the workers read a database TABLE in "
                         "ranges of an integer key (data.table, compute.sql_key); a query "
                         "cannot be split. Create a view or table from the query, or drop "
                         "--cluster to run it here")
     key, ranges = key_ranges(url, sql.table, sql.key, sql.rows_per_part)
-    head = _as_text(_key_range(url, sql.table, key, ranges[0][0], ranges[0][1]).head(0))
+    low = ranges[0][0]
+    head = _as_text(read_key_range(url, sql.table, key, low, low))  # no rows: the columns only
     parts = [dask.delayed(_key_range_text)(url, sql.table, key, low, high)
              for low, high in ranges]
     return dd.from_delayed(parts, meta=head, verify_meta=False)
 
 
-def _key_range(url: str, table: str, key: str, low: int, high: int) -> pd.DataFrame:
-    from fullcycle.data.sql import read_key_range
-
-    return read_key_range(url, table, key, low, high)
-
-
 def _key_range_text(url: str, table: str, key: str, low: int, high: int) -> pd.DataFrame:
     """Runs on a worker: one key range of the table, as text (as a CSV block is read)."""
-    return _as_text(_key_range(url, table, key, low, high))
+    return _as_text(read_key_range(url, table, key, low, high))
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

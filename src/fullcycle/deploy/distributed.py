@@ -82,7 +82,8 @@ def predict_on_cluster(session: ClusterSession, model: Model, source: str | Path
     start = time.perf_counter()
     staging = output.with_name(f".{output.name}.partial-{uuid.uuid4().hex[:8]}")
     staging.mkdir(parents=True)
-    job = PartJob(key="", staging=str(staging), kind=kind, id_column=id_column, missing=missing,
+    job = PartJob(key=f"{model.version_label}-{uuid.uuid4().hex[:8]}", staging=str(staging),
+                  kind=kind, id_column=id_column, missing=missing,
                   skip=on_error == "skip")
     try:
         results = _run(session, model, parts, job, on_part)
@@ -110,7 +111,6 @@ def _run(session: ClusterSession, model: Model, parts: Any, job: PartJob,
 
     client = session.client
     [shipped] = client.scatter([model], broadcast=True, hash=False)
-    job = PartJob(**{**job.__dict__, "key": f"{model.version_label}-{uuid.uuid4().hex[:8]}"})
     score = dask.delayed(_score_part, pure=False)
     tasks = [score(part, i, shipped, job) for i, part in enumerate(parts.to_delayed())]
     futures = client.compute(tasks, retries=RETRIES)
