@@ -92,11 +92,16 @@ class CpuWatch:
         if now is None or before is None or now.total - before.total < MIN_TICKS * self.cores:
             return None
         self._last = now
-        return others_busy(before, now, self.cores)
+        busy = others_busy(before, now, self.cores)
+        self._threads = threads_for(busy, self.cores)  # every measurement decides
+        return busy
+
+    @property
+    def decided(self) -> int:
+        """Threads the last measurement decided (1 before any)."""
+        return self._threads
 
     def threads(self) -> int:
         """Threads for the next fits (the last decision stands over a too-short interval)."""
-        others = self.others()
-        if others is not None:
-            self._threads = threads_for(others, self.cores)
+        self.others()
         return self._threads
