@@ -38,6 +38,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+LOGS = DATA / "scale-logs"  # the workers' own logs, kept across runs
 CHUNK = 500_000
 FULLCYCLE = [sys.executable, "-m", "fullcycle"]
 
@@ -89,6 +90,7 @@ def free_port() -> int:
 
 class Cluster:
     def __init__(self, worker_memory: str) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         dask = [sys.executable, "-m", "dask"]
@@ -97,10 +99,11 @@ class Cluster:
                     "--dashboard-address", ":0"], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)]
         for i in range(2):
+            log = open(LOGS / f"worker-{i}.log", "ab")  # why a worker left, if it does
             self.procs.append(subprocess.Popen(
                 dask + ["worker", self.address, "--nthreads", "1", "--memory-limit",
                         worker_memory, "--name", f"w{i}", "--dashboard-address", ":0"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         from distributed import Client
 
         self.client = Client(self.address, timeout="60s")

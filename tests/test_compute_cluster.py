@@ -61,9 +61,12 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 def _table(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({"a": rng.normal(size=n).round(4), "b": rng.integers(0, 5, n),
-                          "c": rng.choice(["x", "y", "z"], n)})
+                          "c": rng.choice(["x", "y", "z"], n),
+                          # 30 levels: LightGBM splits it natively (float32 codes on the workers)
+                          "d": rng.choice([f"d{i}" for i in range(30)], n)})
     noise = rng.normal(size=n) * 0.5
-    frame["y"] = np.where(frame["a"] + (frame["c"] == "x") + noise > 0.5, "yes", "no")
+    frame["y"] = np.where(frame["a"] + (frame["c"] == "x") + frame["d"].isin(["d1", "d7"])
+                          + noise > 0.5, "yes", "no")
     return frame
 
 
@@ -353,3 +356,41 @@ def test_a_worker_dying_during_the_full_data_fit_is_a_clear_error() -> None:
         with pytest.raises(ClusterError, match=f"worker {holders[0]} left the cluster"):
             fit_watched(session, holders, fit)
         assert fit_watched(session, [], lambda: 42) == 42
+
+
+def test_category_codes_reach_lightgbm_as_float32_and_the_model_reads_categories() -> None:
+    """The full-data fit hands LightGBM float32 codes (a category column would make it copy
+    every row as float64); the local model then reads the preprocessing's category columns
+    and scores exactly as on the codes."""
+    import lightgbm as lgb
+    from lightgbm.basic import _data_from_pandas
+
+    from fullcycle.tasks.tabular.cluster import adopt_categories, categorical_names, float32_codes
+
+    rng = np.random.default_rng(3)
+    n, levels = 4000, [f"l{i}" for i in range(40)]
+    native = pd.DataFrame({
+        "num": rng.normal(size=n), "count": rng.integers(0, 9, n).astype("int64"),
+        "cat": pd.Categorical(rng.choice([*levels, None], n), categories=levels)})
+    y = ((native["cat"].cat.codes % 3 == 0) ^ (native["num"] > 0.3)).astype(int)
+    codes = float32_codes(native)
+    assert set(codes.dtypes) == {np.dtype("float32")}
+    assert codes["cat"].isna().sum() == native["cat"].isna().sum() > 0
+    matrix = _data_from_pandas(codes, "auto", "auto", None)[0]
+    assert matrix.dtype == np.float32  # on `native` itself LightGBM builds float64
+    assert _data_from_pandas(native, "auto", "auto", None)[0].dtype == np.float64
+
+    model = lgb.LGBMClassifier(n_estimators=30, verbose=-1, random_state=0)
+    model.fit(codes, y, categorical_feature=categorical_names(native))
+    trees = str(model.booster_.dump_model()["tree_info"])
+    assert "'decision_type': '=='" in trees  # the codes are split as categories
+    on_codes = model.predict_proba(codes)
+    adopt_categories(model, native)
+    np.testing.assert_array_equal(model.predict_proba(native), on_codes)
+    # levels in another order are mapped back to the preprocessing's codes
+    shuffled = native.assign(cat=native["cat"].cat.reorder_categories(levels[::-1]))
+    np.testing.assert_array_equal(model.predict_proba(shuffled), on_codes)
+    import pickle
+
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict_proba(native),
+                                  on_codes)

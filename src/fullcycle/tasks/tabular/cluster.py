@@ -91,8 +91,9 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
     if n_train == 0 or len(test) == 0:
         raise DataError(f"{source}: no rows with a {target!r} value to train and test on")
     sample, test = typed(sample).reset_index(drop=True), typed(test).reset_index(drop=True)
-    say(f"{n_train:,} training rows and {n_test:,} test rows in {frame.npartitions} "
-        f"partitions on {session.describe()}")
+    parts = frame.npartitions
+    say(f"{n_train:,} training rows and {n_test:,} test rows in {parts} "
+        f"partition{'s' if parts != 1 else ''} on {session.describe()}")
     left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
     # the full-data fit is what a cluster is for: its time is set aside before the search
     reserve = 0.0 if config.train.max_trials is not None else \
@@ -241,7 +242,6 @@ def _native_prep(result: TrainResult, sample: pd.DataFrame, config: Config) -> A
 def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any,
                    sample: pd.DataFrame, config: Config, rounds: int) -> Any:
     """A fitted Pipeline(native preprocessing, LightGBM) trained on every training row."""
-    import logging
     import warnings
 
     import lightgbm as lgb
@@ -251,10 +251,11 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     schema, problem = result.model.schema, result.model.problem
     features = [c.name for c in schema.features]
     prep = _native_prep(result, sample, config)
-    meta = _narrow(prep.transform(sample[features].head(2))).iloc[:0]
+    native = prep.transform(sample[features].head(2))
+    meta = float32_codes(native).iloc[:0]
 
     def transform(part: pd.DataFrame) -> pd.DataFrame:  # float32: half the worker memory
-        return _narrow(prep.transform(typed(part)))
+        return float32_codes(prep.transform(typed(part)))
 
     def encode(part: pd.Series) -> pd.Series:
         return pd.Series(problem.encode_target(typed(part.to_frame())[part.name]),
@@ -267,7 +268,8 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
     params = {**full_fit_params(_lgbm_params(result), rounds), "random_state": config.seed,
               "verbose": -1,
               "deterministic": True, "force_col_wise": True}
-    logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)  # "using passed-in machines"
+    # lightgbm.dask prints "Using passed-in 'machines' parameter" unless given a logger
+    lgb.register_logger(_quiet_logger())
     try:
         X, y = session.client.persist([X, y])
         machines, holders = _machines(session, X, y)
@@ -276,8 +278,9 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
 
         def fit() -> Any:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "n_jobs will be ignored"
-                return cls(client=session.client, **params).fit(X, y)
+                warnings.simplefilter("ignore", UserWarning)  # Dask's notices about the graph
+                return cls(client=session.client, **params).fit(
+                    X, y, categorical_feature=categorical_names(native) or "auto")
 
         estimator = fit_watched(session, holders, fit)
     except ClusterError:
@@ -286,15 +289,40 @@ def _full_lightgbm(session: ClusterSession, result: TrainResult, train_part: Any
         raise ClusterError(f"distributed LightGBM failed on the cluster ({type(exc).__name__}:"
                            f" {exc}); check the workers' memory limits and logs") from None
     local: lgb.LGBMModel = estimator.to_local()
+    adopt_categories(local, native)
     return Pipeline([("preprocess", prep), ("model", local)])
 
 
-def _narrow(frame: pd.DataFrame) -> pd.DataFrame:
-    """Numbers as float32: one int64 column would make LightGBM copy every row as float64."""
-    wide = [c for c, t in frame.dtypes.items() if pd.api.types.is_numeric_dtype(t)
-            and not pd.api.types.is_bool_dtype(t) and t != "float32"
-            and not isinstance(t, pd.CategoricalDtype)]
-    return frame.astype(dict.fromkeys(wide, "float32")) if wide else frame
+def _quiet_logger() -> Any:
+    import logging
+
+    logger = logging.getLogger("fullcycle.lightgbm")
+    logger.setLevel(logging.ERROR)  # its warnings are about ignored n_jobs and the like
+    return logger
+
+
+def float32_codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as float32, categories as their codes (NaN when missing). LightGBM turns
+    category columns into float64 codes itself (`.replace({-1: nan})`), and one float64 or
+    int64 column makes it copy the whole matrix as float64: twice the worker memory."""
+    out = {c: (frame[c].cat.codes.astype("float32").where(frame[c].cat.codes >= 0)
+               if isinstance(t, pd.CategoricalDtype) else frame[c].astype("float32"))
+           for c, t in frame.dtypes.items()}
+    return pd.DataFrame(out, index=frame.index)
+
+
+def categorical_names(native: pd.DataFrame) -> list[str]:
+    """The native preprocessing's category columns, which LightGBM must split as categories
+    once they arrive as float32 codes."""
+    return [str(c) for c, t in native.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+
+
+def adopt_categories(local: Any, native: pd.DataFrame) -> None:
+    """A booster trained on float32 codes made to read the preprocessing's category columns,
+    as one trained on them would: LightGBM maps categories to codes with `pandas_categorical`
+    (the same codes, since the preprocessing fixes each column's levels)."""
+    local.booster_.pandas_categorical = [list(native[c].cat.categories)
+                                         for c in categorical_names(native)]
 
 
 def fit_watched(session: ClusterSession, holders: list[str], fit: Callable[[], Any]) -> Any:
