@@ -2,7 +2,8 @@
 an optional linear stacker, and the picklable estimator that serves the result.
 
 Both are chosen on the candidates' out-of-fold predictions, so they cost no extra model fits
-during selection; the chosen members are then refit once on all training rows."""
+during selection; the chosen members are then refit once on all training rows (or, short of
+time, bagged: their fold models averaged, see bagging.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from fullcycle.features.compiling import (
     skip_coercers,
 )
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.bagging import FoldBag, bag_size
 from fullcycle.tasks.tabular.search.calibrate import (
     IsotonicCalibrator,
     SigmoidCalibrator,
@@ -188,11 +190,13 @@ class EnsembleModel(BaseEstimator):
         return self.predict_proba(X).argmax(axis=1)
 
     def describe(self) -> list[dict[str, Any]]:
+        """Members with their weights; a bagged member says how many fold models it averages."""
         names: list[str] = self.names or []
-        if self.stacker is not None:
-            return [{"model": n, "weight": None} for n in names]
-        return [{"model": n, "weight": round(w, 4)}
-                for n, w in zip(names, self.weights or [], strict=True)]
+        weights = [None] * len(names) if self.stacker is not None else \
+            [round(w, 4) for w in self.weights or []]
+        return [{"model": n, "weight": w, **({"bagged": bag_size(m)}
+                                              if isinstance(m, FoldBag) else {})}
+                for n, w, m in zip(names, weights, self.members or [], strict=True)]
 
 
 # --- compiled serving (fullcycle.features.compiling) -----------------------------------------
@@ -216,8 +220,9 @@ def _compile_ensemble(ens: Any, inputs: Inputs, classify: bool) -> tuple[Block, 
 
     def run(values: list[np.ndarray]) -> np.ndarray:
         matrices = [pre(values) for pre in pres]
-        outputs = [np.asarray(est(matrices[i] if i >= 0 else values), dtype="float64")
-                   for i, est in members]
+        outputs = [np.mean([np.asarray(est(matrices[i] if i >= 0 else values), dtype="float64")
+                            for i, est in parts], axis=0)  # a bag: its fold models' average
+                   for parts in members]
         if not classify:
             outputs = [o.reshape(-1) for o in outputs]
         if stacker is not None:
@@ -229,37 +234,45 @@ def _compile_ensemble(ens: Any, inputs: Inputs, classify: bool) -> tuple[Block, 
     return run, label
 
 
+Part = tuple[int, Callable[[Any], np.ndarray]]  # (preprocessing index or -1, estimator)
+
+
 def _members(ens: Any, inputs: Inputs, classify: bool
-             ) -> tuple[list[Block], list[tuple[int, Callable[[Any], np.ndarray]]], list[str]]:
-    """Distinct preprocessings and (preprocessing index, estimator) per member. Members of one
+             ) -> tuple[list[Block], list[list[Part]], list[str]]:
+    """Distinct preprocessings and, per member, its (preprocessing index, estimator) parts: one
+    for a refit pipeline, one per fold model for a bag (`FoldBag`, averaged). Members of one
     family kind were fitted with the same preprocessing on the same rows, so it is usually the
-    same fitted object (equal pickles): computed once per call instead of once per member.
+    same fitted object (equal pickles): computed once per call instead of once per member; the
+    fold models of bags of one kind share their folds' preprocessings the same way.
     A member that does not compile (e.g. k nearest neighbours) runs as its own pipeline on a
     typed frame (index -1: it takes the canonical columns), so one member does not send the
     whole ensemble to the typed path."""
     seen: dict[bytes, int] = {}
     pres: list[Block] = []
-    members: list[tuple[int, Callable[[Any], np.ndarray]]] = []
+    members: list[list[Part]] = []
     labels: list[str] = []
     layouts: list[Columns] = []
-    for pipe in ens.members:
-        pre_step, est_step = pipeline_halves(pipe)
-        key = pickle.dumps(pre_step)
-        try:
-            if key not in seen:
-                fn, cols = compile_preprocess(pre_step, inputs)
-                seen[key] = len(pres)
-                pres.append(fn)
-                layouts.append(cols)
-            est, name = compile_estimator(est_step, layouts[seen[key]], classify)
-        except Unsupported as exc:
-            typed = _typed_member(pipe, inputs, classify)
-            name = f"{_name(est_step)} (typed: {exc})"
-            members.append((-1, typed))
-        else:
-            members.append((seen[key], est))
-        labels.append(name)
-    if all(i < 0 for i, _ in members):
+    for member in ens.members:
+        pipes = list(member.members or []) if isinstance(member, FoldBag) else [member]
+        parts: list[Part] = []
+        for pipe in pipes:
+            pre_step, est_step = pipeline_halves(pipe)
+            key = pickle.dumps(pre_step)
+            try:
+                if key not in seen:
+                    fn, cols = compile_preprocess(pre_step, inputs)
+                    seen[key] = len(pres)
+                    pres.append(fn)
+                    layouts.append(cols)
+                est, name = compile_estimator(est_step, layouts[seen[key]], classify)
+            except Unsupported as exc:
+                name = f"{_name(est_step)} (typed: {exc})"
+                parts.append((-1, _typed_member(pipe, inputs, classify)))
+            else:
+                parts.append((seen[key], est))
+        members.append(parts)
+        labels.append(name if len(pipes) == 1 else f"{name} (bag of {len(pipes)})")
+    if all(i < 0 for parts in members for i, _ in parts):
         raise Unsupported("no ensemble member compiles")
     return pres, members, labels
 

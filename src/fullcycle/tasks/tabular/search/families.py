@@ -131,6 +131,7 @@ class FamilyModel(BaseEstimator):
         with threadpool_limits(fit_threads()):  # BLAS threads fight on a shared machine
             self._fit_all(X, y)
         _predict_single_threaded(self.estimator_)
+        self._detach_clock()
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise OutOfTime(f"{self.family} fit ran past the search deadline")
         return self
@@ -190,6 +191,14 @@ class FamilyModel(BaseEstimator):
                                                           env.evaluation_result_list or [])
 
             self._extra_fit = {"callbacks": [clock]}
+
+    def _detach_clock(self) -> None:
+        """Drop the clock callbacks from the fitted model: they are local functions (a model
+        holding them does not pickle) and their time is over (fold models are kept and served
+        as bagged members)."""
+        self._extra_fit = {}
+        if self.family == "xgboost" and self.estimator_ is not None:
+            self.estimator_.set_params(callbacks=None)
 
     def _fit_forest_in_chunks(self, X: Any, y: np.ndarray, weights: np.ndarray | None) -> None:
         """Grow the forest 50 trees at a time so a fit can stop at the deadline."""

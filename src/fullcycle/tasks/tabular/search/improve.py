@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from fullcycle.config import Config
 from fullcycle.data.schema import Schema
 from fullcycle.features.preprocess import SchemaCoercer
+from fullcycle.tasks.tabular.search.bagging import FoldBag, bag_size
 from fullcycle.tasks.tabular.search.calibrate import calibrate, tune_threshold
 from fullcycle.tasks.tabular.search.diagnose import baseline_score, diagnose
 from fullcycle.tasks.tabular.search.ensemble import (
@@ -96,7 +97,10 @@ def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.Data
         if selection.score < single - 1e-12 and 0 in kept:
             fitted, kept = [fitted[kept.index(0)]], [0]  # the partial blend lost to the best
             selection = Selection([0], [1.0], single)
-    log.info("refit %d member(s) done", len(fitted))
+    bags = [bag_size(m) if isinstance(m, FoldBag) else 0 for m in fitted]
+    if any(bags):
+        notes.append(_bag_note([pool[i].name for i, b in zip(kept, bags, strict=True) if b]))
+    log.info("refit %d member(s) done, %d bagged", len(fitted), sum(b > 0 for b in bags))
     stacker = None
     if stack_oof is not None:
         stacker = make_stacker(problem.is_classification, config.seed).fit(
@@ -112,18 +116,25 @@ def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.Data
         if len(problem.labels) == 2:
             threshold = tune_threshold(tc.threshold, final_oof[:, 1], ym, tc.cost_matrix)
     names = [pool[i].name for i in kept]
-    if len(fitted) == 1 and stacker is None and calibrator is None:
+    if len(fitted) == 1 and stacker is None and calibrator is None and not bags[0]:
         pipeline: Any = fitted[0]
     else:
         pipeline = EnsembleModel(members=fitted, weights=selection.weights, names=names,
                                  task=problem.task, stacker=stacker, calibrator=calibrator)
-    info = _info(result, pool, selection, kept, final_oof, mask, stacker is not None, notes)
+    info = _info(result, pool, selection, kept, final_oof, mask, stacker is not None, notes,
+                 bags)
     log.info("calibrated and thresholds tuned")
     curve = _learning_curve(result, pool[0], schema, config, X, y, deadline)
     log.info("learning curve %s", "done" if curve else "skipped")
     lines = diagnose(problem, pool[0], baseline_score(problem, ym), curve)
     lines.append(_final_sentence(problem.metric, info, pool[0]))
     return Final(pipeline, info, cal_record, threshold, lines + notes)
+
+
+def _bag_note(names: list[str]) -> str:
+    return (f"{', '.join(names)}: bagged (the average of the cross-validation fold models, each "
+            "fitted on the other folds' rows), as the refit on all rows would not have finished "
+            "within the time budget")
 
 
 def _tie_note(result: SearchResult, lead: Candidate) -> list[str]:
@@ -153,18 +164,26 @@ def _pool(result: SearchResult, cap: float | None) -> tuple[list[Candidate], lis
 def _refit(result: SearchResult, pool: list[Candidate], selection: Selection, schema: Schema,
            config: Config, X: pd.DataFrame, y: np.ndarray, folds: int,
            deadline: float | None, task: str) -> tuple[list[Any], list[int]]:
-    """Fit the chosen members on all training rows, heaviest weight first; a member whose refit
-    is not expected to finish before the deadline is skipped (the first one always fits)."""
+    """Fit the chosen members on all training rows, heaviest weight first. A member whose refit
+    is not expected to finish before the deadline is bagged instead (its cross-validation fold
+    models, averaged) when the search kept them, else dropped; the first one always comes out."""
     # the best single model first: if time runs out, what is left is never worse than it
     order = sorted(selection.members,
                    key=lambda i: (i != 0, -selection.weights[selection.members.index(i)]))
     fitted: dict[int, Any] = {}
     coerced: dict[str, Any] = {} if result.coerced is None else {"rows": result.coerced}
+    cap = config.train.max_predict_ms_per_row
     for i in order:
         cand = pool[i]
-        if fitted and deadline is not None and time.perf_counter() + _refit_estimate(
+        if deadline is not None and time.perf_counter() + _refit_estimate(
                 cand, folds, result.preprocess_seconds) > deadline:
-            continue
+            spent = sum(pool[j].predict_ms_per_row * bag_size(m) for j, m in fitted.items())
+            if cand.fold_models is not None and (cap is None or spent + len(
+                    cand.fold_models) * cand.predict_ms_per_row <= cap):
+                fitted[i] = FoldBag(members=list(cand.fold_models), task=task, seed=config.seed)
+                continue
+            if fitted:
+                continue
         pipe = make_pipeline(schema, get_family(cand.family), task, cand.refit_params, config.seed,
                              class_weight=config.train.class_weight, early_stopping=False,
                              features=config.features, n_classes=_n_classes(result))
@@ -190,7 +209,8 @@ def _n_classes(result: SearchResult) -> int | None:
 
 def _info(result: SearchResult, pool: list[Candidate], selection: Selection, kept: list[int],
           final_oof: np.ndarray, mask: np.ndarray, stacked: bool,
-          notes: list[str]) -> dict[str, Any]:
+          notes: list[str], bags: list[int]) -> dict[str, Any]:
+    """What the final model is; `bags[j]`: the fold models averaged by member j (0: refit)."""
     problem = result.problem
     y = result.y if result.y is not None else np.zeros(0)
     full = np.zeros((len(mask),) + final_oof.shape[1:])
@@ -198,13 +218,14 @@ def _info(result: SearchResult, pool: list[Candidate], selection: Selection, kep
     fold_scores = [score_predictions(problem, y[v], full[v]) for _, v in result.folds]
     kind = "stack" if stacked else ("ensemble" if len(kept) > 1 else "single")
     members = [{"model": pool[i].name, "family": pool[i].family,
-                "weight": None if stacked else round(w, 4)}
-               for i, w in zip(kept, selection.weights, strict=True)]
+                "weight": None if stacked else round(w, 4), **({"bagged": b} if b else {})}
+               for i, w, b in zip(kept, selection.weights, bags, strict=True)]
     return {"kind": kind, "members": members,
             "cv_score": float(np.mean(fold_scores)), "cv_std": float(np.std(fold_scores)),
             "cv_fold_scores": [float(s) for s in fold_scores],
             "best_single": pool[0].name, "best_single_cv": pool[0].score,
-            "predict_ms_per_row": float(sum(pool[i].predict_ms_per_row for i in kept)),
+            "predict_ms_per_row": float(sum(pool[i].predict_ms_per_row * max(b, 1)
+                                            for i, b in zip(kept, bags, strict=True))),
             "notes": list(notes)}
 
 
@@ -234,9 +255,14 @@ def _learning_curve(result: SearchResult, best: Candidate, schema: Schema, confi
 
 def _final_sentence(metric: str, info: dict[str, Any], best: Candidate) -> str:
     if info["kind"] == "single":
-        name = info["members"][0]["model"]
+        name = _member_label(info["members"][0])
         return f"Final model: {name} alone (cross-validated {metric} {info['cv_score']:.4f})."
     what = "stack" if info["kind"] == "stack" else "weighted ensemble"
-    names = ", ".join(m["model"] for m in info["members"])
+    names = ", ".join(_member_label(m) for m in info["members"])
     return (f"Final model: {what} of {len(info['members'])} ({names}), cross-validated {metric} "
             f"{info['cv_score']:.4f} vs {best.score:.4f} for the best single model.")
+
+
+def _member_label(member: dict[str, Any]) -> str:
+    bagged = member.get("bagged")
+    return member["model"] + (f" (bag of {bagged} fold models)" if bagged else "")

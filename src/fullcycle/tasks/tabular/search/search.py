@@ -29,6 +29,7 @@ from fullcycle.data.schema import Schema
 from fullcycle.errors import ModelError
 from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
+from fullcycle.tasks.tabular.search.bagging import keep_fold_models, model_bytes
 from fullcycle.tasks.tabular.search.cpu import CpuWatch, fit_threads, set_threads
 from fullcycle.tasks.tabular.search.families import (
     Family,
@@ -57,6 +58,11 @@ class Candidate:
     train_score: float | None = None  # in-sample score on the first fold's training rows
     metric: str = ""  # the metric fold_scores are in
     greater_is_better: bool = True
+    # Pipeline[preprocess, model] of each fold, fitted on the fold's training rows: the member
+    # used when the refit on all rows does not fit in the time left (bagging.FoldBag); None when
+    # not kept (only the best few candidates keep theirs, see bagging.keep_fold_models)
+    fold_models: list[Any] | None = field(default=None, repr=False)
+    fold_bytes: int = 0
 
     @property
     def score(self) -> float:
@@ -218,6 +224,7 @@ class _FoldData:
     train: Any
     valid: Any
     transform_seconds: float  # per row, added to the candidates' prediction cost
+    pre: Any = None  # the whole fitted preprocessing (contract step included), for fold models
 
 
 @dataclass
@@ -228,6 +235,7 @@ class _FoldFit:
     predict_seconds: float
     train_score: float | None
     seconds: float  # fit and predict, without the (shared) preprocessing
+    model: Any = None  # the fitted Pipeline[preprocess, model] of the fold
 
 
 MANY_CLASSES = 10
@@ -271,6 +279,7 @@ class Search:
         self._broken: set[str] = set()
         self._folds_cache: dict[tuple[Any, ...], _FoldData] = {}
         self._coerced_rows: pd.DataFrame | None = None
+        self._coercer: SchemaCoercer | None = None
         self._coerce_per_row = 0.0
         self._setup_seconds = 0.0
         self._setups = 0  # fold preprocessings fitted (the cache is emptied when folds change)
@@ -459,15 +468,22 @@ class Search:
             train_idx, valid_idx = self.cv[k]
             pre = build_preprocessor(self.schema, **options)
             t_start = time.perf_counter()
-            rows, pre = self._coerced(pre, X)
-            Z_train = pre.fit_transform(rows.iloc[train_idx], y[train_idx])
+            rows, rest = self._coerced(pre, X)
+            Z_train = rest.fit_transform(rows.iloc[train_idx], y[train_idx])
             t0 = time.perf_counter()
-            Z_valid = pre.transform(rows.iloc[valid_idx])
+            Z_valid = rest.transform(rows.iloc[valid_idx])
             per_row = (time.perf_counter() - t0) / max(len(valid_idx), 1) + self._coerce_per_row
-            self._folds_cache[key] = _FoldData(Z_train, Z_valid, per_row)
+            self._folds_cache[key] = _FoldData(Z_train, Z_valid, per_row, self._whole(pre, rest))
             self._setup_seconds += time.perf_counter() - t_start  # one-time, not the family's
             self._setups += 1
         return self._folds_cache[key]
+
+    def _whole(self, pre: Pipeline, rest: Pipeline) -> Pipeline:
+        """The fitted preprocessing of a fold as one pipeline: the contract step fitted once
+        (`_coerced`) followed by the fold's fitted steps."""
+        if rest is pre or self._coercer is None:
+            return pre
+        return Pipeline([(pre.steps[0][0], self._coercer)] + list(rest.steps))
 
     def _coerced(self, pre: Pipeline, X: pd.DataFrame) -> tuple[pd.DataFrame, Pipeline]:
         """Apply the data contract (a stateless, row-wise step) once for all folds and return
@@ -476,7 +492,8 @@ class Search:
             return X, pre
         if self._coerced_rows is None:
             t0 = time.perf_counter()
-            self._coerced_rows = pre[:1].fit(X).transform(X)
+            self._coercer = pre.steps[0][1].fit(X)
+            self._coerced_rows = self._coercer.transform(X)
             self._coerce_per_row = (time.perf_counter() - t0) / max(len(X), 1)
         return self._coerced_rows, pre[1:]
 
@@ -499,8 +516,10 @@ class Search:
         predict_seconds = time.perf_counter() - t1 + data.transform_seconds * len(valid_idx)
         train_score = self._train_score(model, data.train, y[train_idx]) if k == 0 else None
         seconds = time.perf_counter() - t0 - (self._setup_seconds - setup0)
+        model.set_params(deadline=None, time_limit=None)  # a kept fold model holds no clock
         return _FoldFit(pred, score_predictions(self.problem, y[valid_idx], pred),
-                        model.best_iteration_, predict_seconds, train_score, seconds)
+                        model.best_iteration_, predict_seconds, train_score, seconds,
+                        Pipeline([("preprocess", data.pre), ("model", model)]))
 
     def _time_limit(self, family: Family, k: int) -> float | None:
         """Soft limit on fold k for a guaranteed candidate: its rounds stop (the model is kept)
@@ -524,8 +543,10 @@ class Search:
         scores: list[float] = []
         best_iters: list[int | None] = []
         predict_seconds, train_score = 0.0, None
+        models: list[Any] = []
         for k, (_, valid_idx) in enumerate(self.cv):
             fold = self._fit_fold(family, params, k, X, y)
+            models.append(fold.model)
             best_iters.append(fold.best_iteration)
             predict_seconds += fold.predict_seconds
             elapsed += fold.seconds
@@ -544,8 +565,11 @@ class Search:
                          fit_seconds=elapsed, predict_ms_per_row=1000 * predict_seconds / n_valid,
                          oof=oof, refit_params=refit_params(family, params, best_iters),
                          train_score=train_score, metric=self.problem.metric,
-                         greater_is_better=self.problem.scorer.greater_is_better)
+                         greater_is_better=self.problem.scorer.greater_is_better,
+                         fold_models=models, fold_bytes=model_bytes(models))
         self.candidates.append(cand)
+        sign = self.problem.scorer.sign()
+        keep_fold_models(sorted(self.candidates, key=lambda c: -sign * c.score))
         log.info("%s scored %.5f in %.1fs (%d folds) at %.1fs; %.1fs left", name, cand.score,
                  elapsed, len(self.cv), self._elapsed(), self._left())
         if self.on_candidate:

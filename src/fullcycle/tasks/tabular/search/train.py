@@ -3,7 +3,8 @@ threshold), refit on all training rows, score once on the test set, diagnose, an
 everything as a Model.
 
 The time budget covers this whole function: the search stops early enough to leave time for
-the final refit, and ensemble members that would not finish refitting in time are dropped."""
+the final refit; an ensemble member that would not finish refitting in time is bagged (its
+cross-validation fold models averaged) or, when the search did not keep them, dropped."""
 
 from __future__ import annotations
 
@@ -193,6 +194,8 @@ def train_model(dataset: Dataset, config: Config, *,
         log.info("search: %d trials, %d finished, %.1fs", result.trials, len(result.candidates),
                  time.perf_counter() - start)
         final = build_final(result, dataset.schema, config, X_train, y_train, deadline=deadline)
+    for cand in result.candidates:  # bagged members hold the fold models they use
+        cand.fold_models = None
     final.diagnosis[:0] = target_notes(dataset.target, problem, config.problem, len(result.folds))
     log.info("final model ready at %.1fs", time.perf_counter() - start)
     card = ModelCard(
