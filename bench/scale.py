@@ -157,6 +157,65 @@ def auc_of(ws: Path, holdout: Path, out: Path) -> float:
     return float(roc_auc_score(truth, pd.read_csv(out)["proba_yes"]))
 
 
+# --- what a full-data fit holds per worker (full_fit.MATRIX_COPIES) ----------------------------
+def memory_probe(rows: int = 1_000_000, width: int = 57) -> None:
+    """Peak RSS of one worker fitting LightGBM / XGBoost on Dask over `rows` x `width` float32,
+    in copies of that matrix (the persisted partitions included)."""
+    for family in ("lightgbm", "xgboost"):
+        done = subprocess.run([sys.executable, __file__, "--probe-family", family, "--rows",
+                               str(rows), "--probe-width", str(width)], capture_output=True,
+                              text=True)
+        print(done.stdout.strip() or done.stderr[-2000:], flush=True)
+
+
+def _probe_family(family: str, rows: int, width: int) -> None:
+    import dask
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster, wait
+
+    def rss_now() -> float:
+        import psutil
+
+        return psutil.Process().memory_info().rss
+
+    def rss_peak() -> float:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def make(i: int) -> pd.DataFrame:
+        rng = np.random.default_rng(i)
+        m = rows // 8
+        frame = pd.DataFrame(rng.normal(size=(m, width)).astype("float32"),
+                             columns=[f"c{j}" for j in range(width)])
+        frame["c0"] = rng.integers(0, 50, m).astype("float32")  # a category, as codes
+        return frame
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, memory_limit=None,
+                      dashboard_address=":0") as local, Client(local) as client:
+        X = dd.from_delayed([dask.delayed(make)(i) for i in range(8)], meta=make(0).iloc[:0])
+        y = X["c1"].map_partitions(lambda s: (s > 0).astype("int64"), meta=("c1", "i8"))
+        X, y = client.persist([X, y])
+        wait([X, y])
+        idle = next(iter(client.run(rss_now).values()))
+        if family == "lightgbm":
+            from lightgbm.dask import DaskLGBMClassifier
+
+            DaskLGBMClassifier(client=client, n_estimators=20, verbose=-1).fit(
+                X, y, categorical_feature=["c0"])
+        else:
+            from xgboost.dask import DaskXGBClassifier
+
+            model = DaskXGBClassifier(n_estimators=20, tree_method="hist")
+            model.client = client
+            model.fit(X, y)
+        peak = next(iter(client.run(rss_peak).values()))
+    matrix = rows * width * 4
+    base = idle - matrix
+    print(f"{family}: matrix {matrix / 2**20:.0f} MiB, worker idle {base / 2**20:.0f} MiB, "
+          f"peak {peak / 2**20:.0f} MiB = {(peak - base) / matrix:.1f} copies of the matrix")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -166,7 +225,16 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--trains-only", action="store_true",
                         help="only the two trainings and the held-out quality")
+    parser.add_argument("--memory-probe", action="store_true",
+                        help="only measure what a full-data fit holds per worker, per family")
+    parser.add_argument("--probe-family", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-width", type=int, default=57, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe_family:
+        return _probe_family(args.probe_family, args.rows, args.probe_width)
+    if args.memory_probe:
+        return memory_probe(args.rows if args.rows != 10_000_000 else 1_000_000,
+                            args.probe_width)
 
     big = generate(DATA / f"scale-{args.rows}.csv", args.rows, seed=1)
     small = generate(DATA / f"scale-{args.baseline_rows}.csv", args.baseline_rows, seed=2)

@@ -323,15 +323,17 @@ def test_single_process_path_never_imports_dask() -> None:
 
 
 def test_a_short_full_data_fit_keeps_the_searched_total_shrinkage() -> None:
-    from fullcycle.tasks.tabular.cluster import MAX_LEARNING_RATE, full_fit_params
+    from fullcycle.tasks.tabular.full_fit import MAX_LEARNING_RATE, FullFit, full_fit_params
 
-    searched = {"learning_rate": 0.05, "n_estimators": 300, "num_leaves": 31}
+    searched = FullFit("lightgbm", {"learning_rate": 0.05, "n_estimators": 300,
+                                    "num_leaves": 31})
     long = full_fit_params(searched, 300)
     assert long["learning_rate"] == 0.05 and long["n_estimators"] == 300
     short = full_fit_params(searched, 100)  # a third of the rounds: three times the rate
     assert short["learning_rate"] == pytest.approx(0.15) and short["num_leaves"] == 31
     assert full_fit_params(searched, 12)["learning_rate"] == MAX_LEARNING_RATE
-    assert full_fit_params({}, 50)["n_estimators"] == 50  # defaults when the search had none
+    assert full_fit_params(FullFit(), 50)["n_estimators"] == 50  # defaults: no search ran
+    assert full_fit_params(FullFit("xgboost"), 50)["max_depth"] == 6  # each family its own
 
 
 def test_a_worker_dying_during_the_full_data_fit_is_a_clear_error() -> None:
@@ -341,7 +343,7 @@ def test_a_worker_dying_during_the_full_data_fit_is_a_clear_error() -> None:
 
     from fullcycle.compute import connect
     from fullcycle.compute.cluster import ClusterError
-    from fullcycle.tasks.tabular.cluster import fit_watched
+    from fullcycle.tasks.tabular.full_fit import fit_watched
 
     never = threading.Event()
     with connect("local:2") as session:
@@ -365,7 +367,7 @@ def test_category_codes_reach_lightgbm_as_float32_and_the_model_reads_categories
     import lightgbm as lgb
     from lightgbm.basic import _data_from_pandas
 
-    from fullcycle.tasks.tabular.cluster import adopt_categories, categorical_names, float32_codes
+    from fullcycle.tasks.tabular.full_fit import adopt_categories, categorical_names, float32_codes
 
     rng = np.random.default_rng(3)
     n, levels = 4000, [f"l{i}" for i in range(40)]
@@ -394,3 +396,58 @@ def test_category_codes_reach_lightgbm_as_float32_and_the_model_reads_categories
 
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict_proba(native),
                                   on_codes)
+
+
+def test_xgboost_ranked_best_on_the_sample_trains_on_every_row(dask_cluster: dict,
+                                                               tmp_path: Path) -> None:
+    """The family that trains on all rows is the sample search's best of those with a Dask
+    trainer: here XGBoost (the only family searched), through xgboost.dask on the real workers,
+    with the 30-level column as categories. The result scores on one machine without Dask."""
+    big = pd.concat([_table(1500, s) for s in range(20, 26)], ignore_index=True)
+    big.to_csv(tmp_path / "big.csv", index=False)
+    (tmp_path / "fullcycle.yaml").write_text("train:\n  families: [xgboost]\n")
+    ws = tmp_path / "ws"
+    done = cli("train", str(tmp_path / "big.csv"), "--target", "y", "--max-trials", "1",
+               "--cluster", dask_cluster["address"], "-c", str(tmp_path / "fullcycle.yaml"),
+               "-w", str(ws), timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "full-data XGBoost" in done.stdout, done.stdout
+    run = json.loads((ws / "models" / "fullcycle-latest" / "model.json").read_text()
+                     )["card"]["task_info"]["cluster"]
+    assert run["full_data_family"] == "xgboost"
+    assert run["test_roc_auc_full_data_model"] > 0.8  # a real model, not a constant
+    here = cli("predict", "-w", str(ws), "--input", str(tmp_path / "big.csv"), "--output",
+               str(tmp_path / "p.csv"), timeout=600)
+    assert here.returncode == 0, here.stderr
+    assert len(pd.read_csv(tmp_path / "p.csv")) == len(big)
+
+
+def test_the_full_data_fit_is_planned_within_the_workers_memory() -> None:
+    """Each worker's share of the float32 matrix, times what the family copies, must fit in its
+    memory: else the compact family (XGBoost) with its own searched settings, else a share of
+    the rows that fits, else none."""
+    from fullcycle.tasks.tabular.full_fit import (
+        IMBALANCE,
+        MATRIX_COPIES,
+        MEMORY_SHARE,
+        WORKER_BASE_BYTES,
+        FullFit,
+        plan_for_memory,
+    )
+
+    best = FullFit("lightgbm", {"num_leaves": 15})
+    others = {"lightgbm": best, "xgboost": FullFit("xgboost", {"max_depth": 4})}
+    gib = 2**30
+    assert plan_for_memory(best, others, 1_000_000, 30, [3 * gib] * 2).fit == best
+    assert plan_for_memory(best, others, 10**9, 30, []).fit == best  # no limits known
+    switched = plan_for_memory(best, others, 5_000_000, 47, [3 * gib] * 2)
+    assert switched.fit == others["xgboost"] and switched.fraction == 1.0
+    assert "LightGBM on all 5,000,000 rows needs" in str(switched.note)
+    part = plan_for_memory(best, others, 40_000_000, 47, [3 * gib] * 2)
+    assert part.fit.family == "xgboost" and 0.05 < part.fraction < 1
+    room = MEMORY_SHARE * 3 * gib - WORKER_BASE_BYTES
+    held = 40_000_000 * part.fraction / 2 * IMBALANCE * 47 * 4 * MATRIX_COPIES["xgboost"]
+    assert held == pytest.approx(room)  # the most the workers hold, no more
+    assert "trains on" in str(part.note) and "add workers" in str(part.note)
+    none = plan_for_memory(best, {}, 10**10, 47, [3 * gib] * 2)
+    assert none.fraction == 0 and none.fit == FullFit("xgboost") and "kept" in str(none.note)

@@ -93,6 +93,11 @@ def _pr_auc(y, proba, labels):
 
 
 def _log_loss(y, proba, labels):
+    # float32 probabilities (XGBoost's) sum to 1 only to float32 precision, which scikit-learn
+    # warns about; the same rows summed in float64 are what it checks
+    proba = np.asarray(proba, dtype="float64")
+    if proba.ndim == 2:
+        proba = proba / proba.sum(axis=1, keepdims=True)
     return skm.log_loss(y, proba, labels=labels)
 
 

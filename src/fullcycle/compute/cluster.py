@@ -23,7 +23,8 @@ CONNECT_TIMEOUT = "60s"  # a busy scheduler (or client machine) can take over 20
 # Packages whose versions must agree between the client and every worker: a model pickled by
 # one scikit-learn and unpickled by another is the classic silent failure of a cluster.
 MUST_MATCH = ("python", "dask", "distributed", "pandas", "numpy", "scikit-learn", "lightgbm",
-              "fullcycle")
+              "xgboost", "fullcycle")
+DISTRIBUTIONS = {"xgboost": ("xgboost", "xgboost-cpu")}  # one module, two wheels on PyPI
 
 
 class ClusterError(FullcycleError):
@@ -146,10 +147,13 @@ def package_versions() -> dict[str, str]:
 
     found = {"python": platform.python_version()}
     for name in MUST_MATCH[1:]:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = ""
+        found[name] = ""
+        for dist in DISTRIBUTIONS.get(name, (name,)):
+            try:
+                found[name] = version(dist)
+                break
+            except PackageNotFoundError:
+                continue
     return found
 
 
