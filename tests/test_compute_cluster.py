@@ -415,6 +415,7 @@ def test_xgboost_ranked_best_on_the_sample_trains_on_every_row(dask_cluster: dic
     run = json.loads((ws / "models" / "fullcycle-latest" / "model.json").read_text()
                      )["card"]["task_info"]["cluster"]
     assert run["full_data_family"] == "xgboost"
+    assert run["rows_full_data_fit"] == run["rows_train"]  # 1 GB workers hold these rows
     assert run["test_roc_auc_full_data_model"] > 0.8  # a real model, not a constant
     here = cli("predict", "-w", str(ws), "--input", str(tmp_path / "big.csv"), "--output",
                str(tmp_path / "p.csv"), timeout=600)

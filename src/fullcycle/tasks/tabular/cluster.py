@@ -32,8 +32,8 @@ from fullcycle.errors import DataError
 from fullcycle.taskkind import TrainResult
 from fullcycle.tasks.tabular.full_fit import (
     COST_SAFETY,
-    LABELS,
     PROBE_ROUNDS,
+    Plan,
     affordable_rounds,
     choose_full_fit,
     fit_on_cluster,
@@ -108,9 +108,9 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
     dataset, result = _search_sample(train, sample, config, reports, progress, search_budget)
     say(f"search on a {len(sample):,}-row sample: best {result.model.card.training.best_candidate}")
     left = config.train.time_budget * BUDGET_SHARE - (time.perf_counter() - started)
-    family, challenger = _full_data_model(session, result, train_part, sample, config,
+    plan, challenger = _full_data_model(session, result, train_part, sample, config,
                                           left - pass_seconds, n_train, say)
-    result = _choose(result, family, challenger, test, n_train, n_test, session, say)
+    result = _choose(result, plan, challenger, test, n_train, n_test, session, say)
     result.model.card.provenance.data_fingerprint = version
     result.model.card.training.search["seconds_total"] = round(time.perf_counter() - started, 2)
     return replace(dataset, fingerprint=version), result
@@ -118,7 +118,7 @@ def train_on_cluster(session: ClusterSession, config: Config, *, train: LocalTra
 
 def _full_data_model(session: ClusterSession, result: TrainResult, train_part: Any,
                      sample: pd.DataFrame, config: Config, seconds: float, n_train: int,
-                     say: Callable[[str], None]) -> tuple[str, Any | None]:
+                     say: Callable[[str], None]) -> tuple[Plan, Any | None]:
     """The family that trains on every row (the search's best Dask-trainable one, or what the
     workers' memory allows) and its fitted model, or None when the budget or the cluster
     cannot give it (the reason is said)."""
@@ -131,7 +131,7 @@ def _full_data_model(session: ClusterSession, result: TrainResult, train_part: A
     if plan.note:
         say(plan.note)
     if plan.fraction == 0:
-        return plan.fit.family, None
+        return plan, None
     rows = n_train * plan.fraction
     rounds = affordable_rounds(plan.fit, problem.task == "regression", X,
                                problem.encode_target(sample[problem.target]), config, seconds,
@@ -139,13 +139,13 @@ def _full_data_model(session: ClusterSession, result: TrainResult, train_part: A
     if rounds is None:
         say(f"no time left in the budget for {plan.fit.label} on every row; kept the sample's "
             "model (raise --time-budget to train on all rows)")
-        return plan.fit.family, None
+        return plan, None
     try:
-        return plan.fit.family, fit_on_cluster(session, plan, prep, problem, sample, train_part,
+        return plan, fit_on_cluster(session, plan, prep, problem, sample, train_part,
                                                rounds, config.seed)
     except ClusterError as exc:  # the sample's model is sound: keep it, say why
         say(f"{plan.fit.label} on every row failed: {exc}. Kept the sample's model")
-        return plan.fit.family, None
+        return plan, None
 
 
 def _draw(part: Any, expected_rows: float, cap: int, seed: int) -> Any:
@@ -202,11 +202,11 @@ def _search_sample(train: LocalTrain, sample: pd.DataFrame, config: Config, repo
     return dataset, train(dataset, local, reports=reports, progress=progress)
 
 
-def _choose(result: TrainResult, family: str, full: Any | None, test: pd.DataFrame,
+def _choose(result: TrainResult, plan: Plan, full: Any | None, test: pd.DataFrame,
             n_train: int, n_test: int, session: ClusterSession,
             say: Callable[[str], None]) -> TrainResult:
-    """Score the sample's model and the full-data `family` model on the same test slice; keep
-    the better one (the card says which, and on how many rows)."""
+    """Score the sample's model and the full-data model on the same test slice; keep the
+    better one (the card says which, and on how many rows each was trained)."""
     model = result.model
     problem = model.problem
     y = problem.encode_target(test[problem.target])
@@ -228,12 +228,14 @@ def _choose(result: TrainResult, family: str, full: Any | None, test: pd.DataFra
         "address": session.address, "workers": len(session.workers),
         "rows_train": n_train, "rows_test": n_test, "test_rows_scored": len(test),
         "sample_rows": int(result.model.card.provenance.rows_train or 0),
-        "full_data_family": family,
-        "chosen": f"{family} on all rows" if full_wins else "search on the sample",
+        "full_data_family": plan.fit.family,
+        "rows_full_data_fit": round(n_train * plan.fraction) if full is not None else 0,
+        "chosen": f"{plan.fit.family} on {plan.fraction:.0%} of the training rows" if full_wins
+        else "search on the sample",
         f"test_{metric}_sample_model": sample_metrics[metric],
         f"test_{metric}_full_data_model": full_metrics[metric]}
     if full is not None:
-        label = f"full-data {LABELS[family]}"
+        label = f"full-data {plan.fit.label}"
         say(f"test {metric}: {label} {full_metrics[metric]:.4f}, sample search "
             f"{sample_metrics[metric]:.4f} on {len(test):,} rows: kept the "
             f"{label if full_wins else 'sample model'}")
