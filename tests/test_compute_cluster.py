@@ -174,6 +174,11 @@ def test_train_predict_monitor_through_the_cli_on_the_cluster(dask_cluster: dict
     card = json.loads((ws / "models" / "fullcycle-latest" / "model.json").read_text())["card"]
     run = card["task_info"]["cluster"]
     assert run["rows_train"] + run["rows_test"] == len(big) and run["workers"] == 2
+    # Optuna trials on the workers: two rounds of one per worker thread, the search's own
+    # settings scored beside them on the same folds
+    tuning = card["task_info"]["cluster_tuning"]
+    assert tuning["trials"] == 3 and tuning["rounds"] == 2 and "tuned LightGBM" in done.stdout
+    assert tuning["cv_roc_auc_best"] >= tuning["cv_roc_auc_searched"] > 0.8
     # the fingerprint is the whole file's, as `fullcycle inspect` computes it on one machine
     from fullcycle.data.fingerprint import fingerprint
 

@@ -33,15 +33,18 @@ from fullcycle.taskkind import TrainResult
 from fullcycle.tasks.tabular.full_fit import (
     COST_SAFETY,
     PROBE_ROUNDS,
+    ROUNDS,
     Plan,
     affordable_rounds,
     choose_full_fit,
     fit_on_cluster,
     native_prep,
     plan_for_memory,
+    round_seconds,
     searched,
 )
 from fullcycle.tasks.tabular.search.train import metrics_from_scores
+from fullcycle.tasks.tabular.tune import tune_on_workers
 
 if TYPE_CHECKING:
     from fullcycle.config import Config
@@ -55,6 +58,7 @@ TEST_ROWS_CAP = 200_000  # rows of the test slice brought to the client for scor
 SAMPLE_SHARE_OF_BUDGET = 0.4
 MIN_SEARCH_SECONDS = 10.0
 RESERVED_ROUNDS = 100  # full-data rounds whose time the search on the sample leaves free
+MIN_TUNE_SECONDS = 20.0  # less spare time than this: no trials on the workers
 BUDGET_SHARE = 0.85  # as train_model: the rest is registration and reports
 
 
@@ -123,8 +127,11 @@ def _full_data_model(session: ClusterSession, result: TrainResult, train_part: A
     workers' memory allows) and its fitted model, or None when the budget or the cluster
     cannot give it (the reason is said)."""
     problem = result.model.problem
+    regression = problem.task == "regression"
+    began = time.perf_counter()
     prep = native_prep(result, sample, config)
     X = prep.transform(sample[list(prep.feature_names_in_)])
+    y = problem.encode_target(sample[problem.target])
     workers = session.workers
     plan = plan_for_memory(choose_full_fit(result), searched(result), n_train, X.shape[1],
                            [int(w["memory_limit"] or 0) for w in workers.values()])
@@ -132,17 +139,31 @@ def _full_data_model(session: ClusterSession, result: TrainResult, train_part: A
         say(plan.note)
     if plan.fraction == 0:
         return plan, None
-    rows = n_train * plan.fraction
-    rounds = affordable_rounds(plan.fit, problem.task == "regression", X,
-                               problem.encode_target(sample[problem.target]), config, seconds,
-                               rows / max(len(sample), 1), len(workers))
+    scale = n_train * plan.fraction / max(len(sample), 1)
+    per_round = round_seconds(plan.fit, regression, X, y, scale, len(workers))
+    # time the full fit cannot use (it stops at ROUNDS) goes to trials on the workers
+    spare = seconds - ROUNDS * per_round - (time.perf_counter() - began)
+    counted = config.train.max_trials is not None
+    if counted or spare >= MIN_TUNE_SECONDS:
+        tuned = tune_on_workers(session, plan.fit, result.model.schema, problem, sample, config,
+                                spare)
+        if tuned is not None:
+            say(tuned.summary(problem.metric))
+            result.model.card.task_info["cluster_tuning"] = {
+                "family": tuned.fit.family, "trials": tuned.trials, "rounds": tuned.rounds,
+                f"cv_{problem.metric}_searched": tuned.searched_score,
+                f"cv_{problem.metric}_best": tuned.best_score, "params": tuned.fit.searched}
+            plan = replace(plan, fit=tuned.fit)
+            per_round = round_seconds(plan.fit, regression, X, y, scale, len(workers))
+    rounds = ROUNDS if counted else affordable_rounds(seconds - (time.perf_counter() - began),
+                                                      per_round)
     if rounds is None:
         say(f"no time left in the budget for {plan.fit.label} on every row; kept the sample's "
             "model (raise --time-budget to train on all rows)")
         return plan, None
     try:
-        return plan, fit_on_cluster(session, plan, prep, problem, sample, train_part,
-                                               rounds, config.seed)
+        return plan, fit_on_cluster(session, plan, prep, problem, sample, train_part, rounds,
+                                    config.seed)
     except ClusterError as exc:  # the sample's model is sound: keep it, say why
         say(f"{plan.fit.label} on every row failed: {exc}. Kept the sample's model")
         return plan, None

@@ -157,20 +157,20 @@ def _local_class(family: str, regression: bool) -> Any:
     return lgb.LGBMRegressor if regression else lgb.LGBMClassifier
 
 
-def affordable_rounds(fit: FullFit, regression: bool, X: pd.DataFrame, y: Any,
-                      config: Config, seconds: float, scale: float, workers: int) -> int | None:
-    """Boosting rounds the full-data fit can afford in `seconds`: PROBE_ROUNDS of the same
-    family and settings on the sample's preprocessed rows `X`, timed here and scaled to the rows
-    per worker (this machine's speed, now). None when fewer than MIN_ROUNDS fit."""
-    if config.train.max_trials is not None:  # deterministic mode: no clock involved
-        return ROUNDS
-    if seconds <= 0:
-        return None
+def round_seconds(fit: FullFit, regression: bool, X: pd.DataFrame, y: Any, scale: float,
+                  workers: int) -> float:
+    """Seconds per full-data boosting round: PROBE_ROUNDS of the same family and settings on
+    the sample's preprocessed rows `X`, timed here and scaled to the rows per worker (this
+    machine's speed, now), with COST_SAFETY for reading and transforming the partitions."""
     params = {**full_fit_params(fit, PROBE_ROUNDS), **_quiet(fit.family), "n_jobs": 1}
     begun = time.perf_counter()
     _local_class(fit.family, regression)(**params).fit(X, y)
-    per_round = (time.perf_counter() - begun) / PROBE_ROUNDS * scale / max(workers, 1)
-    rounds = int(seconds / max(per_round, 1e-6) / COST_SAFETY)
+    return (time.perf_counter() - begun) / PROBE_ROUNDS * scale / max(workers, 1) * COST_SAFETY
+
+
+def affordable_rounds(seconds: float, per_round: float) -> int | None:
+    """Boosting rounds that fit in `seconds` (at most ROUNDS); None when under MIN_ROUNDS."""
+    rounds = int(max(seconds, 0.0) / max(per_round, 1e-6))
     return min(rounds, ROUNDS) if rounds >= MIN_ROUNDS else None
 
 
