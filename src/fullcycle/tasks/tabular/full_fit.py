@@ -64,13 +64,17 @@ class FullFit:
 
 
 def searched(result: TrainResult) -> dict[str, FullFit]:
-    """Per Dask-trainable family, its best-scored settings in the sample search, best first."""
+    """Per Dask-trainable family, its best-scored settings in the sample search, best first;
+    among the candidates fitted on the target as it is, as the full-data fit is (the search
+    may also have tried log1p of a skewed target: search/targetlog.py)."""
+    from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG
+
     path = result.report_files.get("candidates")
     if path is None or not Path(path).is_file():
         return {}
     sign = result.model.problem.scorer.sign()
     tried = [c for c in json.loads(Path(path).read_text()) if c.get("family") in DEFAULTS
-             and c.get("mean") is not None]
+             and c.get("mean") is not None and not (c.get("params") or {}).get(TARGET_LOG)]
     best: dict[str, FullFit] = {}
     for c in sorted(tried, key=lambda c: -sign * float(c["mean"])):
         best.setdefault(c["family"], FullFit(c["family"], dict(c.get("params") or {})))

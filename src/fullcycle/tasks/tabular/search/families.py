@@ -23,6 +23,7 @@ from fullcycle.errors import ConfigError, did_you_mean
 from fullcycle.features.compiling import Columns, Scores, Unsupported, compile_estimator, compiles
 from fullcycle.tasks.tabular.search import compiled_estimators  # noqa: F401 - registers the library compilers
 from fullcycle.tasks.tabular.search.cpu import fit_threads
+from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG, from_log, log_cap
 
 Params = dict[str, Any]
 ROUNDS_KEY = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}
@@ -120,6 +121,13 @@ class FamilyModel(BaseEstimator):
         # models on scaled inputs extrapolate along their slopes: inputs are clipped to the
         # training range at prediction (trees do this by construction)
         self.bounds_ = _input_range(X) if get_family(self.family).kind == "linear" else None
+        self.log_cap_: float | None = None  # fitted on log1p(y): predictions mapped back
+        if self.task == "regression" and (self.params or {}).get(TARGET_LOG):
+            y = np.asarray(y, dtype="float64")
+            if y.min(initial=0.0) < 0:
+                raise ValueError(f"{TARGET_LOG} needs a non-negative target")
+            self.log_cap_ = log_cap(y)
+            y = np.log1p(y)
         if self.task != "regression":
             # estimators see consecutive codes 0..m-1 of the classes present (XGBoost needs it)
             self.seen_ = np.unique(y)
@@ -139,7 +147,7 @@ class FamilyModel(BaseEstimator):
     def _fit_all(self, X: Any, y: np.ndarray) -> FamilyModel:
         family = get_family(self.family)
         self._extra_fit: dict[str, list[Any]] = {}
-        params = dict(self.params or {})
+        params = {k: v for k, v in (self.params or {}).items() if k != TARGET_LOG}
         stop_early = family.boosting and self.early_stopping and len(y) >= MIN_EARLY_STOP_ROWS
         if family.boosting and not stop_early:
             params.setdefault(ROUNDS_KEY[family.name], ROUNDS_WITHOUT_EARLY_STOP)
@@ -270,7 +278,9 @@ class FamilyModel(BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         if self.task != "regression":
             return np.asarray(self.predict_proba(X).argmax(axis=1))
-        return np.asarray(self.estimator_.predict(_clip(X, getattr(self, "bounds_", None))))
+        pred = self.estimator_.predict(_clip(X, getattr(self, "bounds_", None)))
+        cap = getattr(self, "log_cap_", None)
+        return np.asarray(pred) if cap is None else from_log(pred, cap)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         out = np.zeros((_n_rows(X), len(self.classes_)))
@@ -575,11 +585,12 @@ def _compile_family_model(est: Any, cols: Columns, classify: bool) -> tuple[Scor
     if (est.task == "regression") == classify:
         raise Unsupported("FamilyModel task differs from the problem")
     fn, _ = compile_estimator(est.estimator_, cols, classify)
-    bounds = getattr(est, "bounds_", None)
-    if bounds is None:
+    bounds, cap = getattr(est, "bounds_", None), getattr(est, "log_cap_", None)
+    if bounds is None and cap is None:
         return fn, est.family
 
-    def clipped(matrix: np.ndarray) -> np.ndarray:  # FamilyModel._clip, as at prediction
-        return fn(_clip(matrix, bounds))
+    def mapped(matrix: np.ndarray) -> np.ndarray:  # FamilyModel.predict's clip and expm1
+        out = fn(_clip(matrix, bounds))
+        return out if cap is None else from_log(out, cap)
 
-    return clipped, est.family
+    return mapped, est.family + (" on log1p(target)" if cap is not None else "")

@@ -37,6 +37,7 @@ from fullcycle.tasks.tabular.search.search import (
     predict_scores,
     score_predictions,
 )
+from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG
 
 log = logging.getLogger(__name__)
 POOL = 15  # candidates considered for the ensemble, best first
@@ -65,7 +66,7 @@ def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.Data
     mask = result.oof_mask if result.oof_mask is not None else np.ones(len(y), dtype=bool)
     ym = y[mask]
     pool, notes = _pool(result, tc.max_predict_ms_per_row)
-    notes += _tie_note(result, pool[0])
+    notes += _tie_note(result, pool[0]) + _log_note(result)
     oofs = [c.oof[mask] for c in pool]
     sign = problem.scorer.sign()
     selection = Selection([0], [1.0], sign * score_predictions(problem, ym, oofs[0]))
@@ -135,6 +136,21 @@ def _bag_note(names: list[str]) -> str:
     return (f"{', '.join(names)}: bagged (the average of the cross-validation fold models, each "
             "fitted on the other folds' rows), as the refit on all rows would not have finished "
             "within the time budget")
+
+
+def _log_note(result: SearchResult) -> list[str]:
+    """Say how log1p of the target did against the target as it is (targetlog.py)."""
+    sign = result.problem.scorer.sign()
+    boosted = sorted((c for c in result.candidates if get_family(c.family).boosting),
+                     key=lambda c: -sign * c.score)
+    logged = [c for c in boosted if c.params.get(TARGET_LOG)]
+    raw = [c for c in boosted if not c.params.get(TARGET_LOG)]
+    if not logged or not raw:
+        return []
+    better = logged[0] if sign * logged[0].score > sign * raw[0].score else raw[0]
+    return [f"skewed target: boosting on log1p(target) {logged[0].name} "
+            f"{result.problem.metric} {logged[0].score:.4g} vs as is {raw[0].name} "
+            f"{raw[0].score:.4g}; {'log1p' if better is logged[0] else 'as is'} scored better"]
 
 
 def _tie_note(result: SearchResult, lead: Candidate) -> list[str]:

@@ -40,6 +40,7 @@ from fullcycle.tasks.tabular.search.families import (
     portfolio,
     refit_params,
 )
+from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG, Mode, log_target_mode
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 log = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ class Search:
         self._setups = 0  # fold preprocessings fitted (the cache is emptied when folds change)
         self._n_classes = len(problem.labels) if problem.is_classification else None
         self._probe: tuple[str, str, int, _FoldFit] | None = None  # fold 0 of the first
+        self._log: Mode = "never"  # log1p of the target: never, try it, on all (targetlog.py)
         self.cpu: CpuWatch | None = None  # when set, threads per fit follow the idle cores
         self.threads_used: list[int] = []
 
@@ -299,12 +301,12 @@ class Search:
         self.deadline = self.start + self.time_budget
         self.cv = make_folds(self.problem, y, self._n_folds(y), self.seed,
                              strategy=self.strategy, groups=self.groups)
+        self._log = log_target_mode(self.problem.task, y, self.features)
         self._choose_folds(X, y)
-        for family, i in self._portfolio():
+        for family, name, params in self._plan():
             if self._done() and self.candidates:  # some model always comes out
                 break
-            name = family.name if i == 0 else f"{family.name}_p{i + 1}"
-            self._try(family, dict(family.portfolio[i]), X, y, name, prune=False)
+            self._try(family, params, X, y, name, prune=False)
         if not self._done():
             self._tune(X, y)
         if not self.candidates:
@@ -356,7 +358,11 @@ class Search:
 
     def _adapt(self, family: Family, params: Params) -> Params:
         """Boosting on many classes grows one tree per class and round: a learning rate of at
-        least 0.1 and 63 bins keep a 26-class fit within a short budget."""
+        least 0.1 and 63 bins keep a 26-class fit within a short budget. A regression target
+        goes to log1p as `targetlog` says (boosting follows the form that won so far)."""
+        if self._log == "all" or (self._log == "try" and family.boosting and
+                                  TARGET_LOG not in params and self._log_won()):
+            params = {**params, TARGET_LOG: True}
         if not family.boosting or (self._n_classes or 0) <= MANY_CLASSES:
             return params
         lr = float(params.get("learning_rate", 0.0) or 0.0)
@@ -364,6 +370,25 @@ class Search:
         if family.name in ("lightgbm", "xgboost"):
             out.setdefault("max_bin", 63)
         return out
+
+    def _plan(self) -> list[tuple[Family, str, Params]]:
+        """The portfolio as (family, candidate name, params); when log1p of the target is to be
+        tried, the first boosting default is tried on it right after its raw-target twin."""
+        plan: list[tuple[Family, str, Params]] = []
+        for family, i in self._portfolio():
+            name = family.name if i == 0 else f"{family.name}_p{i + 1}"
+            plan.append((family, name, dict(family.portfolio[i])))
+            if self._log == "try" and family.boosting and \
+                    not any(TARGET_LOG in p for _, _, p in plan):
+                plan.append((family, f"{name}_log", {**family.portfolio[i], TARGET_LOG: True}))
+        return plan
+
+    def _log_won(self) -> bool:
+        """The best boosting candidate so far was fitted on log1p of the target."""
+        sign = self.problem.scorer.sign()
+        boosted = [c for c in self.candidates if get_family(c.family).boosting]
+        return bool(boosted) and bool(max(boosted, key=lambda c: sign * c.score)
+                                      .params.get(TARGET_LOG))
 
     def _n_folds(self, y: np.ndarray) -> int:
         folds = self.folds
@@ -437,6 +462,8 @@ class Search:
             return None
         self.trials += 1
         params = self._adapt(family, params)
+        if params.get(TARGET_LOG) and not name.endswith("_log"):
+            name += "_log"
         if self.cpu is not None:  # other programs started or stopped: follow them
             set_threads(self.cpu.threads())
         self.threads_used.append(fit_threads())
