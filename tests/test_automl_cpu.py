@@ -68,3 +68,31 @@ def test_a_counted_search_uses_one_thread_whatever_the_machine() -> None:
                                "train": {"families": ["lightgbm"], "max_trials": 1}})
     out = train_model(Dataset.from_frame(tiny_frame("binary"), target="y"), config)
     assert out.model.card.training.search["threads"] == [1]
+
+
+class _Scripted:
+    """A CpuWatch stand-in answering thread counts from a script (the last one repeats)."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers = answers
+        self.asked = 0
+
+    def threads(self) -> int:
+        self.asked += 1
+        return self.answers[min(self.asked, len(self.answers)) - 1]
+
+
+def test_threads_follow_the_other_programs_fold_by_fold() -> None:
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.search import Search
+    from fullcycle.tasks.tabular.search.train import feature_frame
+
+    dataset = Dataset.from_frame(tiny_frame("binary"), target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    search = Search(schema=dataset.schema, problem=problem, families=["lightgbm"], folds=4,
+                    seed=0, time_budget=1e9, max_trials=1)
+    # idle cores for the first fold, then another program starts: one thread from fold 2 on
+    search.cpu = _Scripted([2, 1])  # type: ignore[assignment]
+    with use_threads(1):
+        search.run(feature_frame(dataset), problem.encode_target(dataset.target))
+    assert search.threads_used == [2, 1, 1, 1]

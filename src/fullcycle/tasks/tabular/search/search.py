@@ -464,9 +464,6 @@ class Search:
         params = self._adapt(family, params)
         if params.get(TARGET_LOG) and not name.endswith("_log"):
             name += "_log"
-        if self.cpu is not None:  # other programs started or stopped: follow them
-            set_threads(self.cpu.threads())
-        self.threads_used.append(fit_threads())
         started = getattr(self.on_candidate, "started", None)  # optional: progress displays
         if callable(started):
             started(name, family.name)
@@ -532,6 +529,9 @@ class Search:
             return self._probe[3]  # fitted while choosing the number of folds
         train_idx, valid_idx = self.cv[k]
         data = self._fold_data(family, k, X, y)
+        if self.cpu is not None:  # other programs started or stopped: follow them, fold by fold
+            set_threads(self.cpu.threads())  # (a 2-thread fit slows down manyfold beside them)
+        self.threads_used.append(fit_threads())
         t0, setup0 = time.perf_counter(), self._setup_seconds
         model = FamilyModel(family=family.name, task=self.problem.task, params=params,
                             seed=self.seed, class_weight=_weighting(self.class_weight),
