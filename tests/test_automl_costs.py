@@ -45,6 +45,11 @@ def test_a_candidate_that_would_eat_its_own_refit_time_is_stopped() -> None:
     search.deadline = now + 50.0  # 50 s left
     # fold 0 took 10 s: 4 more folds (40 s) fit in 50 s, but not with the refit (~14 s)
     with pytest.raises(_Stop):
-        search._check(0, [1.0], now - 10.0, prune=False)
+        search._check(0, [1.0], now - 10.0, prune=False, baggable=False)
+    # ... unless its fold models can stand in for the refit (bagged at the end)
+    search._check(0, [1.0], now - 10.0, prune=False, baggable=True)
     search.deadline = now + 60.0
-    search._check(0, [1.0], now - 10.0, prune=False)  # 54 s of 60: goes on
+    search._check(0, [1.0], now - 10.0, prune=False, baggable=False)  # 54 s of 60: goes on
+    search.deadline = now + 35.0
+    with pytest.raises(_Stop):  # its folds alone do not fit
+        search._check(0, [1.0], now - 10.0, prune=False, baggable=True)

@@ -29,7 +29,7 @@ from fullcycle.data.schema import Schema
 from fullcycle.errors import ModelError
 from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
-from fullcycle.tasks.tabular.search.bagging import keep_fold_models, model_bytes
+from fullcycle.tasks.tabular.search.bagging import KEEP_BYTES, keep_fold_models, model_bytes
 from fullcycle.tasks.tabular.search.cpu import CpuWatch, fit_threads, set_threads
 from fullcycle.tasks.tabular.search.families import (
     Family,
@@ -571,6 +571,7 @@ class Search:
         best_iters: list[int | None] = []
         predict_seconds, train_score = 0.0, None
         models: list[Any] = []
+        baggable = True
         for k, (_, valid_idx) in enumerate(self.cv):
             fold = self._fit_fold(family, params, k, X, y)
             models.append(fold.model)
@@ -583,7 +584,10 @@ class Search:
             scores.append(fold.score)
             if k == 0:
                 train_score = fold.train_score
-            self._check(k, scores, t0, prune, guaranteed=self._guaranteed(family))
+                # its fold models can stand in for its refit (bagging.py) unless too large
+                baggable = model_bytes(models) * len(self.cv) <= KEEP_BYTES
+            self._check(k, scores, t0, prune, guaranteed=self._guaranteed(family),
+                        baggable=baggable)
         self._probe = None
         self._cost[family.name] = elapsed
         assert oof is not None
@@ -613,16 +617,17 @@ class Search:
             return None
 
     def _check(self, k: int, scores: list[float], t0: float, prune: bool, *,
-               guaranteed: bool = False) -> None:
+               guaranteed: bool = False, baggable: bool = True) -> None:
         """After fold k: stop a candidate that cannot finish in time or is clearly bad."""
         folds = len(self.cv)
         if k == folds - 1:
             return
         if self.max_trials is None and not guaranteed:  # guaranteed ones always finish
             per_fold = (time.perf_counter() - t0) / (k + 1)
-            # its folds, and its refit on all rows should it enter the ensemble (a candidate
-            # that uses the time kept for refits is dropped at the refit: wasted)
-            refit = per_fold * folds / (folds - 1) * 1.1
+            # its folds, and its refit on all rows should it enter the ensemble, unless its
+            # fold models can be bagged instead (a candidate that uses the time kept for
+            # refits and cannot be bagged is dropped at the refit: wasted)
+            refit = 0.0 if baggable else per_fold * folds / (folds - 1) * 1.1
             if per_fold * (folds - k - 1) + refit > self._left() + 0.5:
                 raise _Stop("time")
         if not prune or k > 1 or len(self.candidates) < 4:
