@@ -107,3 +107,21 @@ def test_log_predictions_are_capped_and_pickle() -> None:
     assert again.predict(X) == pytest.approx(model.predict(X))
     with pytest.raises(ValueError, match="non-negative"):
         FamilyModel(family="linear", task="regression", params={TARGET_LOG: True}).fit(X, y - 5)
+
+
+def test_the_cluster_full_data_fit_takes_the_best_raw_target_settings(tmp_path) -> None:
+    """train --cluster refits LightGBM on every row on the target as it is: the settings it
+    takes from the sample search are those of the best raw-target candidate."""
+    import json
+    from types import SimpleNamespace
+
+    from fullcycle.tasks.tabular.full_fit import searched
+
+    path = tmp_path / "candidates.json"
+    path.write_text(json.dumps([
+        {"family": "lightgbm", "mean": 10.0, "params": {TARGET_LOG: True, "num_leaves": 15}},
+        {"family": "lightgbm", "mean": 12.0, "params": {"num_leaves": 63}}]))
+    scorer = SimpleNamespace(sign=lambda: -1.0)  # RMSE: lower is better
+    result = SimpleNamespace(report_files={"candidates": path},
+                             model=SimpleNamespace(problem=SimpleNamespace(scorer=scorer)))
+    assert searched(result)["lightgbm"].searched == {"num_leaves": 63}  # type: ignore[arg-type]
