@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from automl_support import tiny_frame
 
+from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 from fullcycle.errors import ConfigError
 from fullcycle.problem import define_problem
 from fullcycle.tasks.tabular.search.families import FAMILIES, FamilyModel, get_family, refit_params
 from fullcycle.tasks.tabular.search.search import Search, make_pipeline
+from fullcycle.tasks.tabular.search.train import train_model
 
 # Every family on at least one task and every task on several families (kept small: the
 # machine is shared and each fit costs a little).
@@ -104,3 +106,12 @@ def test_boosting_stops_at_the_deadline(name: str) -> None:
     # without a deadline the same configuration trains to the end
     fitted = FamilyModel(family=name, task="binary", params={"learning_rate": 0.3}).fit(X, y)
     assert fitted.predict_proba(X).shape == (300, 2)
+
+
+def test_xgboost_takes_columns_whose_names_it_would_refuse() -> None:
+    """XGBoost refuses feature names with [, ] or < (it failed on two benchmark tables)."""
+    frame = tiny_frame("binary").rename(columns={"x1": "size<10 [m]", "colour": "colour<"})
+    config = Config.from_dict({"seed": 0, "problem": {"task": "binary"},
+                               "train": {"families": ["xgboost"], "max_trials": 1}})
+    out = train_model(Dataset.from_frame(frame, target="y"), config)
+    assert not out.search.failures and out.search.best.family == "xgboost"

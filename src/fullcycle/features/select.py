@@ -150,11 +150,12 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
 
 
 def safe_name(name: str) -> str:
-    return re.sub(r'[\[\]{}",:]', "_", str(name))
+    return re.sub(r'[\[\]{}",:<]', "_", str(name))
 
 
 class SafeNames(TransformerMixin, BaseEstimator):
-    """Rename columns so LightGBM accepts them (it refuses []{}\",: in feature names)."""
+    """Rename columns so LightGBM and XGBoost accept them (LightGBM refuses []{}\",: in feature
+    names, XGBoost [, ] and <)."""
 
     def fit(self, X: Any, y: Any = None) -> SafeNames:
         frame = to_frame(X)
