@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
+from fullcycle.tasks.tabular.search.families import forest_bytes
+
 KEEP_BAGS = 10  # candidates whose fold models are kept, best first
 KEEP_BYTES = 512 * 2**20  # and at most this many bytes of fold models in all
 
@@ -91,7 +93,7 @@ def _estimator_bytes(model: Any) -> int:
     est = getattr(model, "estimator_", model)
     trees = getattr(est, "estimators_", None)
     if isinstance(trees, list) and trees and hasattr(trees[0], "tree_"):
-        return sum(_tree_bytes(t.tree_) for t in trees)
+        return int(forest_bytes(est))
     booster = getattr(est, "booster_", None)
     if booster is not None and hasattr(booster, "num_trees"):
         leaves = int(est.get_params().get("num_leaves") or 31)
@@ -100,12 +102,6 @@ def _estimator_bytes(model: Any) -> int:
         return len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # unpicklable: never kept
         return KEEP_BYTES + 1
-
-
-def _tree_bytes(tree: Any) -> int:
-    value = getattr(tree, "value", None)
-    per_node = 64 + (int(np.prod(value.shape[1:])) * 8 if value is not None else 8)
-    return int(tree.node_count) * per_node
 
 
 def keep_fold_models(ranked: list[Any], count: int = KEEP_BAGS, size: int = KEEP_BYTES) -> None:
