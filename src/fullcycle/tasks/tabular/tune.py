@@ -78,15 +78,16 @@ def tune_on_workers(session: ClusterSession, fit: FullFit, schema: Schema, probl
     while (counted and rounds < COUNTED_ROUNDS) or \
             (not counted and time.perf_counter() + last < deadline):
         began = time.perf_counter()
-        asked = [study.ask() for _ in range(width - (1 if searched is None else 0))]
+        first = rounds == 0
+        asked = [study.ask() for _ in range(width - (1 if first else 0))]
         settings = [family.space(t, problem.task) for t in asked]
-        if searched is None:  # the search's own settings, scored on the same folds
+        if first:  # the search's own settings, scored on the same folds
             settings.insert(0, dict(fit.searched))
         left = None if counted else max(deadline - began, 1.0)
         futures = [session.client.submit(_cross_validate, fit.family, p, *shared, job, left,
                                          pure=False) for p in settings]
         outcomes = _outcomes(futures)
-        if searched is None:
+        if first:
             searched = outcomes.pop(0)
             settings.pop(0)
             if searched is not None:
@@ -101,9 +102,7 @@ def tune_on_workers(session: ClusterSession, fit: FullFit, schema: Schema, probl
                                                                             outcome[1])))
         rounds, trials = rounds + 1, trials + len(asked)
         last = time.perf_counter() - began
-        if rounds == 1 and not counted and time.perf_counter() > deadline:
-            break
-    if searched is None or rounds == 0:
+    if searched is None:  # no round ran, or the search's own settings failed on the workers
         return None
     return Tuned(best[1], trials, rounds, searched[0], sign * best[0])
 
