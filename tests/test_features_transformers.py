@@ -159,8 +159,10 @@ def test_outliers_clip_flag_and_drop_only_in_training() -> None:
 def test_selector_text_and_generator() -> None:
     X = pd.DataFrame({"a": [1.0, 2, 3, 4], "dup": [1.0, 2, 3, 4], "const": [5.0] * 4,
                       "near": [1.0, 2, 3, 4.01]})
-    sel = FeatureSelector().fit(X)
+    sel = FeatureSelector(drop_correlated=0.98).fit(X)
     assert sel.get_feature_names_out().tolist() == ["a"]
+    # by default a correlated column stays: it can carry what its partner lacks
+    assert FeatureSelector().fit(X).get_feature_names_out().tolist() == ["a", "near"]
     assert FeatureSelector().fit(X.iloc[[0]]).transform(X.iloc[[0]]).shape == (1, 4)
     only_const = FeatureSelector().fit(pd.DataFrame({"c": [1.0, 1.0]}))
     assert only_const.kept_ == ["c"]  # never leaves a model without columns

@@ -265,8 +265,10 @@ class FeaturesConfig(Section):
     datetime_elapsed: bool = Field(True, description="days since the training start")
     generate: bool = Field(False, description="search ratios/differences/group means/counts; "
                            "keep a kind only when it improves the out-of-fold score")
-    drop_correlated: float | None = Field(0.98, gt=0, le=1, description="|r| above which one "
-                                          "of two features is dropped; null = keep")
+    # null by default: two columns correlated at 0.98 can still differ where it matters (the
+    # California population follows households, correlated 0.98 with total_bedrooms)
+    drop_correlated: float | None = Field(None, gt=0, le=1, description="|r| above which one "
+                                          "of two features is dropped; null = keep both")
     select: Literal["none", "mutual_info", "importance"] = "none"
     select_k: int | float = Field(0.8, gt=0, description="features kept: a count or a share")
     pca: int | float | None = Field(None, gt=0, description="PCA components (count or variance "

@@ -1,6 +1,7 @@
 """Feature selection on the encoded matrix, each choice recorded with its reason.
 
-`FeatureSelector` drops constant, duplicate and highly correlated columns, then optionally keeps
+`FeatureSelector` drops constant and duplicate columns (and, when asked, one of two highly
+correlated ones: off by default, see `FeaturesConfig.drop_correlated`), then optionally keeps
 the top features by mutual information or by a quick LightGBM's importance. `SafeNames` makes
 column names acceptable to LightGBM (which refuses JSON punctuation in feature names)."""
 
@@ -41,7 +42,7 @@ def numeric_view(frame: pd.DataFrame) -> np.ndarray:
 
 
 class FeatureSelector(TransformerMixin, BaseEstimator):
-    def __init__(self, *, drop_correlated: float | None = 0.98, select: str = "none",
+    def __init__(self, *, drop_correlated: float | None = None, select: str = "none",
                  k: int | float = 0.8, seed: int = 0) -> None:
         self.drop_correlated = drop_correlated
         self.select = select
