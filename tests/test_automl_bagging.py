@@ -126,3 +126,44 @@ def test_a_fold_model_fitted_against_a_clock_pickles_and_is_weighed(family: str)
     again = pickle.loads(pickle.dumps(model))
     assert again.predict_proba(X) == pytest.approx(model.predict_proba(X))
     assert 0 < model_bytes([Pipeline([("model", model)])]) < 50 * 2**20
+
+
+@pytest.mark.parametrize("estimate, tried, bagged", [
+    (50.0, "no deadline", False),  # fits in the time left: refit as before
+    (150.0, "deadline", True),  # over the time left but within TRY_REFIT of it: tried, stopped
+    (250.0, None, True),  # far over: bagged without trying
+])
+def test_a_late_refit_within_reach_is_tried_and_falls_back_to_its_bag(
+        monkeypatch: pytest.MonkeyPatch, estimate: float, tried: str | None,
+        bagged: bool) -> None:
+    import fullcycle.tasks.tabular.search.improve as improve
+    from fullcycle.tasks.tabular.search.families import OutOfTime
+
+    frame = tiny_frame("regression", n=300)
+    dataset = Dataset.from_frame(frame, target="y")
+    config = Config.from_dict({"seed": 0, "problem": {"task": "regression"},
+                               "train": {"families": ["lightgbm"], "max_trials": 1,
+                                         "calibration": "none"}})
+    problem = define_problem(dataset.target, "y", config.problem)
+    y = problem.encode_target(dataset.target)
+    X = feature_frame(dataset)
+    result = Search(schema=dataset.schema, problem=problem, families=["lightgbm"], folds=4,
+                    seed=0, time_budget=1e9, max_trials=1).run(X, y)
+    result.preprocess_seconds = 0.0
+    cand = result.candidates[0]
+    cand.fit_seconds = estimate * 3 / cand.refit_share  # 4 folds: estimate = fit / 3 * share
+    calls: list[str] = []
+    real = improve._refit_member
+
+    def refit_member(*args: object) -> object:
+        calls.append("no deadline" if args[-1] is None else "deadline")
+        if args[-1] is not None:
+            raise OutOfTime("stopped at the deadline")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(improve, "_refit_member", refit_member)
+    final = build_final(result, dataset.schema, config, X, y,
+                        deadline=time.perf_counter() + 100.0)
+    assert calls == ([tried] if tried else [])
+    members = getattr(final.pipeline, "members", [final.pipeline])
+    assert isinstance(members[0], FoldBag) == bagged

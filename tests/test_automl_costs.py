@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from automl_support import saturating as _saturating
 
 from fullcycle.config import Config
@@ -53,3 +54,46 @@ def test_a_candidate_that_would_eat_its_own_refit_time_is_stopped() -> None:
     search.deadline = now + 35.0
     with pytest.raises(_Stop):  # its folds alone do not fit
         search._check(0, [1.0], now - 10.0, prune=False, baggable=True)
+
+
+def test_a_refit_is_priced_by_the_rounds_it_runs_and_the_folds_the_search_used() -> None:
+    from fullcycle.tasks.tabular.search.families import EARLY_STOP_ROUNDS, get_family, refit_share
+    from fullcycle.tasks.tabular.search.improve import _refit_estimate
+    from fullcycle.tasks.tabular.search.search import Candidate
+
+    # folds ran 100 rounds + the patience on 90% of their rows; the refit runs 110 on all
+    share = refit_share(get_family("lightgbm"), [100, 100])
+    assert share == 110 / (100 + EARLY_STOP_ROUNDS) / 0.9
+    assert refit_share(get_family("lightgbm"), [None, None]) == 1.1  # not early-stopped
+    assert refit_share(get_family("linear"), [None]) == 1.1
+    cand = Candidate(name="c", family="lightgbm", params={}, fold_scores=[1.0, 1.0],
+                     fit_seconds=10.0, predict_ms_per_row=0.1, oof=np.zeros(1),
+                     refit_share=share)
+    # 2 folds: each fold model saw half the rows, so the refit costs the two folds' time
+    assert _refit_estimate(cand, 2) == 10.0 * share
+    assert _refit_estimate(cand, 5) == 10.0 / 4 * share
+
+
+def test_an_unmeasured_boosting_family_is_priced_from_boosting_not_from_a_linear_fit() -> None:
+    import time
+
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.families import get_family
+    from fullcycle.tasks.tabular.search.search import Search
+
+    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
+                    seed=0, time_budget=60)
+    search.deadline = float("inf")
+    catboost, forest = get_family("catboost"), get_family("random_forest")
+    search._cost = {"linear": 0.5}  # many classes: a linear fit says little about boosting
+    assert search._guess_cost(catboost) == 0.5 * catboost.cost / get_family("linear").cost
+    assert search._slack(catboost) == float("inf")  # (times 2: a rough guess)
+    search.deadline = time.perf_counter() + 100.0  # 100 s left
+    search._cost = {"linear": 0.5, "lightgbm": 7.0}
+    assert search._guess_cost(catboost) == 7.0 * catboost.cost / get_family("lightgbm").cost
+    assert search._guess_cost(forest) == 0.5 * forest.cost / get_family("linear").cost
+    left = search._left()
+    assert search._slack(catboost) == pytest.approx(left, abs=1.0)  # a boosting guess: as is
+    assert search._slack(forest) == pytest.approx(2 * left, abs=1.0)

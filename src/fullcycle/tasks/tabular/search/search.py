@@ -39,6 +39,7 @@ from fullcycle.tasks.tabular.search.families import (
     get_family,
     portfolio,
     refit_params,
+    refit_share,
 )
 from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG, Mode, log_target_mode
 
@@ -64,6 +65,8 @@ class Candidate:
     # not kept (only the best few candidates keep theirs, see bagging.keep_fold_models)
     fold_models: list[Any] | None = field(default=None, repr=False)
     fold_bytes: int = 0
+    # a refit's seconds per second of fold fitting scaled to all rows (families.refit_share)
+    refit_share: float = 1.1
 
     @property
     def score(self) -> float:
@@ -274,6 +277,7 @@ class Search:
         self.features = features  # FeaturesConfig for build_preprocessor; None = its defaults
         self.reserve = reserve or (lambda cands: 0.0)  # seconds to keep for what follows
         self.candidates: list[Candidate] = []
+        self.cv: Folds = []  # made by `run`, re-made with fewer folds on slow data
         self.trials = self.pruned = 0
         self.failures: list[str] = [str(f.missing()) for f in chosen if f.missing()]
         self._cost: dict[str, float] = {}  # family -> measured seconds of one candidate
@@ -436,13 +440,22 @@ class Search:
         """How long a candidate of this family may be expected to take and still be started:
         the time left, or twice that for a family not measured yet (its guess comes from cost
         hints, which are rough: linear models on many classes are far cheaper than boosting),
-        since a candidate that overruns is stopped at the deadline after its first fold."""
-        return self._left() * (1.0 if family.name in self._cost else 2.0)
+        since a candidate that overruns is stopped at the deadline after its first fold. A
+        boosting family guessed from a measured one is guessed well (CatBoost started on such
+        a guess twice the time left ran until the deadline and was dropped: 10 s lost)."""
+        sure = family.name in self._cost or (family.boosting and any(
+            get_family(f).boosting for f in self._cost))
+        return self._left() * (1.0 if sure else 2.0)
 
     def _guess_cost(self, family: Family) -> float:
         """Seconds one candidate of this family is expected to take: measured if it has run,
-        else scaled by cost hints from the families that have."""
-        guesses = [c * family.cost / get_family(f).cost for f, c in self._cost.items()]
+        else scaled by cost hints from the families that have, boosting from boosting (a
+        boosted model grows a tree per class and round, so a cheap linear fit on 26 classes says
+        little of what CatBoost will take there)."""
+        alike = {f: c for f, c in self._cost.items()
+                 if get_family(f).boosting == family.boosting}
+        guesses = [c * family.cost / get_family(f).cost
+                   for f, c in (alike or self._cost).items()]
         fit = self._cost.get(family.name, min(guesses) if guesses else 0.0)
         return fit + self._preprocess_guess(family)
 
@@ -595,6 +608,7 @@ class Search:
         cand = Candidate(name=name, family=family.name, params=params, fold_scores=scores,
                          fit_seconds=elapsed, predict_ms_per_row=1000 * predict_seconds / n_valid,
                          oof=oof, refit_params=refit_params(family, params, best_iters),
+                         refit_share=refit_share(family, best_iters),
                          train_score=train_score, metric=self.problem.metric,
                          greater_is_better=self.problem.scorer.greater_is_better,
                          fold_models=models, fold_bytes=model_bytes(models))

@@ -170,8 +170,10 @@ def train_model(dataset: Dataset, config: Config, *,
     def reserve(cands: list[Candidate]) -> float:
         sign = problem.scorer.sign()
         top = sorted(cands, key=lambda c: -sign * c.score)[:ENSEMBLE_RESERVE if tc.ensemble else 1]
-        return post + sum(_refit_estimate(c, config.split.cv_folds, search.preprocess_seconds)
-                          for c in top)
+        # the folds the search uses (fewer than configured on slow data: each fold model then
+        # saw fewer rows and a refit costs more of a candidate's measured time)
+        folds = len(search.cv) or config.split.cv_folds
+        return post + sum(_refit_estimate(c, folds, search.preprocess_seconds) for c in top)
 
     search = Search(schema=dataset.schema, problem=problem, families=tc.families,
                     folds=config.split.cv_folds, seed=config.seed, time_budget=budget,
