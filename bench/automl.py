@@ -121,7 +121,50 @@ def _hard_heavy_tail() -> pd.DataFrame:
     return _california(10000)
 
 
+def _hard_many_classes() -> pd.DataFrame:
+    """20,000 rows, 16 numeric features, 26 classes coded 1..26 (the shape of UCI letter)."""
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(n_samples=20000, n_features=16, n_informative=12, n_redundant=2,
+                               n_classes=26, n_clusters_per_class=2, class_sep=2.0,
+                               random_state=SEED)
+    frame = pd.DataFrame(np.round(x, 3), columns=[f"f{i}" for i in range(16)])
+    frame["letter"] = y + 1
+    return frame
+
+
+def _hard_rings_classes() -> pd.DataFrame:
+    """abalone with the ring count as 28 classes, several of them 1-2 rows."""
+    frame = pd.read_csv(DATASETS / "abalone/abalone.csv")
+    frame["Rings"] = "r" + frame["Rings"].astype(str)
+    return frame
+
+
+def _hard_rare_positive() -> pd.DataFrame:
+    """11,000 rows of the Taiwan credit defaults with 2% positives (a fraud-like rarity)."""
+    frame = pd.read_csv(DATASETS / "credit_default_taiwan/credit_default_taiwan.csv")
+    target = "default.payment.next.month"
+    positive = frame[frame[target] == 1].sample(n=220, random_state=SEED)
+    negative = frame[frame[target] == 0].sample(n=10780, random_state=SEED)
+    frame = pd.concat([positive, negative]).sample(frac=1.0, random_state=SEED)
+    return frame.drop(columns=["ID"]).reset_index(drop=True)
+
+
+def _hard_digits() -> pd.DataFrame:
+    """scikit-learn's bundled 8x8 digits: 1,797 rows, 64 pixel counts, 10 classes."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    frame = pd.DataFrame(x.astype(int), columns=[f"px{i}" for i in range(64)])
+    frame["digit"] = y
+    return frame
+
+
 HARD = {
+    "hard_many26": (_hard_many_classes, "letter", "multiclass"),
+    "hard_rings28": (_hard_rings_classes, "Rings", "multiclass"),
+    "hard_rare2pct": (_hard_rare_positive, "default.payment.next.month", "binary"),
+    "hard_digits": (_hard_digits, "digit", "multiclass"),
     "hard_rare_class": (_hard_rare_class, "deal", "multiclass"),
     "hard_int40": (_hard_int_classes, "value_class", "multiclass"),
     "hard_cat500": (_hard_categorical, "median_house_value", "regression"),
