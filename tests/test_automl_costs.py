@@ -97,3 +97,28 @@ def test_an_unmeasured_boosting_family_is_priced_from_boosting_not_from_a_linear
     left = search._left()
     assert search._slack(catboost) == pytest.approx(left, abs=1.0)  # a boosting guess: as is
     assert search._slack(forest) == pytest.approx(2 * left, abs=1.0)
+
+
+def test_a_first_fold_stops_where_the_check_after_it_would_stop_the_candidate() -> None:
+    import time
+
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.families import get_family
+    from fullcycle.tasks.tabular.search.search import Candidate, Search
+
+    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
+                    seed=0, time_budget=60)
+    search.deadline = time.perf_counter() + 100.0
+    catboost = get_family("catboost")
+    assert search._hard_deadline(catboost) is None  # the first candidate always finishes
+    search.candidates = [Candidate(name="lightgbm", family="lightgbm", params={},
+                                   fold_scores=[1.0], fit_seconds=1.0, predict_ms_per_row=0.1,
+                                   oof=np.zeros(1))]
+    now = time.perf_counter()
+    end = search._hard_deadline(catboost)
+    assert end is not None and now + 100.0 <= end <= now + 102.0  # the end of the search
+    assert search._hard_deadline(catboost, first_fold_by=now + 20.0) == now + 20.0
+    search.max_trials = 3  # a counted search never looks at the clock
+    assert search._hard_deadline(catboost, first_fold_by=now + 20.0) is None
