@@ -122,3 +122,31 @@ def test_a_first_fold_stops_where_the_check_after_it_would_stop_the_candidate() 
     assert search._hard_deadline(catboost, first_fold_by=now + 20.0) == now + 20.0
     search.max_trials = 3  # a counted search never looks at the clock
     assert search._hard_deadline(catboost, first_fold_by=now + 20.0) is None
+
+
+def test_once_a_boosted_model_scored_a_candidate_may_take_half_the_time_left() -> None:
+    import time
+
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.families import get_family
+    from fullcycle.tasks.tabular.search.search import DEAR_SHARE, Candidate, Search
+
+    frame = _saturating(60, 0, noise=1.0)
+    frame["y"] = np.where(frame["y"] > frame["y"].median(), "a", "b")
+    frame.loc[:19, "y"] = "c"
+    dataset = Dataset.from_frame(frame, target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    assert problem.task == "multiclass"
+    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
+                    seed=0, time_budget=60)
+    search.deadline = time.perf_counter() + 100.0
+    catboost, xgboost = get_family("catboost"), get_family("xgboost")
+    search._cost = {"lightgbm": 2.0}
+    # multiclass CatBoost is priced as such (10x LightGBM), XGBoost by its usual hint
+    assert search._guess_cost(catboost) == 2.0 * 20 / 2
+    assert search._guess_cost(xgboost) == 2.0 * 3 / 2
+    assert search._slack(catboost) == pytest.approx(100.0, abs=1.0)  # nothing boosted yet
+    search.candidates = [Candidate(name="lightgbm", family="lightgbm", params={},
+                                   fold_scores=[1.0], fit_seconds=2.0, predict_ms_per_row=0.1,
+                                   oof=np.zeros(1))]
+    assert search._slack(catboost) == pytest.approx(DEAR_SHARE * 100.0, abs=1.0)

@@ -244,6 +244,10 @@ class _FoldFit:
 
 MANY_CLASSES = 10
 FIRST_SHARE = 0.5  # at most this share of the search for the first candidate's folds
+# once a boosted model has scored, a candidate may take at most this share of the time left:
+# one slow bet (a 4-class CatBoost took 12.5 s of the 16 s left on 1,300 rows) costs the
+# several cheaper trials that usually gain more
+DEAR_SHARE = 0.5
 CANDIDATE_SHARE = 1 / 3  # fewer folds when one candidate would cost more of the budget
 SMALL_ROWS = 5000  # below this many training rows, never fewer than 3 folds
 
@@ -448,7 +452,12 @@ class Search:
         a guess twice the time left ran until the deadline and was dropped: 10 s lost)."""
         sure = family.name in self._cost or (family.boosting and any(
             get_family(f).boosting for f in self._cost))
-        return self._left() * (1.0 if sure else 2.0)
+        return self._share(family) * self._left() * (1.0 if sure else 2.0)
+
+    def _share(self, family: Family) -> float:
+        """The share of the time left a candidate of this family may take (DEAR_SHARE)."""
+        boosted = any(get_family(c.family).boosting for c in self.candidates)
+        return DEAR_SHARE if boosted and not self._guaranteed(family) else 1.0
 
     def _guess_cost(self, family: Family) -> float:
         """Seconds one candidate of this family is expected to take: measured if it has run,
@@ -457,7 +466,8 @@ class Search:
         little of what CatBoost will take there)."""
         alike = {f: c for f, c in self._cost.items()
                  if get_family(f).boosting == family.boosting}
-        guesses = [c * family.cost / get_family(f).cost
+        task = self.problem.task
+        guesses = [c * family.cost_for(task) / get_family(f).cost_for(task)
                    for f, c in (alike or self._cost).items()]
         fit = self._cost.get(family.name, min(guesses) if guesses else 0.0)
         return fit + self._preprocess_guess(family)
@@ -592,8 +602,9 @@ class Search:
         for k, (_, valid_idx) in enumerate(self.cv):
             # after fold 0, `_check` stops a candidate whose folds would not all finish in the
             # time left: past this point fold 0 already says so (a first CatBoost fold on
-            # segment ran 15 s to be stopped there, with 39 s left for 5 folds)
-            by = t0 + (left0 + 0.5) / len(self.cv) if k == 0 else None
+            # segment ran 15 s to be stopped there, with 39 s left for 5 folds); nor in its
+            # share of it (DEAR_SHARE)
+            by = t0 + (self._share(family) * left0 + 0.5) / len(self.cv) if k == 0 else None
             fold = self._fit_fold(family, params, k, X, y, first_fold_by=by)
             models.append(fold.model)
             best_iters.append(fold.best_iteration)
