@@ -58,14 +58,14 @@ def test_a_skewed_target_gets_a_log_twin_and_the_better_form_wins() -> None:
     by = {c.name: c for c in out.search.candidates}
     assert by["lightgbm_log"].score < by["lightgbm"].score  # RMSE: lower is better
     # boosting after the pair follows the form that won
-    assert names[2] == "lightgbm_p2_log" and by[names[2]].params[TARGET_LOG]
+    assert names[2] == "lightgbm_p3_log" and by[names[2]].params[TARGET_LOG]
     assert out.search.best.params.get(TARGET_LOG)
     assert any("log1p scored better" in line for line in out.diagnosis)
     raw = _train(train, ["lightgbm", "xgboost"], trials=3, transform="none")
     assert not any(c.params.get(TARGET_LOG) for c in raw.search.candidates)
     # the same table with a symmetric target: no log twin
     flat = _train(train.assign(y=np.log(train["y"])), ["lightgbm", "xgboost"], trials=2)
-    assert [c.name for c in flat.search.candidates] == ["lightgbm", "lightgbm_p2"]
+    assert [c.name for c in flat.search.candidates] == ["lightgbm", "lightgbm_p3"]
 
 
 def test_when_the_raw_target_wins_boosting_stays_on_it() -> None:
@@ -78,7 +78,7 @@ def test_when_the_raw_target_wins_boosting_stays_on_it() -> None:
     by = {c.name: c for c in out.search.candidates}
     assert set(by) >= {"lightgbm", "lightgbm_log"}
     assert by["lightgbm"].score < by["lightgbm_log"].score  # the premise
-    assert "lightgbm_p2" in by and not by["lightgbm_p2"].params.get(TARGET_LOG)
+    assert "lightgbm_p3" in by and not by["lightgbm_p3"].params.get(TARGET_LOG)
 
 
 def test_a_log_model_serves_on_the_original_scale_compiled_too() -> None:

@@ -578,11 +578,13 @@ register(Family(
 
 # The order the portfolio is tried in, across families: the default gradient-boosted model
 # (the one that wins most tables, so a short budget already has it), a cheap linear baseline,
-# then the other strong defaults, then variety for the ensemble. Families not listed follow,
-# in cost order.
+# the larger, faster-learning LightGBM (the cheapest boosting variant; more leaves pay on
+# larger tables: California housing at 30 s 43,847 -> 43,148 RMSE with it third), then the
+# other strong defaults, then variety for the ensemble. Families not listed follow, in cost
+# order.
 PORTFOLIO_ORDER: list[tuple[str, int]] = [
-    ("lightgbm", 0), ("linear", 0), ("extra_trees", 0), ("lightgbm", 1), ("catboost", 0),
-    ("xgboost", 0), ("random_forest", 0), ("lightgbm", 2), ("xgboost", 1), ("knn", 0),
+    ("lightgbm", 0), ("linear", 0), ("lightgbm", 2), ("extra_trees", 0), ("lightgbm", 1),
+    ("catboost", 0), ("xgboost", 0), ("random_forest", 0), ("xgboost", 1), ("knn", 0),
     ("mlp", 0), ("extra_trees", 1), ("random_forest", 1),
 ]
 
