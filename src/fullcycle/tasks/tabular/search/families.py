@@ -373,8 +373,11 @@ def refit_params(family: Family, params: Params, best_iterations: list[int | Non
     found = [b for b in best_iterations if b]
     if not family.boosting or not found:
         return dict(params)
-    key = ROUNDS_KEY[family.name]
-    return {**params, key: max(10, int(np.mean(found) * 1.1))}
+    return {**params, ROUNDS_KEY[family.name]: _refit_rounds(found)}
+
+
+def _refit_rounds(found: list[int]) -> int:
+    return max(10, int(np.mean(found) * 1.1))
 
 
 def refit_share(family: Family, best_iterations: list[int | None]) -> float:
@@ -385,9 +388,8 @@ def refit_share(family: Family, best_iterations: list[int | None]) -> float:
     found = [b for b in best_iterations if b]
     if not family.boosting or not found:
         return 1.1
-    rounds = max(10, int(np.mean(found) * 1.1))
     ran = float(np.mean([b + EARLY_STOP_ROUNDS for b in found]))
-    return rounds / ran / 0.9
+    return _refit_rounds(found) / ran / 0.9
 
 
 # --- linear ---------------------------------------------------------------------------------
