@@ -150,3 +150,45 @@ def test_once_a_boosted_model_scored_a_candidate_may_take_half_the_time_left() -
                                    fold_scores=[1.0], fit_seconds=2.0, predict_ms_per_row=0.1,
                                    oof=np.zeros(1))]
     assert search._slack(catboost) == pytest.approx(DEAR_SHARE * 100.0, abs=1.0)
+
+
+def test_a_boosting_trial_that_would_not_fit_is_sized_by_its_learning_rate() -> None:
+    import time
+
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.families import LIGHTGBM_RATE, get_family
+    from fullcycle.tasks.tabular.search.search import (
+        DEAR_SHARE,
+        FASTEST_RATE,
+        Candidate,
+        Search,
+    )
+
+    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
+                    seed=0, time_budget=60)
+    lightgbm, forest = get_family("lightgbm"), get_family("random_forest")
+    # measured at the default rate: time goes as 1/rate
+    search._cost = {"lightgbm": 10.0, "random_forest": 30.0}
+    assert search._guess_cost(lightgbm, {"learning_rate": 2 * LIGHTGBM_RATE}) == 5.0
+    assert search._guess_cost(lightgbm, {}) == 10.0
+    search.candidates = [Candidate(name="lightgbm", family="lightgbm", params={},
+                                   fold_scores=[1.0], fit_seconds=10.0, predict_ms_per_row=0.1,
+                                   oof=np.zeros(1))]
+    search.deadline = time.perf_counter() + 100.0  # slack: half of 100 s
+    fits = {"learning_rate": 0.05, "num_leaves": 31}
+    assert search._sized(lightgbm, fits) is fits
+    search.deadline = time.perf_counter() + 12.0  # slack ~6 s: 0.05 would take 10 s
+    sized = search._sized(lightgbm, fits)
+    assert sized["num_leaves"] == 31
+    assert 0.05 * 10.0 / (DEAR_SHARE * 12.0) < sized["learning_rate"] <= FASTEST_RATE
+    assert search._guess_cost(lightgbm, sized) <= search._slack(lightgbm)
+    slow = {"learning_rate": 0.01}  # 50 s at its rate
+    assert search._guess_cost(lightgbm, search._sized(lightgbm, slow)) <= \
+        search._slack(lightgbm)
+    search._cost["lightgbm"] = 100.0  # 25 s even at the fastest rate: capped there
+    assert search._sized(lightgbm, fits)["learning_rate"] == FASTEST_RATE
+    assert search._sized(forest, {"n_estimators": 300}) == {"n_estimators": 300}  # no rate
+    search.max_trials = 3  # a counted search never looks at the clock
+    assert search._sized(lightgbm, fits) is fits

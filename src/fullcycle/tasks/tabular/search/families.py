@@ -47,12 +47,20 @@ class Family:
     needs_scaling: bool = False
     kind: str = "tree"  # preprocessing kind: linear (scaled), tree, native (categories kept)
     boosting: bool = False  # supports early stopping of rounds on a validation set
+    # a boosting family's default learning rate: its rounds, and so its time, go as 1/rate
+    rate: float | None = None
     description: str = ""
     tasks: tuple[str, ...] = field(default=("binary", "multiclass", "regression"))
     extra: str | None = None  # the pip extra that installs it, when it is optional
 
     def cost_for(self, task: str) -> int:
         return self.multiclass_cost if task == "multiclass" and self.multiclass_cost else self.cost
+
+    def time_factor(self, params: Params) -> float:
+        """A fit's time with these params over its time at the default learning rate."""
+        if self.rate is None:
+            return 1.0
+        return self.rate / float(params.get("learning_rate") or self.rate)
 
     @property
     def defaults(self) -> Params:
@@ -471,17 +479,21 @@ register(Family(name="extra_trees", make=_forest(True), space=_forest_space, cos
 
 
 # --- gradient boosting ----------------------------------------------------------------------
+LIGHTGBM_RATE = XGBOOST_RATE = 0.05
+CATBOOST_RATE = 0.08
+
+
 def _lightgbm(task: str, params: Params, seed: int) -> Any:
     import lightgbm as lgb
 
     cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
     return cls(random_state=seed, n_jobs=fit_threads(), verbose=-1, deterministic=True,
                force_col_wise=True,
-               **{"n_estimators": 2000, "learning_rate": 0.05, "num_leaves": 31, **params})
+               **{"n_estimators": 2000, "learning_rate": LIGHTGBM_RATE, "num_leaves": 31, **params})
 
 
 register(Family(
-    name="lightgbm", make=_lightgbm, kind="native", cost=2, boosting=True,
+    name="lightgbm", make=_lightgbm, kind="native", cost=2, boosting=True, rate=LIGHTGBM_RATE,
     description="LightGBM gradient boosting, early-stopped",
     portfolio=({},
                {"learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 20,
@@ -507,11 +519,11 @@ def _xgboost(task: str, params: Params, seed: int) -> Any:
     cls = xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier
     return cls(random_state=seed, n_jobs=fit_threads(), tree_method="hist", verbosity=0,
                enable_categorical=True,
-               **{"n_estimators": 2000, "learning_rate": 0.05, "max_depth": 6, **params})
+               **{"n_estimators": 2000, "learning_rate": XGBOOST_RATE, "max_depth": 6, **params})
 
 
 register(Family(
-    name="xgboost", make=_xgboost, kind="native", cost=3, boosting=True,
+    name="xgboost", make=_xgboost, kind="native", cost=3, boosting=True, rate=XGBOOST_RATE,
     description="XGBoost (hist) gradient boosting, early-stopped",
     portfolio=({},
                {"learning_rate": 0.03, "max_depth": 4, "subsample": 0.8, "colsample_bytree": 0.7,
@@ -532,12 +544,13 @@ def _catboost(task: str, params: Params, seed: int) -> Any:
 
     cls = cb.CatBoostRegressor if task == "regression" else cb.CatBoostClassifier
     return cls(random_seed=seed, thread_count=THREADS, verbose=0, allow_writing_files=False,
-               **{"iterations": 1500, "learning_rate": 0.08, "depth": 6, **params})
+               **{"iterations": 1500, "learning_rate": CATBOOST_RATE, "depth": 6, **params})
 
 
 register(Family(
     # multiclass: ~10x LightGBM's time on 4- and 7-class tables of 1-2k rows (vs ~2.5x)
     name="catboost", make=_catboost, kind="native", cost=5, multiclass_cost=20, boosting=True,
+    rate=CATBOOST_RATE,
     extra="catboost",
     description="CatBoost gradient boosting, early-stopped",
     portfolio=({},),

@@ -243,6 +243,7 @@ class _FoldFit:
 
 
 MANY_CLASSES = 10
+FASTEST_RATE = 0.2  # a tuning trial sized to the time left learns at most this fast
 FIRST_SHARE = 0.5  # at most this share of the search for the first candidate's folds
 # once a boosted model has scored, a candidate may take at most this share of the time left:
 # one slow bet (a 4-class CatBoost took 12.5 s of the 16 s left on 1,300 rows) costs the
@@ -284,7 +285,8 @@ class Search:
         self.cv: Folds = []  # made by `run`, re-made with fewer folds on slow data
         self.trials = self.pruned = 0
         self.failures: list[str] = [str(f.missing()) for f in chosen if f.missing()]
-        self._cost: dict[str, float] = {}  # family -> measured seconds of one candidate
+        # family -> measured seconds of one candidate, at the family's default learning rate
+        self._cost: dict[str, float] = {}
         self._broken: set[str] = set()
         self._folds_cache: dict[tuple[Any, ...], _FoldData] = {}
         self._coerced_rows: pd.DataFrame | None = None
@@ -459,18 +461,33 @@ class Search:
         boosted = any(get_family(c.family).boosting for c in self.candidates)
         return DEAR_SHARE if boosted and not self._guaranteed(family) else 1.0
 
-    def _guess_cost(self, family: Family) -> float:
-        """Seconds one candidate of this family is expected to take: measured if it has run,
-        else scaled by cost hints from the families that have, boosting from boosting (a
-        boosted model grows a tree per class and round, so a cheap linear fit on 26 classes says
-        little of what CatBoost will take there)."""
+    def _guess_cost(self, family: Family, params: Params | None = None) -> float:
+        """Seconds one candidate of this family (with `params`: at their learning rate) is
+        expected to take: measured if it has run, else scaled by cost hints from the families
+        that have, boosting from boosting (a boosted model grows a tree per class and round, so
+        a cheap linear fit on 26 classes says little of what CatBoost will take there)."""
         alike = {f: c for f, c in self._cost.items()
                  if get_family(f).boosting == family.boosting}
         task = self.problem.task
         guesses = [c * family.cost_for(task) / get_family(f).cost_for(task)
                    for f, c in (alike or self._cost).items()]
         fit = self._cost.get(family.name, min(guesses) if guesses else 0.0)
+        if params is not None:
+            fit *= family.time_factor(params)
         return fit + self._preprocess_guess(family)
+
+    def _sized(self, family: Family, params: Params) -> Params:
+        """A tuning trial sized to the time it may take: a boosting trial that would not fit
+        gets a higher learning rate (fewer rounds, up to FASTEST_RATE). Without it the end of a
+        search on a slow table went to dozens of cheap, pruned linear trials while the leading
+        family waited (26 s of 60 on a 10-class table)."""
+        if self.max_trials is not None or family.rate is None:
+            return params
+        guess, slack = self._guess_cost(family, self._adapt(family, params)), self._slack(family)
+        rate = float(params.get("learning_rate") or family.rate)
+        if guess <= slack or rate >= FASTEST_RATE:
+            return params
+        return {**params, "learning_rate": min(FASTEST_RATE, rate * guess / max(slack, 1e-3) * 1.1)}
 
     def _preprocess_guess(self, family: Family) -> float:
         """Seconds to fit this family's preprocessing on the folds that do not have it yet (a
@@ -483,11 +500,11 @@ class Search:
              prune: bool) -> Candidate | None:
         if family.name in self._broken:
             return None
+        params = self._adapt(family, params)
         if self.max_trials is None and self.candidates and \
-                self._guess_cost(family) > self._slack(family):
+                self._guess_cost(family, params) > self._slack(family):
             return None
         self.trials += 1
-        params = self._adapt(family, params)
         if params.get(TARGET_LOG) and not name.endswith("_log"):
             name += "_log"
         started = getattr(self.on_candidate, "started", None)  # optional: progress displays
@@ -621,7 +638,7 @@ class Search:
             self._check(k, scores, t0, prune, guaranteed=self._guaranteed(family),
                         baggable=baggable)
         self._probe = None
-        self._cost[family.name] = elapsed
+        self._cost[family.name] = elapsed / family.time_factor(params)
         assert oof is not None
         n_valid = sum(len(v) for _, v in self.cv)
         cand = Candidate(name=name, family=family.name, params=params, fold_scores=scores,
@@ -690,14 +707,24 @@ class Search:
             if not any(c.family == family.name for c in self.candidates):
                 self._try(family, family.defaults, X, y, family.name, prune=False)
                 continue
-            trial = studies[family.name].ask()
-            params = family.space(trial, self.problem.task)
+            study = studies[family.name]
+            trial = study.ask()
+            asked = family.space(trial, self.problem.task)
+            params = self._sized(family, asked)
             cand = self._try(family, params, X, y, f"{family.name}_t{counts[family.name]}",
                              prune=True)
-            if cand is None:
-                studies[family.name].tell(trial, state=optuna.trial.TrialState.PRUNED)
-            else:
-                studies[family.name].tell(trial, sign * cand.score)
+            if params is asked:
+                if cand is None:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    study.tell(trial, sign * cand.score)
+                continue
+            # the sampler learns from the learning rate that ran, not the one it asked for
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            if cand is not None:
+                study.add_trial(optuna.trial.create_trial(
+                    params={k: params[k] for k in trial.params},
+                    distributions=trial.distributions, value=sign * cand.score))
 
     def _next_family(self, counts: dict[str, int]) -> Family | None:
         """The family with the best expected gain per second: close to the leader (in units of
@@ -723,7 +750,8 @@ class Search:
             family = get_family(name)
             if name in self._broken:
                 continue
-            if self.max_trials is None and costs[name] > self._left():
+            fastest = family.time_factor({"learning_rate": FASTEST_RATE})
+            if self.max_trials is None and costs[name] * min(fastest, 1.0) > self._left():
                 continue
             gap = sign * (cand.score - leader.score) / spread  # <= 0
             priority = gap + 1.5 / math.sqrt(1 + counts[name]) - 0.3 * math.log(
