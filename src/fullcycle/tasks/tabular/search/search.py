@@ -750,8 +750,10 @@ class Search:
             family = get_family(name)
             if name in self._broken:
                 continue
+            # one that `_try` would refuse even sized to the time left (`_sized`) is not chosen
             fastest = family.time_factor({"learning_rate": FASTEST_RATE})
-            if self.max_trials is None and costs[name] * min(fastest, 1.0) > self._left():
+            if self.max_trials is None and \
+                    costs[name] * min(fastest, 1.0) > self._slack(family):
                 continue
             gap = sign * (cand.score - leader.score) / spread  # <= 0
             priority = gap + 1.5 / math.sqrt(1 + counts[name]) - 0.3 * math.log(
