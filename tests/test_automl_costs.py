@@ -192,3 +192,35 @@ def test_a_boosting_trial_that_would_not_fit_is_sized_by_its_learning_rate() -> 
     assert search._sized(forest, {"n_estimators": 300}) == {"n_estimators": 300}  # no rate
     search.max_trials = 3  # a counted search never looks at the clock
     assert search._sized(lightgbm, fits) is fits
+
+
+def test_the_tuner_learns_from_the_learning_rate_a_sized_trial_ran_at() -> None:
+    import optuna
+
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.search import FASTEST_RATE, Search
+
+    frame = _saturating(300, 0, noise=0.5)
+    frame["y"] = np.where(frame["y"] > 0, "up", "down")
+    dataset = Dataset.from_frame(frame, target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    told: list[optuna.trial.FrozenTrial] = []
+
+    class Sized(Search):  # every tuning trial sized, as on a slow machine
+        def _sized(self, family, params):  # type: ignore[no-untyped-def]
+            return {**params, "learning_rate": FASTEST_RATE}
+
+    original = optuna.study.Study.add_trial
+    try:
+        optuna.study.Study.add_trial = lambda study, trial: (told.append(trial),  # type: ignore
+                                                             original(study, trial))[1]
+        search = Sized(schema=dataset.schema, problem=problem, families=["lightgbm"], folds=3,
+                       seed=0, time_budget=60, max_trials=5)
+        result = search.run(frame.drop(columns="y"), problem.encode_target(dataset.target))
+    finally:
+        optuna.study.Study.add_trial = original  # type: ignore[method-assign]
+    tuned = [c for c in result.candidates if "_t" in c.name]
+    assert tuned and all(c.params["learning_rate"] == FASTEST_RATE for c in tuned)
+    # the sampler was told the rate that ran, with the score it got (a pruned trial: nothing)
+    assert [t.params["learning_rate"] for t in told] == [FASTEST_RATE] * len(tuned)
+    assert sorted(float(t.value or 0.0) for t in told) == sorted(c.score for c in tuned)
