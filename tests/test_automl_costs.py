@@ -189,6 +189,11 @@ def test_a_boosting_trial_that_would_not_fit_is_sized_by_its_learning_rate() -> 
         search._slack(lightgbm)
     search._cost["lightgbm"] = 100.0  # 25 s even at the fastest rate: capped there
     assert search._sized(lightgbm, fits)["learning_rate"] == FASTEST_RATE
+    # many classes: sized from the rate that runs (at least 0.1), not the one asked
+    search._cost["lightgbm"], search._n_classes = 20.0, 26
+    many = search._sized(lightgbm, {"learning_rate": 0.02})
+    assert search._guess_cost(lightgbm, search._adapt(lightgbm, many)) <= \
+        search._slack(lightgbm)
     assert search._sized(forest, {"n_estimators": 300}) == {"n_estimators": 300}  # no rate
     search.max_trials = 3  # a counted search never looks at the clock
     assert search._sized(lightgbm, fits) is fits

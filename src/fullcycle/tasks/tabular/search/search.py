@@ -480,11 +480,12 @@ class Search:
         """A tuning trial sized to the time it may take: a boosting trial that would not fit
         gets a higher learning rate (fewer rounds, up to FASTEST_RATE). Without it the end of a
         search on a slow table went to dozens of cheap, pruned linear trials while the leading
-        family waited (26 s of 60 on a 10-class table)."""
+        family waited (the last 14 s of 60 on a 10-class table)."""
         if self.max_trials is not None or family.rate is None:
             return params
-        guess, slack = self._guess_cost(family, self._adapt(family, params)), self._slack(family)
-        rate = float(params.get("learning_rate") or family.rate)
+        adapted = self._adapt(family, params)  # the rate that would run (many classes: >= 0.1)
+        guess, slack = self._guess_cost(family, adapted), self._slack(family)
+        rate = float(adapted.get("learning_rate") or family.rate)
         if guess <= slack or rate >= FASTEST_RATE:
             return params
         return {**params, "learning_rate": min(FASTEST_RATE, rate * guess / max(slack, 1e-3) * 1.1)}
