@@ -714,18 +714,17 @@ class Search:
             params = self._sized(family, asked)
             cand = self._try(family, params, X, y, f"{family.name}_t{counts[family.name]}",
                              prune=True)
-            if params is asked:
-                if cand is None:
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                else:
-                    study.tell(trial, sign * cand.score)
-                continue
-            # the sampler learns from the learning rate that ran, not the one it asked for
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            if cand is not None:
-                study.add_trial(optuna.trial.create_trial(
-                    params={k: params[k] for k in trial.params},
-                    distributions=trial.distributions, value=sign * cand.score))
+            if params is not asked:
+                # the sampler learns from the learning rate that ran, not the one it asked for
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                if cand is not None:
+                    study.add_trial(optuna.trial.create_trial(
+                        params={k: params[k] for k in trial.params},
+                        distributions=trial.distributions, value=sign * cand.score))
+            elif cand is None:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, sign * cand.score)
 
     def _next_family(self, counts: dict[str, int]) -> Family | None:
         """The family with the best expected gain per second: close to the leader (in units of
