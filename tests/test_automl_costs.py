@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from automl_support import saturating as _saturating
@@ -229,3 +231,52 @@ def test_the_tuner_learns_from_the_learning_rate_a_sized_trial_ran_at() -> None:
     # the sampler was told the rate that ran, with the score it got (a pruned trial: nothing)
     assert [t.params["learning_rate"] for t in told] == [FASTEST_RATE] * len(tuned)
     assert sorted(float(t.value or 0.0) for t in told) == sorted(c.score for c in tuned)
+
+
+def test_a_family_stopped_for_time_is_priced_by_its_stop_and_not_started_again() -> None:
+    import time
+
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.families import OutOfTime, get_family
+    from fullcycle.tasks.tabular.search.search import Candidate, Search, _Stop
+
+    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
+                    seed=0, time_budget=60)
+    search.cv = [(np.arange(1), np.arange(1))] * 5
+    search.candidates = [Candidate(name="lightgbm", family="lightgbm", params={},
+                                   fold_scores=[1.0], fit_seconds=1.0, predict_ms_per_row=0.1,
+                                   oof=np.zeros(1))]
+    search._cost = {"lightgbm": 1.0}
+    forest, mlp, lightgbm = (get_family(n) for n in ("extra_trees", "mlp", "lightgbm"))
+    # stopped within its second fold after 4 s: 5 folds take at least 10 s
+    search._learn_stopped(forest, {}, 4.0, 2)
+    assert search._cost["extra_trees"] == 10.0
+    search._learn_stopped(lightgbm, {}, 40.0, 1)  # a measured family keeps its measure
+    assert search._cost["lightgbm"] == 1.0
+    search.start = time.perf_counter()
+    search.deadline = search.start + 12.0  # it may take ~6 s now: refused, not started
+    trials = search.trials
+    assert search._try(forest, {}, None, None, "extra_trees", prune=False) is None
+    assert search.trials == trials
+
+    def stop(reason: str) -> Any:
+        def evaluate(*args: Any) -> None:
+            search._folds_done = 1
+            raise OutOfTime() if reason == "deadline" else _Stop(reason)
+        return evaluate
+
+    search.deadline = time.perf_counter() + 100.0
+    search._evaluate = stop("pruned")  # type: ignore[method-assign]
+    search._try(mlp, {}, None, None, "mlp", prune=True)
+    assert "mlp" not in search._cost  # pruned for its score, not its time: nothing learnt
+    for reason in ("time", "deadline"):
+        search._cost.pop("mlp", None)
+        search._evaluate = stop(reason)  # type: ignore[method-assign]
+        search._try(mlp, {}, None, None, "mlp", prune=False)
+        assert "mlp" in search._cost
+    search._cost.pop("mlp")
+    search.max_trials = 3  # a counted search never looks at the clock
+    search._try(mlp, {}, None, None, "mlp", prune=False)
+    assert "mlp" not in search._cost
