@@ -12,6 +12,17 @@ from fullcycle.config import Config
 from fullcycle.data.dataset import Dataset
 
 
+def _small_search() -> Any:
+    """A clock-driven search on 50 regression rows, 5 folds; its tests set what they need."""
+    from fullcycle.problem import define_problem
+    from fullcycle.tasks.tabular.search.search import Search
+
+    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
+    problem = define_problem(dataset.target, "y", Config().problem)
+    return Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5, seed=0,
+                  time_budget=60)
+
+
 def test_the_cost_guess_of_a_family_counts_its_missing_preprocessing() -> None:
     from fullcycle.problem import define_problem
     from fullcycle.tasks.tabular.search.families import get_family
@@ -36,13 +47,9 @@ def test_a_candidate_that_would_eat_its_own_refit_time_is_stopped() -> None:
 
     import pytest
 
-    from fullcycle.problem import define_problem
-    from fullcycle.tasks.tabular.search.search import Search, _Stop
+    from fullcycle.tasks.tabular.search.search import _Stop
 
-    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
-    problem = define_problem(dataset.target, "y", Config().problem)
-    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
-                    seed=0, time_budget=60)
+    search = _small_search()
     search.cv = [(np.arange(1), np.arange(1))] * 5
     now = time.perf_counter()
     search.deadline = now + 50.0  # 50 s left
@@ -79,14 +86,9 @@ def test_a_refit_is_priced_by_the_rounds_it_runs_and_the_folds_the_search_used()
 def test_an_unmeasured_boosting_family_is_priced_from_boosting_not_from_a_linear_fit() -> None:
     import time
 
-    from fullcycle.problem import define_problem
     from fullcycle.tasks.tabular.search.families import get_family
-    from fullcycle.tasks.tabular.search.search import Search
 
-    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
-    problem = define_problem(dataset.target, "y", Config().problem)
-    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
-                    seed=0, time_budget=60)
+    search = _small_search()
     search.deadline = float("inf")
     catboost, forest = get_family("catboost"), get_family("random_forest")
     search._cost = {"linear": 0.5}  # many classes: a linear fit says little about boosting
@@ -104,14 +106,10 @@ def test_an_unmeasured_boosting_family_is_priced_from_boosting_not_from_a_linear
 def test_a_first_fold_stops_where_the_check_after_it_would_stop_the_candidate() -> None:
     import time
 
-    from fullcycle.problem import define_problem
     from fullcycle.tasks.tabular.search.families import get_family
-    from fullcycle.tasks.tabular.search.search import Candidate, Search
+    from fullcycle.tasks.tabular.search.search import Candidate
 
-    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
-    problem = define_problem(dataset.target, "y", Config().problem)
-    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
-                    seed=0, time_budget=60)
+    search = _small_search()
     search.deadline = time.perf_counter() + 100.0
     catboost = get_family("catboost")
     assert search._hard_deadline(catboost) is None  # the first candidate always finishes
@@ -157,19 +155,14 @@ def test_once_a_boosted_model_scored_a_candidate_may_take_half_the_time_left() -
 def test_a_boosting_trial_that_would_not_fit_is_sized_by_its_learning_rate() -> None:
     import time
 
-    from fullcycle.problem import define_problem
     from fullcycle.tasks.tabular.search.families import LIGHTGBM_RATE, get_family
     from fullcycle.tasks.tabular.search.search import (
         DEAR_SHARE,
         FASTEST_RATE,
         Candidate,
-        Search,
     )
 
-    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
-    problem = define_problem(dataset.target, "y", Config().problem)
-    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
-                    seed=0, time_budget=60)
+    search = _small_search()
     lightgbm, forest = get_family("lightgbm"), get_family("random_forest")
     # measured at the default rate: time goes as 1/rate
     search._cost = {"lightgbm": 10.0, "random_forest": 30.0}
@@ -236,14 +229,10 @@ def test_the_tuner_learns_from_the_learning_rate_a_sized_trial_ran_at() -> None:
 def test_a_family_stopped_for_time_is_priced_by_its_stop_and_not_started_again() -> None:
     import time
 
-    from fullcycle.problem import define_problem
     from fullcycle.tasks.tabular.search.families import OutOfTime, get_family
-    from fullcycle.tasks.tabular.search.search import Candidate, Search, _Stop
+    from fullcycle.tasks.tabular.search.search import Candidate, _Stop
 
-    dataset = Dataset.from_frame(_saturating(50, 0, noise=1.0), target="y")
-    problem = define_problem(dataset.target, "y", Config().problem)
-    search = Search(schema=dataset.schema, problem=problem, families=["linear"], folds=5,
-                    seed=0, time_budget=60)
+    search = _small_search()
     search.cv = [(np.arange(1), np.arange(1))] * 5
     search.candidates = [Candidate(name="lightgbm", family="lightgbm", params={},
                                    fold_scores=[1.0], fit_seconds=1.0, predict_ms_per_row=0.1,
