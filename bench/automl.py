@@ -410,13 +410,23 @@ def score(name: str, tool: str) -> float | None:
     return float(-np.mean(np.log(proba[np.arange(len(codes)), codes])))
 
 
+TIE_AUC, TIE_RELATIVE = 0.002, 0.01  # ROC-AUC absolute; log loss and RMSE relative
+
+
 def outcome(task: str, ours: float, theirs: float) -> str:
     """win / tie / loss for fullcycle: tie within 0.002 AUC or 1% relative log loss / RMSE."""
     if task == "binary":
         diff = ours - theirs
-        return "tie" if abs(diff) <= 0.002 else ("win" if diff > 0 else "loss")
+        return "tie" if abs(diff) <= TIE_AUC else ("win" if diff > 0 else "loss")
     rel = (theirs - ours) / max(abs(theirs), 1e-12)
-    return "tie" if abs(rel) <= 0.01 else ("win" if rel > 0 else "loss")
+    return "tie" if abs(rel) <= TIE_RELATIVE else ("win" if rel > 0 else "loss")
+
+
+def margins(task: str, ours: float, theirs: float) -> float:
+    """How far ours is ahead of theirs in tie margins: +1 = one margin better, |x| <= 1 a tie."""
+    if task == "binary":
+        return (ours - theirs) / TIE_AUC
+    return (theirs - ours) / max(abs(theirs), 1e-12) / TIE_RELATIVE
 
 
 def table(tables: list[str]) -> str:

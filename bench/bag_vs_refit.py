@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -75,13 +74,6 @@ def run(name: str, budget: float) -> None:
     (_folder(budget) / f"{name}.pkl").write_bytes(pickle.dumps(record))
 
 
-def _advantage(problem: Any, new: float, old: float) -> float:
-    """new against old in tie margins (0.002 ROC-AUC, 1% log loss or RMSE); + = new better."""
-    if problem.metric == "roc_auc":
-        return (new - old) / 0.002
-    return (old - new) / abs(old) / 0.01
-
-
 def _test_score(rec: dict[str, Any], kind: str, members: list[int],
                 weights: list[float]) -> float:
     """The test score of a blend of the pool's `refit`s, `bag`s or their `average`."""
@@ -109,9 +101,9 @@ def table(budget: float) -> str:
         alone = {k: _test_score(rec, k, [0], [1.0]) for k in ("refit", "bag")}
         ens = {k: _test_score(rec, k, selection.members, selection.weights)
                for k in ("refit", "bag", "average")}
-        gaps = {"bag alone": _advantage(problem, alone["bag"], alone["refit"]),
-                "bag ensemble": _advantage(problem, ens["bag"], ens["refit"]),
-                "average ensemble": _advantage(problem, ens["average"], ens["refit"])}
+        gaps = {"bag alone": automl.margins(problem.task, alone["bag"], alone["refit"]),
+                "bag ensemble": automl.margins(problem.task, ens["bag"], ens["refit"]),
+                "average ensemble": automl.margins(problem.task, ens["average"], ens["refit"])}
         for key, gap in gaps.items():
             tally[key].append(gap)
         bagged = sum(cands[i]["bag"] is not None for i in selection.members)
@@ -144,4 +136,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -31,7 +31,6 @@ import numpy as np
 
 REPO = automl.ROOT.parent
 OUT = automl.RESULTS / "engines"
-# the tie margins of bench/automl.py: 0.002 ROC-AUC absolute, 1% log loss or RMSE
 METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 
 
@@ -103,13 +102,6 @@ def one(name: str, seed: int, budget: float) -> None:
                       "members": [m.get("model") for m in members]}))
 
 
-def advantage(task: str, base: float, head: float) -> float:
-    """How much better head is than base, in tie-margin units: +1 = one margin better."""
-    if task == "binary":
-        return (head - base) / 0.002
-    return (base - head) / abs(base) / 0.01
-
-
 def table(base: str, budget: float) -> str:
     runs: dict[tuple[str, int], dict[str, float]] = {}
     for line in _results(base, budget).read_text().splitlines():
@@ -123,7 +115,7 @@ def table(base: str, budget: float) -> str:
                  if t == name and {"base", "head"} <= r.keys()]
         if not pairs:
             continue
-        adv = np.array([advantage(task, b, h) for _, b, h in pairs])
+        adv = np.array([automl.margins(task, h, b) for _, b, h in pairs])
         spread = adv.std(ddof=1) / np.sqrt(len(adv)) if len(adv) > 1 else float("nan")
         mean = adv.mean()
         verdict = "tie" if abs(mean) <= 1 else ("better" if mean > 0 else "worse")
