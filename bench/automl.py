@@ -160,6 +160,18 @@ def _hard_digits() -> pd.DataFrame:
     return frame
 
 
+
+def _hard_crossed(target: str) -> pd.DataFrame:
+    """10,000 rows of adult with occupation, education and sex given only as one crossed
+    category (about 380 levels, 26 rows each): a many-level column without spatial structure,
+    the counterpart of hard_cat500's grid cells."""
+    frame = pd.read_csv(DATASETS / "adult/adult.csv").sample(n=10000, random_state=SEED)
+    parts = ["occupation", "education", "sex"]
+    frame["occupation_education_sex"] = frame[parts].astype(object).fillna("NA").astype(str) \
+        .agg("|".join, axis=1)
+    frame = frame.drop(columns=parts)
+    return frame[[c for c in frame.columns if c != target] + [target]].reset_index(drop=True)
+
 HARD = {
     "hard_many26": (_hard_many_classes, "letter", "multiclass"),
     "hard_rings28": (_hard_rings_classes, "Rings", "multiclass"),
@@ -170,6 +182,8 @@ HARD = {
     "hard_cat500": (_hard_categorical, "median_house_value", "regression"),
     "hard_wide300": (_hard_wide, "Class", "binary"),
     "hard_heavy_tail": (_hard_heavy_tail, "population", "regression"),
+    "hard_cross380": (lambda: _hard_crossed("income"), "income", "binary"),
+    "hard_cross380_age": (lambda: _hard_crossed("age"), "age", "regression"),
 }
 
 
