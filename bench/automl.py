@@ -160,7 +160,6 @@ def _hard_digits() -> pd.DataFrame:
     return frame
 
 
-
 def _hard_crossed(target: str) -> pd.DataFrame:
     """10,000 rows of adult with occupation, education and sex given only as one crossed
     category (about 380 levels, 26 rows each): a many-level column without spatial structure,
@@ -171,6 +170,7 @@ def _hard_crossed(target: str) -> pd.DataFrame:
         .agg("|".join, axis=1)
     frame = frame.drop(columns=parts)
     return frame[[c for c in frame.columns if c != target] + [target]].reset_index(drop=True)
+
 
 HARD = {
     "hard_many26": (_hard_many_classes, "letter", "multiclass"),
@@ -429,11 +429,8 @@ TIE_AUC, TIE_RELATIVE = 0.002, 0.01  # ROC-AUC absolute; log loss and RMSE relat
 
 def outcome(task: str, ours: float, theirs: float) -> str:
     """win / tie / loss for fullcycle: tie within 0.002 AUC or 1% relative log loss / RMSE."""
-    if task == "binary":
-        diff = ours - theirs
-        return "tie" if abs(diff) <= TIE_AUC else ("win" if diff > 0 else "loss")
-    rel = (theirs - ours) / max(abs(theirs), 1e-12)
-    return "tie" if abs(rel) <= TIE_RELATIVE else ("win" if rel > 0 else "loss")
+    ahead = margins(task, ours, theirs)
+    return "tie" if abs(ahead) <= 1 else ("win" if ahead > 0 else "loss")
 
 
 def margins(task: str, ours: float, theirs: float) -> float:

@@ -31,7 +31,6 @@ import numpy as np
 
 REPO = automl.ROOT.parent
 OUT = automl.RESULTS / "engines"
-METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 
 
 def _seeds(text: str) -> list[int]:
@@ -96,7 +95,7 @@ def one(name: str, seed: int, budget: float) -> None:
     t0 = time.perf_counter()
     out = train_model(dataset, config, started_at=t0)
     members = (out.final or {}).get("members") or []
-    print(json.dumps({"score": out.test_metrics[METRIC[meta["task"]]],
+    print(json.dumps({"score": out.test_metrics[automl.METRIC[meta["task"]]],
                       "wall": time.perf_counter() - t0, "load": os.getloadavg()[0],
                       "trials": out.search.trials, "finished": len(out.search.candidates),
                       "members": [m.get("model") for m in members]}))
@@ -122,7 +121,7 @@ def table(base: str, budget: float) -> str:
         if verdict != "tie" and abs(mean) < 2 * spread:
             verdict += ", within 2 standard errors"
         per_seed = ", ".join(f"{s}: {b:.4f} / {h:.4f}" for s, b, h in pairs)
-        rows.append(f"| {name} | {METRIC[task]} | {per_seed} | "
+        rows.append(f"| {name} | {automl.METRIC[task]} | {per_seed} | "
                     f"{np.mean([b for _, b, _ in pairs]):.4f} | "
                     f"{np.mean([h for _, _, h in pairs]):.4f} | {int((adv > 0).sum())}/{len(adv)} "
                     f"| {mean:+.2f} ± {spread:.2f} | {verdict} |")
