@@ -512,31 +512,24 @@ class Search:
         started = getattr(self.on_candidate, "started", None)  # optional: progress displays
         if callable(started):
             started(name, family.name)
-        t0, setup0, self._folds_done = time.perf_counter(), self._setup_seconds, 0
+        t0, self._folds_done = time.perf_counter(), 0
         try:
             return self._evaluate(family, params, X, y, name, prune)
         except _Stop as stop:
             if stop.reason == "pruned":
                 self.pruned += 1
             else:
-                self._learn_stopped(family, params, self._own_seconds(t0, setup0),
-                                    self._folds_done)
+                self._learn_stopped(family, params, time.perf_counter() - t0, self._folds_done)
             log.info("%s stopped (%s) at %.1fs", name, stop.reason, self._elapsed())
             return None
         except OutOfTime:  # within a fold: that fold would have taken longer still
-            self._learn_stopped(family, params, self._own_seconds(t0, setup0),
-                                self._folds_done + 1)
+            self._learn_stopped(family, params, time.perf_counter() - t0, self._folds_done + 1)
             log.info("%s stopped at the deadline at %.1fs", name, self._elapsed())
             return None
         except Exception as exc:  # one family failing must not end the search
             self._broken.add(family.name)
             self.failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
             return None
-
-    def _own_seconds(self, t0: float, setup0: float) -> float:
-        """Seconds since `t0` less the folds' preprocessing fitted meanwhile: that is shared
-        by every candidate of its kind, not this family's cost."""
-        return time.perf_counter() - t0 - (self._setup_seconds - setup0)
 
     def _learn_stopped(self, family: Family, params: Params, seconds: float, folds: int) -> None:
         """A family stopped for time before it was ever measured gets the cost its stop
@@ -608,7 +601,7 @@ class Search:
         pred = predict_scores(model, data.valid, self.problem)
         predict_seconds = time.perf_counter() - t1 + data.transform_seconds * len(valid_idx)
         train_score = self._train_score(model, data.train, y[train_idx]) if k == 0 else None
-        seconds = self._own_seconds(t0, setup0)
+        seconds = time.perf_counter() - t0 - (self._setup_seconds - setup0)
         model.set_params(deadline=None, time_limit=None)  # a kept fold model holds no clock
         return _FoldFit(pred, score_predictions(self.problem, y[valid_idx], pred),
                         model.best_iteration_, predict_seconds, train_score, seconds,
