@@ -7,6 +7,12 @@ never seen in training is treated as `__rare__`: one-hot puts it in the `__rare_
 encoding gives it the smoothed `__rare__` statistic (the prior when no rare value was seen), native
 gives it the `__rare__` category.
 
+With `keep_codes`, a native encoder gives a many-level column whose levels average at least
+`CODES_MIN_ROWS` rows both: its target encoding and its native codes (method "native_target").
+The codes let a boosted model split on the levels themselves where they interact with other
+columns (grid cells x income); where the column is only a cross of a few others they add
+variance instead, so the search tries both and its cross-validation decides (search/catcodes.py).
+
 Target encoding is honest: `fit_transform` (which a Pipeline calls at training) encodes each row
 with statistics from the other K folds only, so no training row ever sees its own target;
 `transform` (prediction time) uses statistics from all training rows."""
@@ -26,6 +32,16 @@ from fullcycle.features.compiling import SMALL, Block, Columns, Unsupported, com
 MISSING = "__missing__"
 RARE = "__rare__"
 KINDS = ("onehot_te", "native")
+TARGETED = ("target", "native_target")  # methods that carry target statistics
+# LightGBM's `cat_smooth` (10): below this many rows a level is not split on by itself; an
+# ID-like column (1-3 rows a level: ticket, surname) has nothing for its codes to find
+CODES_MIN_ROWS = 10
+
+
+def codes_qualify(cardinality: int, rows: int, native_max: int) -> bool:
+    """A column above `native_max` levels whose levels average CODES_MIN_ROWS rows or more:
+    its native codes may be kept next to its target encoding (`keep_codes`)."""
+    return cardinality > native_max and rows >= CODES_MIN_ROWS * cardinality
 
 
 def category_text(col: pd.Series) -> pd.Series:
@@ -88,7 +104,8 @@ def smoothed_means(codes: np.ndarray, T: np.ndarray, n_levels: int, smoothing: f
 class CategoryEncoder(TransformerMixin, BaseEstimator):
     """Categorical frame -> encoded columns. `kind="onehot_te"` for linear/tree models,
     `kind="native"` returns a frame with pandas categories (levels above `one_hot_max`, up to
-    `native_max`) for gradient-boosting libraries."""
+    `native_max`) for gradient-boosting libraries; with `keep_codes`, a many-level column
+    that `codes_qualify` keeps its codes next to its target encoding."""
 
     # fitted state (set by fit; `_y`/`_T` only while fitting)
     _y: np.ndarray | None
@@ -99,7 +116,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
 
     def __init__(self, *, kind: str = "onehot_te", one_hot_max: int = 15, native_max: int = 64,
                  rare_min_count: int = 10, folds: int = 5, smoothing: float | str = "auto",
-                 target_type: str = "auto", seed: int = 0) -> None:
+                 target_type: str = "auto", keep_codes: bool = False, seed: int = 0) -> None:
         self.kind = kind
         self.one_hot_max = one_hot_max
         self.native_max = native_max
@@ -107,6 +124,7 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         self.folds = folds
         self.smoothing = smoothing
         self.target_type = target_type
+        self.keep_codes = keep_codes
         self.seed = seed
 
     # --- fitting ------------------------------------------------------------------------------
@@ -144,6 +162,9 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
                 # Many levels: each level's statistic is smoothed toward the prior instead of
                 # grouping, so a rare level costs nothing and a frequent one keeps its signal.
                 method = "target" if y is not None else "frequency"
+                if method == "target" and self.kind == "native" and self.keep_codes and \
+                        codes_qualify(cardinality, n, self.native_max):
+                    method = "native_target"
                 kept, rare_levels = sorted(str(v) for v in counts.index), 0
             else:
                 # Few levels one-hot even for native models: on small data LightGBM's native
@@ -171,6 +192,8 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
                           "categories itself",
                 "target": f"{k} levels > {limit}: out-of-fold target encoding "
                           f"({self.folds}-fold, smoothing {self.smoothing})",
+                "native_target": f"{k} levels > {limit}, {CODES_MIN_ROWS}+ rows each: "
+                                 "out-of-fold target encoding and the model's own splits",
                 "frequency": f"{k} levels > {limit} and no target: frequency encoding"}[method]
 
     def _text(self, X: Any, fitting: bool) -> pd.DataFrame:
@@ -199,14 +222,14 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
         self.stats_: dict[str, np.ndarray] = {}
         self.frequency_: dict[str, np.ndarray] = {}
         y = self._y
-        if y is not None and any(m == "target" for m in self.method_.values()):
+        if y is not None and any(m in TARGETED for m in self.method_.values()):
             self.target_kind_ = target_kind(y, self.target_type)
             T, self.target_names_ = target_matrix(y, self.target_kind_)
             self.prior_ = T.mean(axis=0)
             self._T = T
         for name, method in self.method_.items():
             codes = self._codes(frame[name], name)
-            if method == "target" and self._T is not None:
+            if method in TARGETED and self._T is not None:
                 self.stats_[name] = smoothed_means(codes, self._T, len(self.levels_[name]),
                                                    self.smoothing, self.prior_)
             elif method == "frequency":
@@ -245,14 +268,14 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             if method == "onehot":
                 block = np.zeros((len(codes), len(self.levels_[name])))
                 block[np.arange(len(codes)), codes] = 1.0
-            elif method == "target":
+            elif method in TARGETED:
                 block = self._oof_target(codes, name) if out_of_fold else self.stats_[name][codes]
+                if method == "native_target":
+                    blocks.append(self._native(codes, name, frame.index))
             elif method == "frequency":
                 block = self.frequency_[name][codes].reshape(-1, 1)
             else:
-                levels = self.levels_[name]
-                cat = pd.Categorical.from_codes(codes, categories=levels)
-                block = pd.Series(cat, index=frame.index, name=name)
+                block = self._native(codes, name, frame.index)
             blocks.append(block)
         if self.kind == "native":
             return self._native_frame(blocks, frame.index)
@@ -260,6 +283,10 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             return np.empty((len(frame), 0))
         return np.hstack([np.asarray(b, dtype="float64").reshape(len(frame), -1)
                           for b in blocks])
+
+    def _native(self, codes: np.ndarray, name: str, index: pd.Index) -> pd.Series:
+        cat = pd.Categorical.from_codes(codes, categories=self.levels_[name])
+        return pd.Series(cat, index=index, name=name)
 
     def _native_frame(self, blocks: list[Any], index: pd.Index) -> pd.DataFrame:
         names = self.get_feature_names_out()
@@ -287,7 +314,8 @@ class CategoryEncoder(TransformerMixin, BaseEstimator):
             method = self.method_[name]
             if method == "onehot":
                 names += [f"{name}={level}" for level in self.levels_[name]]
-            elif method == "target":
+            elif method in TARGETED:
+                names += [str(name)] if method == "native_target" else []
                 names += [f"{name}_{t}" for t in self.target_names_]
             elif method == "frequency":
                 names.append(f"{name}_freq")
@@ -350,8 +378,10 @@ def _compile_category_encoder(enc: Any, roles: set[str], names: list[str], rest:
         n = len(levels)
         if method == "onehot":
             rows = np.eye(n)
-        elif method == "target":
+        elif method in TARGETED:
             rows = np.asarray(enc.stats_[name], dtype="float64").reshape(n, -1)
+            if method == "native_target":  # the code column first, as `_encode` puts it
+                rows = np.hstack([np.arange(n, dtype="float64").reshape(n, 1), rows])
         elif method == "frequency":
             rows = np.asarray(enc.frequency_[name], dtype="float64").reshape(n, 1)
         elif method == "native":
@@ -360,7 +390,8 @@ def _compile_category_encoder(enc: Any, roles: set[str], names: list[str], rest:
             raise Unsupported(f"category encoding {method!r}")
         lookup = {v: i for i, v in enumerate(levels)}
         columns.append(EncodedColumn(lookup, rows, lookup[RARE]))
-        levels_out += [levels] if method == "native" else [None] * rows.shape[1]
+        coded = 1 if method in ("native", "native_target") else 0  # its first column: codes
+        levels_out += [levels] * coded + [None] * (rows.shape[1] - coded)
     names = [str(n) for n in enc.get_feature_names_out()]
     if len(names) != len(levels_out):
         raise Unsupported("CategoryEncoder output width")

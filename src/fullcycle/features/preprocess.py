@@ -146,7 +146,8 @@ def _numeric_branch(kind: str, opts: FeaturesConfig, seed: int, *, log: bool) ->
     return Pipeline(steps)
 
 
-def _branches(schema: Schema, kind: str, opts: FeaturesConfig, seed: int) -> list[tuple]:
+def _branches(schema: Schema, kind: str, opts: FeaturesConfig, seed: int, *,
+              keep_codes: bool = False) -> list[tuple]:
     numeric, boolean = schema.by_role("numeric"), schema.by_role("boolean")
     categorical, text = schema.by_role("categorical"), schema.by_role("text")
     datetime = schema.by_role("datetime")
@@ -161,7 +162,8 @@ def _branches(schema: Schema, kind: str, opts: FeaturesConfig, seed: int) -> lis
         parts.append(("cat", CategoryEncoder(
             kind="native" if kind == "native" else "onehot_te", one_hot_max=opts.one_hot_max,
             native_max=opts.native_max, rare_min_count=opts.rare_min_count,
-            folds=opts.target_encoding_folds, smoothing=opts.target_smoothing, seed=seed),
+            folds=opts.target_encoding_folds, smoothing=opts.target_smoothing,
+            keep_codes=keep_codes and kind == "native", seed=seed),
             categorical))
     if datetime:
         dt_steps: list[tuple[str, Any]] = [("expand", DatetimeExpander(
@@ -180,9 +182,11 @@ def _branches(schema: Schema, kind: str, opts: FeaturesConfig, seed: int) -> lis
 
 
 def build_preprocessor(schema: Schema, *, scale: bool, family_kind: str | None = None,
-                       options: FeaturesConfig | None = None, seed: int = 0) -> Pipeline:
+                       options: FeaturesConfig | None = None, seed: int = 0,
+                       keep_codes: bool = False) -> Pipeline:
     """Coerce -> per-role branches -> selection (-> PCA). `family_kind` defaults to ``linear``
-    when `scale` else ``tree``; `options` defaults to `FeaturesConfig()`."""
+    when `scale` else ``tree``; `options` defaults to `FeaturesConfig()`; `keep_codes` (native
+    only): many-level columns keep their codes next to their target encoding (encode.py)."""
     kind = family_kind or ("linear" if scale else "tree")
     if kind not in FAMILY_KINDS:
         raise ConfigError(f"unknown family kind {kind!r}." + did_you_mean(kind, FAMILY_KINDS))
@@ -190,7 +194,8 @@ def build_preprocessor(schema: Schema, *, scale: bool, family_kind: str | None =
     if opts.outliers == "isolation_forest" and opts.outlier_action == "clip":
         raise ConfigError("features.outliers isolation_forest flags whole rows and cannot clip; "
                           "set features.outlier_action to flag or drop")
-    columns = ColumnTransformer(_branches(schema, kind, opts, seed), remainder="drop",
+    columns = ColumnTransformer(_branches(schema, kind, opts, seed, keep_codes=keep_codes),
+                                remainder="drop",
                                 verbose_feature_names_out=True)
     steps: list[tuple[str, Any]] = [("coerce", SchemaCoercer(schema=schema.to_dict())),
                                     ("columns", columns),

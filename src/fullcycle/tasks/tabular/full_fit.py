@@ -67,6 +67,7 @@ def searched(result: TrainResult) -> dict[str, FullFit]:
     """Per Dask-trainable family, its best-scored settings in the sample search, best first;
     among the candidates fitted on the target as it is, as the full-data fit is (the search
     may also have tried log1p of a skewed target: search/targetlog.py)."""
+    from fullcycle.tasks.tabular.search.catcodes import CAT_CODES
     from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG
 
     path = result.report_files.get("candidates")
@@ -77,7 +78,9 @@ def searched(result: TrainResult) -> dict[str, FullFit]:
              and c.get("mean") is not None and not (c.get("params") or {}).get(TARGET_LOG)]
     best: dict[str, FullFit] = {}
     for c in sorted(tried, key=lambda c: -sign * float(c["mean"])):
-        best.setdefault(c["family"], FullFit(c["family"], dict(c.get("params") or {})))
+        # the full fit's preprocessing is the plain native one (`native_prep`)
+        params = {k: v for k, v in (c.get("params") or {}).items() if k != CAT_CODES}
+        best.setdefault(c["family"], FullFit(c["family"], params))
     return best
 
 

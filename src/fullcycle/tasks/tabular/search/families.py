@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from fullcycle.errors import ConfigError, did_you_mean
 from fullcycle.features.compiling import Columns, Scores, Unsupported, compile_estimator, compiles
 from fullcycle.tasks.tabular.search import compiled_estimators  # noqa: F401 - registers the library compilers
+from fullcycle.tasks.tabular.search.catcodes import CAT_CODES
 from fullcycle.tasks.tabular.search.cpu import fit_threads
 from fullcycle.tasks.tabular.search.targetlog import TARGET_LOG, from_log, log_cap
 
@@ -159,7 +160,8 @@ class FamilyModel(BaseEstimator):
     def _fit_all(self, X: Any, y: np.ndarray) -> FamilyModel:
         family = get_family(self.family)
         self._extra_fit: dict[str, list[Any]] = {}
-        params = {k: v for k, v in (self.params or {}).items() if k != TARGET_LOG}
+        # the search's own keys: the target's form and the preprocessing's (catcodes.py)
+        params = {k: v for k, v in (self.params or {}).items() if k not in (TARGET_LOG, CAT_CODES)}
         stop_early = family.boosting and self.early_stopping and len(y) >= MIN_EARLY_STOP_ROWS
         if family.boosting and not stop_early:
             params.setdefault(ROUNDS_KEY[family.name], ROUNDS_WITHOUT_EARLY_STOP)

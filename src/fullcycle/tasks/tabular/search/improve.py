@@ -19,6 +19,7 @@ from fullcycle.data.schema import Schema
 from fullcycle.features.preprocess import SchemaCoercer
 from fullcycle.tasks.tabular.search.bagging import FoldBag, bag_size
 from fullcycle.tasks.tabular.search.calibrate import calibrate, tune_threshold
+from fullcycle.tasks.tabular.search.catcodes import CAT_CODES
 from fullcycle.tasks.tabular.search.diagnose import baseline_score, diagnose
 from fullcycle.tasks.tabular.search.ensemble import (
     EnsembleModel,
@@ -72,7 +73,7 @@ def build_final(result: SearchResult, schema: Schema, config: Config, X: pd.Data
     mask = result.oof_mask if result.oof_mask is not None else np.ones(len(y), dtype=bool)
     ym = y[mask]
     pool, notes = _pool(result, tc.max_predict_ms_per_row)
-    notes += _tie_note(result, pool[0]) + _log_note(result)
+    notes += _tie_note(result, pool[0]) + _twin_notes(result)
     oofs = [c.oof[mask] for c in pool]
     sign = problem.scorer.sign()
     selection = Selection([0], [1.0], sign * score_predictions(problem, ym, oofs[0]))
@@ -144,19 +145,28 @@ def _bag_note(names: list[str]) -> str:
             "within the time budget")
 
 
-def _log_note(result: SearchResult) -> list[str]:
-    """Say how log1p of the target did against the target as it is (targetlog.py)."""
+# forms the search tries both ways: params key, what the pair is about, each form's name
+TWINS = ((TARGET_LOG, "skewed target: boosting on log1p(target)", "log1p", "as is"),
+         (CAT_CODES, "many-level categories: boosting with their codes next to their target "
+          "encoding", "with codes", "encoding only"))
+
+
+def _twin_notes(result: SearchResult) -> list[str]:
+    """Say how each form tried both ways did: log1p of the target against the target as it
+    is (targetlog.py), codes of many-level columns against their encoding only (catcodes.py)."""
     sign = result.problem.scorer.sign()
     boosted = sorted((c for c in result.candidates if get_family(c.family).boosting),
                      key=lambda c: -sign * c.score)
-    logged = [c for c in boosted if c.params.get(TARGET_LOG)]
-    raw = [c for c in boosted if not c.params.get(TARGET_LOG)]
-    if not logged or not raw:
-        return []
-    better = logged[0] if sign * logged[0].score > sign * raw[0].score else raw[0]
-    return [f"skewed target: boosting on log1p(target) {logged[0].name} "
-            f"{result.problem.metric} {logged[0].score:.4g} vs as is {raw[0].name} "
-            f"{raw[0].score:.4g}; {'log1p' if better is logged[0] else 'as is'} scored better"]
+    notes = []
+    for key, what, yes, no in TWINS:
+        on = [c for c in boosted if c.params.get(key)]
+        off = [c for c in boosted if not c.params.get(key)]
+        if not on or not off:
+            continue
+        better = yes if sign * on[0].score > sign * off[0].score else no
+        notes.append(f"{what} {on[0].name} {result.problem.metric} {on[0].score:.4g} vs {no} "
+                     f"{off[0].name} {off[0].score:.4g}; {better} scored better")
+    return notes
 
 
 def _tie_note(result: SearchResult, lead: Candidate) -> list[str]:

@@ -30,6 +30,7 @@ from fullcycle.errors import ModelError
 from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
 from fullcycle.tasks.tabular.search.bagging import KEEP_BYTES, keep_fold_models, model_bytes
+from fullcycle.tasks.tabular.search.catcodes import CAT_CODES, codes_worth_trying
 from fullcycle.tasks.tabular.search.cpu import CpuWatch, fit_threads, set_threads
 from fullcycle.tasks.tabular.search.families import (
     Family,
@@ -153,7 +154,7 @@ def make_pipeline(schema: Schema, family: Family, task: str, params: Params, see
     model = FamilyModel(family=family.name, task=task, params=params, seed=seed,
                         class_weight=_weighting(class_weight), early_stopping=early_stopping,
                         n_classes=n_classes)
-    pre = build_preprocessor(schema, **preprocess_options(family, features, seed))
+    pre = build_preprocessor(schema, **preprocess_options(family, features, seed, params))
     return Pipeline([("preprocess", pre),
                      ("model", model)])
 
@@ -208,11 +209,17 @@ def make_folds(problem: Problem, y: np.ndarray, folds: int, seed: int, *, strate
     return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(index))
 
 
-def preprocess_options(family: Family, features: Any = None, seed: int = 0) -> dict[str, Any]:
+def preprocess_options(family: Family, features: Any = None, seed: int = 0,
+                       params: Params | None = None) -> dict[str, Any]:
     """Keyword options of `build_preprocessor` for this family: its kind (scaled linear,
-    tree, or native categories for the boosting libraries) and the config's features section."""
+    tree, or native categories for the boosting libraries), the config's features section,
+    and whether many-level columns keep their codes (`CAT_CODES` in `params`: catcodes.py)."""
     return {"scale": family.needs_scaling, "family_kind": family.kind, "options": features,
-            "seed": seed}
+            "seed": seed, "keep_codes": _keeps_codes(family, params)}
+
+
+def _keeps_codes(family: Family, params: Params | None) -> bool:
+    return family.kind == "native" and bool((params or {}).get(CAT_CODES))
 
 
 def _weighting(class_weight: str | None) -> str | None:
@@ -298,6 +305,7 @@ class Search:
         self._n_classes = len(problem.labels) if problem.is_classification else None
         self._probe: tuple[str, str, int, _FoldFit] | None = None  # fold 0 of the first
         self._log: Mode = "never"  # log1p of the target: never, try it, on all (targetlog.py)
+        self._codes = False  # try native codes next to target encodings (catcodes.py)
         self.cpu: CpuWatch | None = None  # when set, threads per fit follow the idle cores
         self.threads_used: list[int] = []
 
@@ -314,6 +322,8 @@ class Search:
                              strategy=self.strategy, groups=self.groups)
         self._log = log_target_mode(self.problem.task, y, self.features)
         self._choose_folds(X, y)
+        fold_rows = min(len(train) for train, _ in self.cv)
+        self._codes = bool(codes_worth_trying(self.schema, X, fold_rows, self.features))
         for family, name, params in self._plan():
             if self._done() and self.candidates:  # some model always comes out
                 break
@@ -370,10 +380,14 @@ class Search:
     def _adapt(self, family: Family, params: Params) -> Params:
         """Boosting on many classes grows one tree per class and round: a learning rate of at
         least 0.1 and 63 bins keep a 26-class fit within a short budget. A regression target
-        goes to log1p as `targetlog` says (boosting follows the form that won so far)."""
+        goes to log1p as `targetlog` says, and many-level columns keep their codes as
+        `catcodes` says (boosting follows the form that won so far)."""
         if self._log == "all" or (self._log == "try" and family.boosting and
-                                  TARGET_LOG not in params and self._log_won()):
+                                  TARGET_LOG not in params and self._won(TARGET_LOG)):
             params = {**params, TARGET_LOG: True}
+        if self._codes and family.kind == "native" and CAT_CODES not in params and \
+                self._won(CAT_CODES):
+            params = {**params, CAT_CODES: True}
         if not family.boosting or (self._n_classes or 0) <= MANY_CLASSES:
             return params
         lr = float(params.get("learning_rate", 0.0) or 0.0)
@@ -384,7 +398,9 @@ class Search:
 
     def _plan(self) -> list[tuple[Family, str, Params]]:
         """The portfolio as (family, candidate name, params); when log1p of the target is to be
-        tried, the first boosting default is tried on it right after its raw-target twin."""
+        tried, the first boosting default is tried on it right after its raw-target twin, and
+        when a column's codes are, the first native default is then tried with them (in the
+        target's form that won)."""
         plan: list[tuple[Family, str, Params]] = []
         for family, i in self._portfolio():
             name = family.name if i == 0 else f"{family.name}_p{i + 1}"
@@ -392,14 +408,17 @@ class Search:
             if self._log == "try" and family.boosting and \
                     not any(TARGET_LOG in p for _, _, p in plan):
                 plan.append((family, f"{name}_log", {**family.portfolio[i], TARGET_LOG: True}))
+            if self._codes and family.kind == "native" and \
+                    not any(CAT_CODES in p for _, _, p in plan):
+                plan.append((family, f"{name}_codes", {**family.portfolio[i], CAT_CODES: True}))
         return plan
 
-    def _log_won(self) -> bool:
-        """The best boosting candidate so far was fitted on log1p of the target."""
+    def _won(self, key: str) -> bool:
+        """The best boosting candidate so far was fitted with `key` on (TARGET_LOG, CAT_CODES)."""
         sign = self.problem.scorer.sign()
         boosted = [c for c in self.candidates if get_family(c.family).boosting]
         return bool(boosted) and bool(max(boosted, key=lambda c: sign * c.score)
-                                      .params.get(TARGET_LOG))
+                                      .params.get(key))
 
     def _n_folds(self, y: np.ndarray) -> int:
         folds = self.folds
@@ -475,7 +494,7 @@ class Search:
         fit = self._cost.get(family.name, min(guesses) if guesses else 0.0)
         if params is not None:
             fit *= family.time_factor(params)
-        return fit + self._preprocess_guess(family)
+        return fit + self._preprocess_guess(family, params)
 
     def _sized(self, family: Family, params: Params) -> Params:
         """A tuning trial sized to the time it may take: a boosting trial that would not fit
@@ -491,10 +510,10 @@ class Search:
             return params
         return {**params, "learning_rate": min(FASTEST_RATE, rate * guess / max(slack, 1e-3) * 1.1)}
 
-    def _preprocess_guess(self, family: Family) -> float:
+    def _preprocess_guess(self, family: Family, params: Params | None = None) -> float:
         """Seconds to fit this family's preprocessing on the folds that do not have it yet (a
         wide table's preprocessing can cost more than the model): measured per fold so far."""
-        missing = sum((k, family.kind, family.needs_scaling) not in self._folds_cache
+        missing = sum((k, *self._prep_key(family, params)) not in self._folds_cache
                       for k in range(len(self.cv)))
         return missing * self.preprocess_seconds
 
@@ -507,8 +526,9 @@ class Search:
                 self._guess_cost(family, params) > self._slack(family):
             return None
         self.trials += 1
-        if params.get(TARGET_LOG) and not name.endswith("_log"):
-            name += "_log"
+        for key, tag in ((TARGET_LOG, "log"), (CAT_CODES, "codes")):  # as `_adapt` set them
+            if params.get(key) and tag not in name.split("_"):
+                name += f"_{tag}"
         started = getattr(self.on_candidate, "started", None)  # optional: progress displays
         if callable(started):
             started(name, family.name)
@@ -541,11 +561,17 @@ class Search:
                 family.time_factor(params)
 
     # --- one candidate ----------------------------------------------------------------------
-    def _fold_data(self, family: Family, k: int, X: pd.DataFrame, y: np.ndarray) -> _FoldData:
+    @staticmethod
+    def _prep_key(family: Family, params: Params | None) -> tuple[Any, ...]:
+        """What a candidate's fold preprocessing depends on, besides the fold."""
+        return family.kind, family.needs_scaling, _keeps_codes(family, params)
+
+    def _fold_data(self, family: Family, k: int, X: pd.DataFrame, y: np.ndarray,
+                   params: Params | None = None) -> _FoldData:
         """Preprocessed matrices of fold k, fitted on the fold's training rows once and shared
         by every candidate with the same preprocessing needs."""
-        options = preprocess_options(family, self.features, self.seed)
-        key = (k, family.kind, family.needs_scaling)
+        options = preprocess_options(family, self.features, self.seed, params)
+        key = (k, *self._prep_key(family, params))
         if key not in self._folds_cache:
             train_idx, valid_idx = self.cv[k]
             pre = build_preprocessor(self.schema, **options)
@@ -586,7 +612,7 @@ class Search:
             assert self._probe is not None
             return self._probe[3]  # fitted while choosing the number of folds
         train_idx, valid_idx = self.cv[k]
-        data = self._fold_data(family, k, X, y)
+        data = self._fold_data(family, k, X, y, params)
         if self.cpu is not None:  # other programs started or stopped: follow them, fold by fold
             set_threads(self.cpu.threads())  # (a 2-thread fit slows down manyfold beside them)
         self.threads_used.append(fit_threads())
