@@ -75,9 +75,9 @@ def test_the_compiled_encoder_gives_what_transform_gives() -> None:
     assert np.allclose(got[:, 1], expected.iloc[:, 1])
 
 
-def _train(frame: pd.DataFrame, families: list[str], trials: int):
+def _train(frame: pd.DataFrame, families: list[str], trials: int, codes: str = "auto"):
     config = Config.from_dict({"seed": 0, "problem": {"task": "regression"},
-                               "features": {"target_transform": "none"},
+                               "features": {"target_transform": "none", "category_codes": codes},
                                "train": {"families": families, "max_trials": trials,
                                          "ensemble": False, "stacking": False}})
     return train_model(Dataset.from_frame(frame, target="y"), config)
@@ -126,6 +126,18 @@ def test_no_twin_without_a_qualifying_column() -> None:
     for frame in (few, ids):
         out = _train(frame, ["lightgbm"], trials=2)
         assert not any(c.params.get(CAT_CODES) for c in out.search.candidates)
+
+
+def test_the_config_can_force_or_forbid_the_codes() -> None:
+    train = _grid(70, 40, 3)
+    always = _train(train, ["lightgbm", "linear"], trials=3, codes="always")
+    native = [c for c in always.search.candidates if c.family == "lightgbm"]
+    assert native and all(c.params.get(CAT_CODES) for c in native)
+    assert not any(c.params.get(CAT_CODES) for c in always.search.candidates
+                   if c.family == "linear")  # a one-hot/encoding family has no codes to keep
+    assert native[0].name == "lightgbm_codes"
+    never = _train(train, ["lightgbm"], trials=3, codes="never")
+    assert not any(c.params.get(CAT_CODES) for c in never.search.candidates)
 
 
 def test_the_cluster_full_data_fit_drops_the_codes_key(tmp_path) -> None:

@@ -260,6 +260,9 @@ class FeaturesConfig(Section):
     skew_threshold: float = Field(1.0, gt=0)
     target_transform: Literal["auto", "log", "none"] = Field(
         "auto", description="regression: log1p a skewed non-negative target, inverse at predict")
+    category_codes: Literal["auto", "always", "never"] = Field(
+        "auto", description="boosting: a many-level column's native codes next to its target "
+                            "encoding: tried against the encoding alone (auto), always, never")
     text: Literal["tfidf", "hashing"] = "tfidf"
     text_max_features: int = Field(100, ge=1, le=5000)
     datetime_elapsed: bool = Field(True, description="days since the training start")

@@ -30,7 +30,7 @@ from fullcycle.errors import ModelError
 from fullcycle.features.preprocess import SchemaCoercer, build_preprocessor
 from fullcycle.problem import Problem
 from fullcycle.tasks.tabular.search.bagging import KEEP_BYTES, keep_fold_models, model_bytes
-from fullcycle.tasks.tabular.search.catcodes import CAT_CODES, codes_worth_trying
+from fullcycle.tasks.tabular.search.catcodes import CAT_CODES, codes_mode
 from fullcycle.tasks.tabular.search.cpu import CpuWatch, fit_threads, set_threads
 from fullcycle.tasks.tabular.search.families import (
     Family,
@@ -305,7 +305,7 @@ class Search:
         self._n_classes = len(problem.labels) if problem.is_classification else None
         self._probe: tuple[str, str, int, _FoldFit] | None = None  # fold 0 of the first
         self._log: Mode = "never"  # log1p of the target: never, try it, on all (targetlog.py)
-        self._codes = False  # try native codes next to target encodings (catcodes.py)
+        self._codes: Mode = "never"  # native codes next to target encodings (catcodes.py)
         self.cpu: CpuWatch | None = None  # when set, threads per fit follow the idle cores
         self.threads_used: list[int] = []
 
@@ -323,7 +323,7 @@ class Search:
         self._log = log_target_mode(self.problem.task, y, self.features)
         self._choose_folds(X, y)
         fold_rows = min(len(train) for train, _ in self.cv)
-        self._codes = bool(codes_worth_trying(self.schema, X, fold_rows, self.features))
+        self._codes = codes_mode(self.schema, X, fold_rows, self.features)
         for family, name, params in self._plan():
             if self._done() and self.candidates:  # some model always comes out
                 break
@@ -385,8 +385,8 @@ class Search:
         if self._log == "all" or (self._log == "try" and family.boosting and
                                   TARGET_LOG not in params and self._won(TARGET_LOG)):
             params = {**params, TARGET_LOG: True}
-        if self._codes and family.kind == "native" and CAT_CODES not in params and \
-                self._won(CAT_CODES):
+        if family.kind == "native" and CAT_CODES not in params and (self._codes == "all" or (
+                self._codes == "try" and self._won(CAT_CODES))):
             params = {**params, CAT_CODES: True}
         if not family.boosting or (self._n_classes or 0) <= MANY_CLASSES:
             return params
@@ -408,13 +408,13 @@ class Search:
             if self._log == "try" and family.boosting and \
                     not any(TARGET_LOG in p for _, _, p in plan):
                 plan.append((family, f"{name}_log", {**family.portfolio[i], TARGET_LOG: True}))
-            if self._codes and family.kind == "native" and \
+            if self._codes == "try" and family.kind == "native" and \
                     not any(CAT_CODES in p for _, _, p in plan):
                 plan.append((family, f"{name}_codes", {**family.portfolio[i], CAT_CODES: True}))
         return plan
 
     def _won(self, key: str) -> bool:
-        """The best boosting candidate so far was fitted with `key` on (TARGET_LOG, CAT_CODES)."""
+        """The best boosting candidate so far has `key` (TARGET_LOG or CAT_CODES) set."""
         sign = self.problem.scorer.sign()
         boosted = [c for c in self.candidates if get_family(c.family).boosting]
         return bool(boosted) and bool(max(boosted, key=lambda c: sign * c.score)
