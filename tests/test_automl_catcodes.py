@@ -49,6 +49,7 @@ def test_a_qualifying_column_keeps_its_codes_next_to_its_encoding() -> None:
     enc = _encoder(keep_codes=True).fit(X, y)
     new = enc.transform(pd.DataFrame({"cell": ["never seen"]}))
     assert new["cell"].iloc[0] == RARE
+    assert new["cell_te"].iloc[0] == pytest.approx(enc.prior_[0])
     assert enc.decisions_[0]["encoding"] == "native_target"
 
 
